@@ -1,0 +1,68 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Settings every CostGuard target shares: Swift 6 mode plus the two upcoming features the style guide asks for.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "costguard",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "costguard", targets: ["costguard"])
+    ],
+    dependencies: [
+        // The mirrors on the build machines hold few tags: pin exact versions.
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+    ],
+    targets: [
+        // The system SQLite (libsqlite3-dev): no vendored copy, so security updates come from the distribution.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Domain model and policy. No I/O, no clock reads.
+        .target(
+            name: "CostGuardCore",
+            swiftSettings: strictSettings
+        ),
+        // The SQLite ledger and the audit journal. `Migrations/` (linked into the target) is embedded at build time.
+        .target(
+            name: "CostGuardLedger",
+            dependencies: ["CostGuardCore", "CSQLite", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.embedInCode("Migrations")],
+            swiftSettings: strictSettings
+        ),
+        // The command-line front end: parses arguments, wires the modules, runs.
+        .executableTarget(
+            name: "costguard",
+            dependencies: [
+                "CostGuardCore",
+                "CostGuardLedger",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // A helper the tests run as a real child process (crash and concurrent-writer tests). Never installed.
+        .executableTarget(
+            name: "costguard-test-helper",
+            dependencies: ["CostGuardCore", "CostGuardLedger"],
+            path: "Sources/CostGuardTestHelper",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CostGuardCoreTests",
+            dependencies: ["CostGuardCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CostGuardLedgerTests",
+            dependencies: ["CostGuardLedger", "CostGuardCore"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,27 @@
+/// What CostGuard concluded about a cluster, as shown in the report.
+public enum Disposition: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Billing, its workflow ended, nothing live references it, and the policy says terminate: about to act.
+    case orphan
+    /// CostGuard terminated it.
+    case terminated
+    /// A dry run would have terminated it.
+    case wouldTerminate = "would-terminate"
+    /// An orphan with termination protection and no `unprotect` opt-in.
+    case protected
+    /// Exempt by tag or by state machine pattern.
+    case exempt
+    /// Its creator ended, but a RUNNING execution still references it.
+    case shared
+    /// Its creating execution is still running.
+    case live
+    /// Its workflow ended less than the grace period ago (or is redrivable within the redrive grace).
+    case grace
+    /// An orphan left for a later pass because this pass reached its termination cap.
+    case deferred
+    /// An orphan whose execution status is configured `report` (SUCCEEDED by default).
+    case reportOnly = "report-only"
+    /// Something needed for a decision is not known (history incomplete, API error): never acted on.
+    case unknown
+    /// The cluster ended by other means (the workflow, a person, EMR): nothing to do.
+    case ended
+}

@@ -1,0 +1,172 @@
+public import CostGuardCore
+
+/// The row id of a reconcile pass.
+public struct PassID: Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: Int64
+    public var description: String { String(rawValue) }
+}
+
+/// One journal row as read back.
+public struct JournalRow: Sendable, Hashable {
+    public var seq: Int64
+    public var at: String
+    public var passID: Int64?
+    public var kind: String
+    public var intentSeq: Int64?
+    public var record: JournalRecord
+    public var result: CallResult?
+    public var requestID: String?
+    public var errorCode: String?
+    public var errorMessage: String?
+}
+
+extension Ledger {
+    /// Records the start of a pass, and marks as interrupted any pass a crash left running.
+    public func startPass(trigger: String, dryRun: Bool, at now: Timestamp) throws(LedgerError) -> PassID {
+        try write("starting a pass") { db in
+            try db.run(
+                "UPDATE passes SET outcome = 'interrupted', ended_at = ?, summary = 'interrupted: the process "
+                    + "stopped before the pass finished' WHERE outcome = 'running'",
+                [.text(now.iso8601)])
+            try db.run(
+                "INSERT INTO passes (started_at, trigger, dry_run) VALUES (?, ?, ?)",
+                [.text(now.iso8601), .text(trigger), .bool(dryRun)])
+            return PassID(rawValue: db.lastInsertRowID)
+        }
+    }
+
+    /// Records how a pass ended, with its counts and the AWS calls it made.
+    public func finishPass(
+        _ pass: PassID, outcome: PassOutcome, at now: Timestamp, counts: [String: Int], apiCalls: [String: Int],
+        summary: String
+    ) throws(LedgerError) {
+        try write("finishing pass \(pass)") { db in
+            _ = try db.run(
+                """
+                UPDATE passes SET ended_at = ?, outcome = ?, counts_json = ?, api_calls_json = ?, api_calls = ?,
+                summary = ? WHERE id = ?
+                """,
+                [
+                    .text(now.iso8601), .text(outcome.rawValue), .text(jsonObject(counts)),
+                    .text(jsonObject(apiCalls)), .integer(Int64(apiCalls.values.reduce(0, +))), .text(summary),
+                    .integer(pass.rawValue),
+                ])
+        }
+    }
+
+    /// Journals the intent to make a mutating AWS call. Committed (and fsynced) before it returns: make the call
+    /// only after this succeeds.
+    ///
+    /// - Returns: the intent's sequence number, for `journalOutcome`.
+    public func journalIntent(_ record: JournalRecord, pass: PassID?, at now: Timestamp) throws(LedgerError) -> Int64 {
+        try write("journaling the intent to \(record.action) \(record.clusterID ?? "")") { db in
+            try insert(db, kind: "intent", record: record, pass: pass, at: now)
+            return db.lastInsertRowID
+        }
+    }
+
+    /// Journals the outcome of the call announced by intent `intentSeq`.
+    public func journalOutcome(
+        intentSeq: Int64, record: JournalRecord, result: CallResult, requestID: String?, errorCode: String?,
+        errorMessage: String?, pass: PassID?, at now: Timestamp
+    ) throws(LedgerError) {
+        try write("journaling the outcome of intent \(intentSeq)") { db in
+            try insert(
+                db, kind: "outcome", record: record, pass: pass, at: now, intentSeq: intentSeq, result: result,
+                requestID: requestID, errorCode: errorCode, errorMessage: errorMessage)
+        }
+    }
+
+    /// Journals a decision that made no mutating call (dry-run would-terminate, deferred, protected, …).
+    public func journalDecision(_ record: JournalRecord, pass: PassID?, at now: Timestamp) throws(LedgerError) {
+        try write("journaling a decision") { db in
+            try insert(db, kind: "decision", record: record, pass: pass, at: now)
+        }
+    }
+
+    /// Intents with no outcome yet (a crash came between the intent and the outcome), oldest first.
+    public func openIntents() throws(LedgerError) -> [JournalRow] {
+        try read("reading open intents") { db in
+            try db.query(
+                """
+                SELECT * FROM journal AS i WHERE i.kind = 'intent'
+                AND NOT EXISTS (SELECT 1 FROM journal AS o WHERE o.kind = 'outcome' AND o.intent_seq = i.seq)
+                ORDER BY seq
+                """
+            ).map(JournalRow.init(row:))
+        }
+    }
+
+    /// Journal rows, oldest first, optionally after a sequence number.
+    public func journal(after seq: Int64 = 0, limit: Int = 1000) throws(LedgerError) -> [JournalRow] {
+        try read("reading the journal") { db in
+            try db.query("SELECT * FROM journal WHERE seq > ? ORDER BY seq LIMIT ?", [
+                .integer(seq), .integer(Int64(limit)),
+            ]).map(JournalRow.init(row:))
+        }
+    }
+
+    private func insert(
+        _ db: SQLiteConnection, kind: String, record: JournalRecord, pass: PassID?, at now: Timestamp,
+        intentSeq: Int64? = nil, result: CallResult? = nil, requestID: String? = nil, errorCode: String? = nil,
+        errorMessage: String? = nil
+    ) throws {
+        try db.run(
+            """
+            INSERT INTO journal (at, pass_id, kind, intent_seq, action, cluster_id, execution_arn, region, account,
+                                 dry_run, result, request_id, error_code, error_message, reason)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .text(now.iso8601), pass.map { .integer($0.rawValue) } ?? .null, .text(kind),
+                intentSeq.map(SQLValue.integer) ?? .null, .text(record.action), .optional(record.clusterID),
+                .optional(record.executionARN), .optional(record.region), .optional(record.account),
+                .bool(record.dryRun), .optional(result?.rawValue), .optional(requestID), .optional(errorCode),
+                .optional(errorMessage), .text(record.reason),
+            ])
+    }
+}
+
+extension JournalRow {
+    init(row: SQLRow) {
+        self.init(
+            seq: row["seq"].integer ?? 0,
+            at: row["at"].text ?? "",
+            passID: row["pass_id"].integer,
+            kind: row["kind"].text ?? "",
+            intentSeq: row["intent_seq"].integer,
+            record: JournalRecord(
+                action: row["action"].text ?? "", clusterID: row["cluster_id"].text,
+                executionARN: row["execution_arn"].text, region: row["region"].text, account: row["account"].text,
+                dryRun: row["dry_run"].integer == 1, reason: row["reason"].text ?? ""),
+            result: row["result"].text.flatMap(CallResult.init(rawValue:)),
+            requestID: row["request_id"].text,
+            errorCode: row["error_code"].text,
+            errorMessage: row["error_message"].text)
+    }
+}
+
+/// A flat JSON object of string keys and integer values, keys sorted.
+func jsonObject(_ values: [String: Int]) -> String {
+    let body = values.keys.sorted().map { key in "\(jsonString(key)):\(values[key]!)" }.joined(separator: ",")
+    return "{\(body)}"
+}
+
+/// A JSON string literal.
+func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case let s where s.value < 0x20:
+            let hex = String(s.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}

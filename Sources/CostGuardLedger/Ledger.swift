@@ -1,0 +1,195 @@
+public import CostGuardCore
+internal import Foundation
+
+#if canImport(Glibc)
+    internal import Glibc
+#elseif canImport(Darwin)
+    internal import Darwin
+#endif
+
+/// The ledger: one SQLite file that keeps what CostGuard knows (state machines, executions, clusters, references)
+/// and what it did (passes and the append-only journal).
+///
+/// A read-write `Ledger` is the process's one writer: it owns a single connection behind a mutex, and every write
+/// method is one `BEGIN IMMEDIATE` transaction. Read-only ledgers (report, check, backup) may be opened by other
+/// processes while it writes.
+///
+/// How the file is opened, and why:
+/// - `journal_mode=WAL`: readers (report, backup) never block the writer and never see half a transaction.
+/// - `synchronous=FULL`: every commit is fsynced. With `NORMAL`, WAL commits survive a process crash but not a
+///   power loss or kernel panic; the journal promises that an intent row is durable *before* the AWS call it
+///   announces, so CostGuard pays one fsync per transaction (a few per pass) for that promise.
+/// - `foreign_keys=ON` (the schema's constraints are the data's guard), a busy timeout, and a new file created with mode 0600 (SQLite gives
+///   its `-wal` and `-shm` files the same mode).
+public final class Ledger: @unchecked Sendable {
+    /// How the ledger is opened.
+    public struct Configuration: Sendable {
+        /// How long a write waits for another connection's lock before failing. Default 5 s.
+        public var busyTimeout: Duration = .seconds(5)
+        /// Run `PRAGMA quick_check` before the first write, so CostGuard never writes into a damaged file.
+        /// Default `true`; costs a scan of the file at start (tens of milliseconds for a large ledger).
+        public var quickCheckOnOpen: Bool = true
+
+        public init() {}
+    }
+
+    /// The file.
+    public let path: String
+    /// `true` when opened read-only.
+    public let isReadOnly: Bool
+    /// The schema version of the file.
+    public let schemaVersion: Int
+    // The one connection; every use holds `lock` (which is what makes the class Sendable).
+    private let connection: SQLiteConnection
+    private let lock = NSLock()
+
+    private init(path: String, isReadOnly: Bool, schemaVersion: Int, connection: SQLiteConnection) {
+        self.path = path
+        self.isReadOnly = isReadOnly
+        self.schemaVersion = schemaVersion
+        self.connection = connection
+    }
+
+    /// Opens (creating if needed) the ledger for writing and brings its schema up to date.
+    ///
+    /// Every check happens before the first write: a file that is refused is left byte for byte as it was.
+    ///
+    /// - Parameters:
+    ///   - path: the database file. Its directory must exist.
+    ///   - now: the time recorded for migrations applied now.
+    ///   - configuration: busy timeout and open-time checks.
+    /// - Throws: `LedgerError` naming the file and the fix.
+    public static func open(
+        path: String,
+        now: Timestamp,
+        configuration: Configuration = Configuration()
+    ) throws(LedgerError) -> Ledger {
+        try LedgerFile.prepareForWriting(path)
+        let db: SQLiteConnection
+        do {
+            db = try SQLiteConnection(path: path, mode: .readWrite)
+        } catch {
+            throw LedgerError.from(error, path: path, doing: "opening the ledger")
+        }
+        db.setBusyTimeout(milliseconds: Int32(clamping: configuration.busyTimeout.components.seconds * 1000))
+        let version: Int
+        do {
+            try LedgerFile.checkHeader(path)
+            if try db.query("SELECT 1 FROM pragma_database_list WHERE name = 'main'").isEmpty {
+                throw LedgerError(.ioFailure, path: path, message: "SQLite opened no main database", fix: "retry")
+            }
+            if configuration.quickCheckOnOpen { try quickCheck(db) }
+            let runner = MigrationRunner()
+            let applied = try runner.validate(db)
+            try requireWritable(db)
+            let mode = try db.query("PRAGMA journal_mode = WAL").first?[0].text
+            guard mode?.lowercased() == "wal" else {
+                throw LedgerError(
+                    .ioFailure, path: path, message: "SQLite refused WAL mode (journal_mode is \(mode ?? "?"))",
+                    fix: "keep the ledger on a local file system (not NFS or a FUSE mount without locking)")
+            }
+            try db.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            try runner.migrate(db, applied: applied, now: now.iso8601)
+            version = Migration.latestVersion
+        } catch let error as LedgerError {
+            throw error
+        } catch let error as SQLiteError {
+            throw LedgerError.from(error, path: path, doing: "opening the ledger")
+        } catch {
+            throw LedgerError(.ioFailure, path: path, message: "\(error)", fix: "run 'costguard ledger check'")
+        }
+        return Ledger(path: path, isReadOnly: false, schemaVersion: version, connection: db)
+    }
+
+    /// Opens an existing ledger read-only, for reports, checks and backups; safe while `serve` writes.
+    ///
+    /// - Throws: `LedgerError` when the file is missing, damaged, another program's, or from a newer CostGuard.
+    public static func openReadOnly(path: String) throws(LedgerError) -> Ledger {
+        try LedgerFile.requireExistingFile(path)
+        let db: SQLiteConnection
+        do {
+            db = try SQLiteConnection(path: path, mode: .readOnly)
+        } catch {
+            throw LedgerError.from(error, path: path, doing: "opening the ledger read-only")
+        }
+        let version: Int
+        do {
+            try LedgerFile.checkHeader(path)
+            db.setBusyTimeout(milliseconds: 5000)
+            let applied = try MigrationRunner().validate(db)
+            version = applied.last?.version ?? 0
+        } catch let error as LedgerError {
+            throw error
+        } catch let error as SQLiteError {
+            throw LedgerError.from(error, path: path, doing: "opening the ledger read-only")
+        } catch {
+            throw LedgerError(.ioFailure, path: path, message: "\(error)", fix: "run 'costguard ledger check'")
+        }
+        return Ledger(path: path, isReadOnly: true, schemaVersion: version, connection: db)
+    }
+
+    /// Runs `body` as one write transaction; rolls back everything if it throws.
+    ///
+    /// - Parameters:
+    ///   - action: what the transaction does, for the error message ("recording pass 12").
+    ///   - body: the statements; it must not call back into the ledger.
+    package func write<T>(_ action: String, _ body: (SQLiteConnection) throws -> T) throws(LedgerError) -> T {
+        precondition(!isReadOnly, "write on a read-only ledger")
+        do {
+            return try lock.withLock { try connection.transaction { try body(connection) } }
+        } catch let error as SQLiteError {
+            throw LedgerError.from(error, path: path, doing: action)
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(.ioFailure, path: path, message: "\(action) failed: \(error)", fix: "retry")
+        }
+    }
+
+    /// Runs `body` with the connection for reading. On a read-only ledger each statement sees a committed state;
+    /// wrap several reads in `readSnapshot` when they must agree.
+    package func read<T>(_ action: String, _ body: (SQLiteConnection) throws -> T) throws(LedgerError) -> T {
+        do {
+            return try lock.withLock { try body(connection) }
+        } catch let error as SQLiteError {
+            throw LedgerError.from(error, path: path, doing: action)
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(.ioFailure, path: path, message: "\(action) failed: \(error)", fix: "retry")
+        }
+    }
+
+    /// Runs `body` inside one read transaction, so every query sees the same snapshot.
+    package func readSnapshot<T>(_ action: String, _ body: (SQLiteConnection) throws -> T) throws(LedgerError) -> T {
+        try read(action) { db in
+            try db.execute("BEGIN DEFERRED")
+            defer { try? db.execute("COMMIT") }
+            return try body(db)
+        }
+    }
+
+    private static func quickCheck(_ db: SQLiteConnection) throws {
+        let problems = try db.query("PRAGMA quick_check(5)").compactMap { $0[0].text }.filter { $0 != "ok" }
+        if !problems.isEmpty {
+            throw LedgerError(
+                .corrupt, path: db.path,
+                message: "SQLite's quick_check found damage: \(problems.joined(separator: "; "))",
+                fix: "stop CostGuard, move the file aside, and restore the last 'costguard ledger backup' copy "
+                    + "(or start with an empty ledger: CostGuard rediscovers clusters from execution histories)")
+        }
+    }
+
+    private static func requireWritable(_ db: SQLiteConnection) throws {
+        // SQLite silently opens a write-protected file read-only; refuse that here, before any write is attempted.
+        if try db.query("SELECT 1 FROM pragma_database_list WHERE name = 'main'").isEmpty == false,
+            access(db.path, W_OK) != 0 || isReadOnlyFileSystem(db.path)
+        {
+            throw LedgerError(
+                .readOnly, path: db.path,
+                message: "the ledger file or its file system is read-only",
+                fix: "give the CostGuard user write access to the file and its directory "
+                    + "(with systemd, use StateDirectory=costguard)")
+        }
+    }
+}

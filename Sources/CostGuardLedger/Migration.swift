@@ -1,0 +1,38 @@
+internal import Crypto
+
+/// One numbered schema migration, embedded from `Migrations/NNNN_name.sql` at build time.
+package struct Migration: Sendable, Equatable {
+    /// The number at the start of the file name.
+    package let version: Int
+    /// The file name, e.g. `0001_initial_ledger.sql`.
+    package let name: String
+    /// The SQL text, exactly as in the file.
+    package let sql: String
+    /// Lower-case hex SHA-256 of the file's bytes: an applied migration must keep it forever.
+    package let checksum: String
+
+    /// Builds a migration from a file name and its bytes.
+    package init(name: String, bytes: [UInt8]) {
+        self.name = name
+        self.version = Int(name.prefix { $0.isNumber }) ?? 0
+        self.sql = String(decoding: bytes, as: UTF8.self)
+        self.checksum = SHA256.hash(data: bytes).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+}
+
+extension Migration {
+    /// Every migration this binary knows, in order.
+    ///
+    /// `Migrations/` is the one source of the schema: SwiftPM embeds each file (the target links the folder) and
+    /// this list names them. A test compares it with the files on disk, so a new file that is not listed here, or a
+    /// listed one that changed, fails the build's tests.
+    package static let all: [Migration] = [
+        Migration(name: "0001_initial_ledger.sql", bytes: PackageResources._001_initial_ledger_sql)
+    ]
+
+    /// The schema version this binary writes.
+    package static var latestVersion: Int { all.last?.version ?? 0 }
+}

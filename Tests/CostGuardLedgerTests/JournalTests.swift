@@ -1,0 +1,80 @@
+import CostGuardCore
+import Foundation
+import Testing
+
+@testable import CostGuardLedger
+
+@Suite("Journal")
+struct JournalTests {
+    let record = JournalRecord(
+        action: "terminate", clusterID: "j-ABC", executionARN: "arn:aws:states:us-east-1:1:execution:sm:e",
+        region: "us-east-1", account: "123456789012", dryRun: false, reason: "execution ABORTED 20 min ago")
+
+    @Test("the journal rejects UPDATE and DELETE, and the row stays as written")
+    func appendOnly() throws {
+        try withTemporaryDirectory { dir in
+            let ledger = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
+            let pass = try ledger.startPass(trigger: "reconcile", dryRun: false, at: testNow)
+            let seq = try ledger.journalIntent(record, pass: pass, at: testNow)
+            let update = try #require(throws: LedgerError.self) {
+                try ledger.write("tamper") { try $0.run("UPDATE journal SET reason = 'x' WHERE seq = ?", [.integer(seq)]) }
+            }
+            #expect(update.description.contains("append-only"))
+            let delete = try #require(throws: LedgerError.self) {
+                try ledger.write("tamper") { try $0.run("DELETE FROM journal") }
+            }
+            #expect(delete.description.contains("append-only"))
+            let rows = try ledger.journal()
+            #expect(rows.count == 1)
+            #expect(rows.first?.record == record)
+        }
+    }
+
+    @Test("an outcome must answer an intent, once")
+    func outcomeRules() throws {
+        try withTemporaryDirectory { dir in
+            let ledger = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
+            let intent = try ledger.journalIntent(record, pass: nil, at: testNow)
+            #expect(try ledger.openIntents().map(\.seq) == [intent])
+            try ledger.journalOutcome(
+                intentSeq: intent, record: record, result: .succeeded, requestID: "req-1", errorCode: nil,
+                errorMessage: nil, pass: nil, at: testNow)
+            #expect(try ledger.openIntents().isEmpty)
+            // A second outcome for the same intent is refused.
+            #expect(throws: LedgerError.self) {
+                try ledger.journalOutcome(
+                    intentSeq: intent, record: self.record, result: .failed, requestID: nil, errorCode: nil,
+                    errorMessage: nil, pass: nil, at: testNow)
+            }
+            // So is an outcome pointing at a decision.
+            try ledger.journalDecision(record, pass: nil, at: testNow)
+            let decision = try #require(try ledger.journal().last?.seq)
+            #expect(throws: LedgerError.self) {
+                try ledger.journalOutcome(
+                    intentSeq: decision, record: self.record, result: .succeeded, requestID: nil, errorCode: nil,
+                    errorMessage: nil, pass: nil, at: testNow)
+            }
+            #expect(try ledger.journal().count == 3)
+        }
+    }
+
+    @Test("a pass left running by a crash is marked interrupted when the next one starts")
+    func interruptedPass() throws {
+        try withTemporaryDirectory { dir in
+            let ledger = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
+            let first = try ledger.startPass(trigger: "serve", dryRun: false, at: testNow)
+            let second = try ledger.startPass(trigger: "serve", dryRun: false, at: testNow.adding(.seconds(10)))
+            try ledger.finishPass(
+                second, outcome: .ok, at: testNow.adding(.seconds(11)), counts: ["live": 2],
+                apiCalls: ["emr.ListClusters": 1, "states.ListExecutions": 3], summary: "ok")
+            let rows = try ledger.read("passes") {
+                try $0.query("SELECT id, outcome, api_calls, api_calls_json FROM passes ORDER BY id")
+            }
+            #expect(rows[0]["id"].integer == first.rawValue)
+            #expect(rows[0]["outcome"].text == "interrupted")
+            #expect(rows[1]["outcome"].text == "ok")
+            #expect(rows[1]["api_calls"].integer == 4)
+            #expect(rows[1]["api_calls_json"].text == #"{"emr.ListClusters":1,"states.ListExecutions":3}"#)
+        }
+    }
+}

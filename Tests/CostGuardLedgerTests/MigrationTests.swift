@@ -1,0 +1,175 @@
+import CostGuardCore
+import Foundation
+import Testing
+
+@testable import CostGuardLedger
+
+@Suite("Migrations")
+struct MigrationTests {
+    @Test("the embedded migrations are exactly the files in Migrations/, numbered 1…n")
+    func embeddedMatchesFiles() throws {
+        let directory = repositoryRoot + "/Migrations"
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(files == Migration.all.map(\.name))
+        for migration in Migration.all {
+            let bytes = try #require(FileManager.default.contents(atPath: directory + "/" + migration.name))
+            #expect(Migration(name: migration.name, bytes: Array(bytes)) == migration, "\(migration.name) differs")
+        }
+        #expect(Migration.all.map(\.version) == Array(1...Migration.all.count))
+    }
+
+    @Test("migrations apply to an empty file, and a re-open applies nothing and changes no row")
+    func applyFromEmptyThenReopen() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/ledger.sqlite"
+            let ledger = try Ledger.open(path: path, now: testNow)
+            #expect(ledger.schemaVersion == Migration.latestVersion)
+            let applied = try ledger.testing_count("SELECT count(*) FROM costguard_migrations")
+            #expect(applied == Migration.all.count)
+            let mode = try ledger.read("mode") { try $0.query("PRAGMA journal_mode").first?[0].text }
+            #expect(mode == "wal")
+            let foreignKeys = try ledger.read("fk") { try $0.query("PRAGMA foreign_keys").first?[0].integer }
+            #expect(foreignKeys == 1)
+            let synchronous = try ledger.read("sync") { try $0.query("PRAGMA synchronous").first?[0].integer }
+            #expect(synchronous == 2, "synchronous must be FULL (2)")
+
+            let reopened = try Ledger.open(path: path, now: testNow.adding(.seconds(60)))
+            #expect(reopened.schemaVersion == Migration.latestVersion)
+            let appliedAt = try reopened.read("applied") {
+                try $0.query("SELECT applied_at FROM costguard_migrations").compactMap { $0[0].text }
+            }
+            #expect(appliedAt == [testNow.iso8601], "a re-open must not re-apply or re-record a migration")
+        }
+    }
+
+    @Test("a new ledger file and its WAL files are created with mode 0600")
+    func fileMode() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/ledger.sqlite"
+            let previous = umask(0o022)
+            defer { umask(previous) }
+            let ledger = try Ledger.open(path: path, now: testNow)
+            _ = try ledger.startPass(trigger: "reconcile", dryRun: true, at: testNow)
+            for file in [path, path + "-wal", path + "-shm"] {
+                let attributes = try FileManager.default.attributesOfItem(atPath: file)
+                let permissions = (attributes[.posixPermissions] as? NSNumber)?.intValue
+                #expect(permissions == 0o600, "\(file) has mode \(String(permissions ?? 0, radix: 8))")
+            }
+        }
+    }
+
+    @Test("a ledger whose applied migration was edited is refused, untouched, with the fix")
+    func editedMigration() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/ledger.sqlite"
+            // Migrate with a 0001 whose text differs from the shipped one, as an older build with an edit would.
+            let original = Migration.all[0]
+            let edited = Migration(name: original.name, bytes: Array((original.sql + "\n-- edited\n").utf8))
+            try createLedger(at: path, migrations: [edited])
+            let before = fileBytes(path)
+            let error = try #require(throws: LedgerError.self) { try Ledger.open(path: path, now: testNow) }
+            #expect(error.code == .editedMigration)
+            #expect(error.description.contains(path))
+            #expect(error.description.contains(original.name))
+            #expect(error.description.contains("new numbered migration"))
+            #expect(fileBytes(path) == before)
+        }
+    }
+
+    @Test("a ledger from a newer CostGuard is refused, untouched, for writing and for reading")
+    func newerSchema() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/ledger.sqlite"
+            let future = Migration(name: "9999_from_the_future.sql", bytes: Array("CREATE TABLE future (x);".utf8))
+            try createLedger(at: path, migrations: Migration.all + [future])
+            let before = fileBytes(path)
+            let error = try #require(throws: LedgerError.self) { try Ledger.open(path: path, now: testNow) }
+            #expect(error.code == .newerSchema)
+            #expect(error.description.contains("9999"))
+            #expect(error.description.contains("upgrade costguard"))
+            let readError = try #require(throws: LedgerError.self) { try Ledger.openReadOnly(path: path) }
+            #expect(readError.code == .newerSchema)
+            #expect(fileBytes(path) == before)
+        }
+    }
+
+    // Offsets: the file header, page 1's b-tree header, and the headers of pages 2 and 4.
+    @Test("a file with overwritten bytes is refused, untouched", arguments: [0, 100, 4096, 3 * 4096])
+    func corruptFile(offset: Int) throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/ledger.sqlite"
+            do {
+                let ledger = try Ledger.open(path: path, now: testNow)
+                for n in 0..<40 { try ledger.testing_writeBatch(number: n, now: testNow) }
+            }
+            // Fold the WAL into the main file so the damage is in what SQLite reads.
+            try checkpoint(path)
+            var bytes = try #require(fileBytes(path))
+            for i in offset..<min(offset + 64, bytes.count) { bytes[i] = 0xA5 }
+            try bytes.write(to: URL(fileURLWithPath: path))
+            let error = try #require(throws: LedgerError.self) { try Ledger.open(path: path, now: testNow) }
+            #expect([.corrupt, .notALedger].contains(error.code), "got \(error)")
+            #expect(error.description.contains(path))
+            #expect(error.description.contains("backup"))
+            #expect(fileBytes(path) == bytes)
+        }
+    }
+
+    @Test("another program's SQLite database is refused, untouched")
+    func foreignDatabase() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/other.sqlite"
+            do {
+                let db = try SQLiteConnection(path: try createEmpty(path), mode: .readWrite)
+                try db.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY)")
+            }
+            let before = fileBytes(path)
+            let error = try #require(throws: LedgerError.self) { try Ledger.open(path: path, now: testNow) }
+            #expect(error.code == .notALedger)
+            #expect(fileBytes(path) == before)
+        }
+    }
+
+    @Test("a path that is a directory names the file to use instead")
+    func pathIsDirectory() throws {
+        try withTemporaryDirectory { dir in
+            let error = try #require(throws: LedgerError.self) { try Ledger.open(path: dir, now: testNow) }
+            #expect(error.code == .pathIsDirectory)
+            #expect(error.description.contains(dir + "/ledger.sqlite"))
+        }
+    }
+
+    @Test("a missing directory says to create it")
+    func missingDirectory() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/nope/ledger.sqlite"
+            let error = try #require(throws: LedgerError.self) { try Ledger.open(path: path, now: testNow) }
+            #expect(error.code == .missingDirectory)
+            #expect(error.description.contains("mkdir -p \(dir)/nope"))
+            #expect(!FileManager.default.fileExists(atPath: path))
+        }
+    }
+}
+
+/// Creates a ledger at `path` with an explicit migration list (to fake other builds).
+func createLedger(at path: String, migrations: [Migration]) throws {
+    let db = try SQLiteConnection(path: try createEmpty(path), mode: .readWrite)
+    try db.execute("PRAGMA journal_mode = WAL")
+    let runner = MigrationRunner(migrations: migrations)
+    try runner.migrate(db, applied: try runner.validate(db), now: testNow.iso8601)
+    try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+}
+
+/// Creates an empty file and returns its path.
+func createEmpty(_ path: String) throws -> String {
+    guard FileManager.default.createFile(atPath: path, contents: Data()) else {
+        throw CocoaError(.fileWriteUnknown)
+    }
+    return path
+}
+
+/// Moves every WAL frame into the main file.
+func checkpoint(_ path: String) throws {
+    let db = try SQLiteConnection(path: path, mode: .readWrite)
+    try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+}

@@ -37,6 +37,12 @@ let package = Package(
             resources: [.embedInCode("Migrations")],
             swiftSettings: strictSettings
         ),
+        // AWS Signature Version 4. Pure: swift-crypto for the hashes, the time passed in.
+        .target(
+            name: "AWSSigV4",
+            dependencies: ["CostGuardCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
         // The command-line front end: parses arguments, wires the modules, runs.
         .executableTarget(
             name: "costguard",
@@ -52,6 +58,12 @@ let package = Package(
             name: "costguard-test-helper",
             dependencies: ["CostGuardCore", "CostGuardLedger"],
             path: "Sources/CostGuardTestHelper",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AWSSigV4Tests",
+            dependencies: ["AWSSigV4", "CostGuardCore"],
+            exclude: ["sigv4-test-suite"],
             swiftSettings: strictSettings
         ),
         .testTarget(

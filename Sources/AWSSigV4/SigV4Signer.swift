@@ -1,0 +1,197 @@
+public import CostGuardCore
+internal import Crypto
+
+/// Signs requests with AWS Signature Version 4 (header signing). Pure: the time is an argument.
+///
+/// Follows the SigV4 specification as the official SDKs implement it: header names lower-cased and sorted,
+/// values trimmed with inner whitespace collapsed, repeated headers joined with commas, query parameters
+/// encoded with RFC 3986 unreserved characters only and sorted by name then value, and the path normalised
+/// (dot segments and empty segments removed) and URI-encoded a second time for every service but S3.
+public struct SigV4Signer: Sendable {
+    /// Per-service differences.
+    public struct Options: Sendable {
+        /// Remove `.`/`..` and empty path segments before signing. `true` for every service but S3.
+        public var normalizePath = true
+        /// URI-encode the (already encoded) wire path again for the canonical request. `true` but for S3.
+        public var doubleEncodePath = true
+        /// Add and sign `X-Amz-Content-Sha256` (S3 style). Default `false`.
+        public var signPayloadHeader = false
+        /// Add `X-Amz-Security-Token` after signing instead of signing it (a few services require this).
+        public var omitSessionTokenFromSignature = false
+
+        public init() {}
+
+        /// S3's rules: no normalisation, single encoding, payload hash header.
+        public static var s3: Options {
+            var options = Options()
+            options.normalizePath = false
+            options.doubleEncodePath = false
+            options.signPayloadHeader = true
+            return options
+        }
+    }
+
+    /// Headers the SDKs never sign, because proxies may change them.
+    static let unsignedHeaders: Set<String> = ["expect", "transfer-encoding", "user-agent", "x-amzn-trace-id", "authorization"]
+
+    public var credentials: AWSCredentials
+    public var region: String
+    /// The signing name: `states`, `elasticmapreduce`, `sts`, …
+    public var service: String
+    public var options: Options
+
+    public init(credentials: AWSCredentials, region: String, service: String, options: Options = Options()) {
+        self.credentials = credentials
+        self.region = region
+        self.service = service
+        self.options = options
+    }
+
+    /// Signs `request` as of `date`.
+    public func sign(_ request: SigV4Request, at date: Timestamp) -> SigV4Signature {
+        let amzDate = Self.amzDate(date)
+        let day = String(amzDate.prefix(8))
+        var headers = request.headers
+        var added: [(String, String)] = [("X-Amz-Date", amzDate)]
+        headers.append(("X-Amz-Date", amzDate))
+        if let token = credentials.sessionToken, !options.omitSessionTokenFromSignature {
+            headers.append(("X-Amz-Security-Token", token))
+            added.append(("X-Amz-Security-Token", token))
+        }
+        if options.signPayloadHeader {
+            headers.append(("X-Amz-Content-Sha256", request.payloadHash))
+            added.append(("X-Amz-Content-Sha256", request.payloadHash))
+        }
+        let (canonicalHeaders, signedHeaders) = Self.canonicalHeaders(headers)
+        let canonicalRequest = [
+            request.method.uppercased(),
+            canonicalPath(request.path),
+            Self.canonicalQuery(request.query),
+            canonicalHeaders,
+            signedHeaders,
+            request.payloadHash,
+        ].joined(separator: "\n")
+        let scope = "\(day)/\(region)/\(service)/aws4_request"
+        let stringToSign = [
+            "AWS4-HMAC-SHA256", amzDate, scope, Self.hex(SHA256.hash(data: Array(canonicalRequest.utf8))),
+        ].joined(separator: "\n")
+        let key = signingKey(day: day)
+        let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        if let token = credentials.sessionToken, options.omitSessionTokenFromSignature {
+            added.append(("X-Amz-Security-Token", token))
+        }
+        added.append((
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), "
+                + "Signature=\(signature)"
+        ))
+        return SigV4Signature(
+            headers: added, canonicalRequest: canonicalRequest, stringToSign: stringToSign, signature: signature,
+            signedHeaders: signedHeaders)
+    }
+
+    /// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, day), region), service), "aws4_request")`.
+    func signingKey(day: String) -> SymmetricKey {
+        let kSecret = SymmetricKey(data: Array(("AWS4" + credentials.secretAccessKey).utf8))
+        let kDate = HMAC<SHA256>.authenticationCode(for: Array(day.utf8), using: kSecret)
+        let kRegion = HMAC<SHA256>.authenticationCode(for: Array(region.utf8), using: SymmetricKey(data: kDate))
+        let kService = HMAC<SHA256>.authenticationCode(for: Array(service.utf8), using: SymmetricKey(data: kRegion))
+        let kSigning = HMAC<SHA256>.authenticationCode(for: Array("aws4_request".utf8), using: SymmetricKey(data: kService))
+        return SymmetricKey(data: kSigning)
+    }
+
+    /// The canonical URI.
+    func canonicalPath(_ path: String) -> String {
+        var result = path.isEmpty ? "/" : path
+        if options.normalizePath { result = Self.normalize(result) }
+        return options.doubleEncodePath ? Self.uriEncode(result, keepSlash: true) : result
+    }
+
+    /// Removes `.` and `..` segments and empty segments; keeps a trailing slash.
+    static func normalize(_ path: String) -> String {
+        var segments: [Substring] = []
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        for part in parts {
+            switch part {
+            case "", ".": continue
+            case "..": _ = segments.popLast()
+            default: segments.append(part)
+            }
+        }
+        var result = "/" + segments.joined(separator: "/")
+        let last = parts.last ?? ""
+        if result != "/" && (path.hasSuffix("/") || last == "." || last == "..") { result += "/" }
+        return result
+    }
+
+    /// Sorted, encoded `name=value` pairs joined with `&`.
+    static func canonicalQuery(_ query: [(name: String, value: String)]) -> String {
+        query.map { (uriEncode($0.name, keepSlash: false), uriEncode($0.value, keepSlash: false)) }
+            .sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
+            .map { "\($0.0)=\($0.1)" }
+            .joined(separator: "&")
+    }
+
+    /// Lower-cased, sorted headers with normalised values, and the `;`-joined list of their names.
+    static func canonicalHeaders(_ headers: [(name: String, value: String)]) -> (String, String) {
+        var values: [String: [String]] = [:]
+        for (name, value) in headers {
+            let key = name.lowercased()
+            if unsignedHeaders.contains(key) { continue }
+            values[key, default: []].append(collapseWhitespace(value))
+        }
+        let names = values.keys.sorted()
+        let lines = names.map { "\($0):\(values[$0]!.joined(separator: ","))\n" }.joined()
+        return (lines, names.joined(separator: ";"))
+    }
+
+    /// Trims and collapses runs of whitespace (spaces, tabs, folded lines) to one space.
+    static func collapseWhitespace(_ value: String) -> String {
+        value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+    }
+
+    /// RFC 3986 encoding: everything but `A-Z a-z 0-9 - _ . ~` (and `/` when `keepSlash`) as `%XX` of its UTF-8.
+    public static func uriEncode(_ text: String, keepSlash: Bool) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
+                UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            case UInt8(ascii: "/") where keepSlash:
+                out.append("/")
+            default:
+                out.append("%")
+                out.append(hexDigits[Int(byte >> 4)])
+                out.append(hexDigits[Int(byte & 0xF)])
+            }
+        }
+        return out
+    }
+
+    private static let hexDigits: [Character] = Array("0123456789ABCDEF")
+
+    /// `yyyyMMdd'T'HHmmss'Z'`.
+    public static func amzDate(_ date: Timestamp) -> String {
+        let iso = Timestamp(millisecondsSinceEpoch: date.millisecondsSinceEpoch / 1000 * 1000).iso8601
+        // 2015-08-30T12:36:00.000Z → 20150830T123600Z
+        return iso.prefix(19).filter { $0 != "-" && $0 != ":" } + "Z"
+    }
+
+    /// Lower-case hex of a digest or MAC.
+    public static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
+        var out = ""
+        for byte in bytes {
+            out.append(lowerHex[Int(byte >> 4)])
+            out.append(lowerHex[Int(byte & 0xF)])
+        }
+        return out
+    }
+
+    private static let lowerHex: [Character] = Array("0123456789abcdef")
+
+    /// Lower-case hex SHA-256 of `bytes`: the payload hash of a body.
+    public static func payloadHash(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
+}

@@ -107,27 +107,25 @@ public struct SigV4Signer: Sendable {
         return options.doubleEncodePath ? Self.uriEncode(result, keepSlash: true) : result
     }
 
-    /// Removes `.` and `..` segments and empty segments; keeps a trailing slash.
+    /// Removes `.` and `..` segments (RFC 3986 §5.2.4) and empty segments, as botocore does: a trailing slash is
+    /// kept when the path ends with one and something is left.
     static func normalize(_ path: String) -> String {
         var segments: [Substring] = []
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        for part in parts {
+        for part in path.split(separator: "/", omittingEmptySubsequences: false) {
             switch part {
             case "", ".": continue
             case "..": _ = segments.popLast()
             default: segments.append(part)
             }
         }
-        var result = "/" + segments.joined(separator: "/")
-        let last = parts.last ?? ""
-        if result != "/" && (path.hasSuffix("/") || last == "." || last == "..") { result += "/" }
-        return result
+        let trailing = path.hasSuffix("/") && !segments.isEmpty ? "/" : ""
+        return (path.hasPrefix("/") ? "/" : "") + segments.joined(separator: "/") + trailing
     }
 
     /// Sorted, encoded `name=value` pairs joined with `&`.
     static func canonicalQuery(_ query: [(name: String, value: String)]) -> String {
         query.map { (uriEncode($0.name, keepSlash: false), uriEncode($0.value, keepSlash: false)) }
-            .sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
+            .sorted { $0.0 == $1.0 ? bytewise($0.1, $1.1) : bytewise($0.0, $1.0) }
             .map { "\($0.0)=\($0.1)" }
             .joined(separator: "&")
     }
@@ -140,7 +138,7 @@ public struct SigV4Signer: Sendable {
             if unsignedHeaders.contains(key) { continue }
             values[key, default: []].append(collapseWhitespace(value))
         }
-        let names = values.keys.sorted()
+        let names = values.keys.sorted(by: bytewise)
         let lines = names.map { "\($0):\(values[$0]!.joined(separator: ","))\n" }.joined()
         return (lines, names.joined(separator: ";"))
     }
@@ -170,6 +168,9 @@ public struct SigV4Signer: Sendable {
         }
         return out
     }
+
+    /// Byte order, as the SDKs sort (Swift's `<` on `String` is Unicode-aware, not bytewise).
+    static func bytewise(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
 
     private static let hexDigits: [Character] = Array("0123456789ABCDEF")
 

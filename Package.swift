@@ -17,6 +17,9 @@ let package = Package(
         // The mirrors on the build machines hold few tags: pin exact versions.
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
     ],
     targets: [
         // The system SQLite (libsqlite3-dev): no vendored copy, so security updates come from the distribution.
@@ -41,6 +44,19 @@ let package = Package(
         .target(
             name: "AWSSigV4",
             dependencies: ["CostGuardCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        // Credentials, endpoints, the JSON and query protocols, retries, and the SFN, EMR and STS clients.
+        .target(
+            name: "AWSClients",
+            dependencies: [
+                "AWSSigV4",
+                "CostGuardCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         // The command-line front end: parses arguments, wires the modules, runs.

@@ -122,3 +122,26 @@ private func pad(_ value: Int64, _ width: Int) -> String {
     let text = String(value)
     return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
 }
+
+extension Timestamp: Codable {
+    /// Decodes epoch seconds (how AWS JSON protocols send timestamps) or ISO-8601 text.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let seconds = try? container.decode(Double.self) {
+            self.init(secondsSinceEpoch: seconds)
+            return
+        }
+        let text = try container.decode(String.self)
+        guard let parsed = Timestamp(iso8601: text) else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "'\(text)' is neither epoch seconds nor an ISO-8601 timestamp")
+        }
+        self = parsed
+    }
+
+    /// Encodes epoch seconds.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(secondsSinceEpoch)
+    }
+}

@@ -1,0 +1,120 @@
+public import CostGuardCore
+
+/// Region, profile, endpoints and retry settings resolved the way the AWS CLI resolves them.
+///
+/// - Region: `--region`, then `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`, the EC2 instance's
+///   region from IMDS; otherwise an error saying how to set one.
+/// - Profile: `--profile`, then `AWS_PROFILE` (or the older `AWS_DEFAULT_PROFILE`), else `default`. A profile named
+///   explicitly makes the environment's keys ignored, as in the CLI.
+/// - Endpoints: see `Endpoint.resolve`.
+/// - Attempts: `AWS_MAX_ATTEMPTS`, then the profile's `max_attempts`, else 3.
+public struct AWSSettings: Sendable {
+    public var region: String
+    /// Where the region came from, for `doctor`.
+    public var regionSource: String
+    public var profileName: String
+    public var profileExplicit: Bool
+    public var files: SharedConfigFiles
+    public var environment: [String: String]
+    public var maxAttempts: Int
+
+    /// Resolves the settings.
+    ///
+    /// - Parameters:
+    ///   - environment: the process environment (passed in, so tests control it completely).
+    ///   - region: `--region`, if given.
+    ///   - profile: `--profile`, if given.
+    ///   - transport: used only to ask IMDS for the region when nothing else sets it.
+    public static func resolve(
+        environment: [String: String], region: String? = nil, profile: String? = nil,
+        transport: any HTTPTransport
+    ) async throws(AWSError) -> AWSSettings {
+        let files = try SharedConfigFiles.load(environment: environment)
+        let explicitProfile = profile ?? environment["AWS_PROFILE"] ?? environment["AWS_DEFAULT_PROFILE"]
+        let profileName = explicitProfile.flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        let profileValues = files.profile(profileName)
+        if explicitProfile != nil, profileValues == nil {
+            throw AWSError(
+                kind: .configuration, service: "config", operation: "profile",
+                message: "the profile '\(profileName)' is in neither \(files.configPath) nor \(files.credentialsPath)"
+                    + (files.profileNames.isEmpty ? "" : " (found: \(files.profileNames.joined(separator: ", ")))"))
+        }
+        var candidates: [(String?, String)] = [
+            (region, "--region"), (environment["AWS_REGION"], "AWS_REGION"),
+            (environment["AWS_DEFAULT_REGION"], "AWS_DEFAULT_REGION"),
+            (profileValues?["region"], "profile \(profileName) region"),
+        ]
+        var resolvedRegion: (String, String)?
+        for case let (value?, source) in candidates where !value.isEmpty {
+            resolvedRegion = (value, source)
+            break
+        }
+        if resolvedRegion == nil,
+            let imds = await IMDSCredentialSource(environment: environment, transport: transport).region()
+        {
+            resolvedRegion = (imds, "EC2 instance metadata")
+        }
+        candidates.removeAll()
+        guard let (regionName, regionSource) = resolvedRegion else {
+            throw AWSError(
+                kind: .configuration, service: "config", operation: "region",
+                message: "no AWS region is set. Fix: pass --region, set AWS_REGION, or add 'region = …' to profile "
+                    + "\(profileName) in \(files.configPath)")
+        }
+        guard regionName.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }), !regionName.isEmpty else {
+            throw AWSError(
+                kind: .configuration, service: "config", operation: "region",
+                message: "the region '\(regionName)' from \(regionSource) is not a region name like us-east-1")
+        }
+        let attemptsText = environment["AWS_MAX_ATTEMPTS"] ?? profileValues?["max_attempts"]
+        var attempts = 3
+        if let attemptsText {
+            guard let value = Int(attemptsText), value >= 1 else {
+                throw AWSError(
+                    kind: .configuration, service: "config", operation: "max_attempts",
+                    message: "max_attempts must be a whole number ≥ 1, not '\(attemptsText)'")
+            }
+            attempts = value
+        }
+        return AWSSettings(
+            region: regionName, regionSource: regionSource, profileName: profileName,
+            profileExplicit: explicitProfile != nil, files: files, environment: environment, maxAttempts: attempts)
+    }
+
+    /// The endpoint of `service` in this region.
+    public func endpoint(_ service: AWSService) throws(AWSError) -> Endpoint {
+        try Endpoint.resolve(
+            service, region: region, environment: environment, profile: files.profile(profileName), files: files)
+    }
+
+    /// A client for `service` that signs with `credentials`.
+    public func client(
+        _ service: AWSService, credentials: any CredentialProvider, context: AWSCallContext
+    ) throws(AWSError) -> AWSServiceClient {
+        AWSServiceClient(
+            service: service, region: region, endpoint: try endpoint(service), credentials: credentials,
+            context: context)
+    }
+
+    /// The default credential chain for these settings: environment (unless a profile was named), web identity
+    /// from the environment, the profile, container credentials, then IMDSv2.
+    public func credentialChain(context: AWSCallContext) throws(AWSError) -> CredentialChain {
+        let stsEndpoint = try endpoint(.sts)
+        let region = self.region
+        let makeSTS: STSClientFactory = { credentials in
+            STSClient(client: AWSServiceClient(
+                service: .sts, region: region, endpoint: stsEndpoint, credentials: credentials, context: context))
+        }
+        var sources: [any CredentialSource] = []
+        if !profileExplicit { sources.append(EnvironmentCredentialSource(environment: environment)) }
+        sources.append(WebIdentityCredentialSource(
+            tokenFile: environment["AWS_WEB_IDENTITY_TOKEN_FILE"], roleARN: environment["AWS_ROLE_ARN"],
+            sessionName: environment["AWS_ROLE_SESSION_NAME"], origin: "environment", makeSTS: makeSTS))
+        sources.append(ProfileCredentialSource(
+            files: files, profileName: profileName, explicit: profileExplicit, environment: environment,
+            transport: context.transport, makeSTS: makeSTS))
+        sources.append(ContainerCredentialSource(environment: environment, transport: context.transport))
+        sources.append(IMDSCredentialSource(environment: environment, transport: context.transport))
+        return CredentialChain(sources: sources, now: context.now)
+    }
+}

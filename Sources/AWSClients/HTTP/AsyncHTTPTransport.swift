@@ -1,0 +1,79 @@
+public import AsyncHTTPClient
+internal import NIOCore
+internal import NIOHTTP1
+
+/// `HTTPTransport` over async-http-client: TLS with the system trust store, a connect timeout, a deadline for the
+/// whole exchange, and a cap on the response size.
+public struct AsyncHTTPTransport: HTTPTransport {
+    /// Transport settings.
+    public struct Configuration: Sendable {
+        /// The largest response body accepted. Default 64 MiB (a page of 1000 history events can be large).
+        public var maxResponseBytes = 64 * 1024 * 1024
+
+        public init() {}
+    }
+
+    let client: HTTPClient
+    let configuration: Configuration
+
+    /// Uses `HTTPClient.shared` (connect timeout 10 s, system trust roots), which needs no shutdown.
+    public init(client: HTTPClient = .shared, configuration: Configuration = Configuration()) {
+        self.client = client
+        self.configuration = configuration
+    }
+
+    public func send(_ request: HTTPRequest, timeout: Duration) async throws -> HTTPResponse {
+        var outgoing = HTTPClientRequest(url: request.url)
+        outgoing.method = HTTPMethod(rawValue: request.method)
+        for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
+        if !request.body.isEmpty || request.method == "POST" || request.method == "PUT" {
+            outgoing.body = .bytes(ByteBuffer(bytes: request.body))
+        }
+        let deadline = TimeAmount.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
+            + timeout.components.attoseconds / 1_000_000_000)
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(outgoing, timeout: deadline)
+        } catch {
+            throw Self.classify(error)
+        }
+        var body: ByteBuffer
+        do {
+            body = try await response.body.collect(upTo: configuration.maxResponseBytes)
+        } catch is NIOTooManyBytesError {
+            throw TransportError(.responseTooLarge, "the response body exceeds \(configuration.maxResponseBytes) bytes")
+        } catch {
+            throw Self.classify(error)
+        }
+        return HTTPResponse(
+            status: Int(response.status.code),
+            headers: response.headers.map { ($0.name, $0.value) },
+            body: body.readBytes(length: body.readableBytes) ?? [])
+    }
+
+    static func classify(_ error: any Error) -> TransportError {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout:
+                return TransportError(.timeout, "\(error)")
+            case .remoteConnectionClosed, .cancelled:
+                return TransportError(.connectionLost, "\(error)")
+            default:
+                return TransportError(.other, "\(error)")
+            }
+        }
+        let text = String(describing: error)
+        if text.contains("connectTimeout") { return TransportError(.timeout, text) }
+        if text.contains("connection reset") || text.contains("ECONNRESET") || text.contains("eofDuringBody")
+            || text.contains("uncleanShutdown") || text.contains("remoteConnectionClosed")
+        {
+            return TransportError(.connectionLost, text)
+        }
+        if text.contains("refused") || text.contains("DNS") || text.contains("UnknownHost")
+            || text.contains("handshake") || text.contains("connect")
+        {
+            return TransportError(.connect, text)
+        }
+        return TransportError(.other, text)
+    }
+}

@@ -1,0 +1,157 @@
+public import CostGuardCore
+
+/// EMR request and response shapes (PascalCase on the wire).
+public enum EMR {
+    public struct StateChangeReason: Codable, Sendable, Equatable {
+        public var code: String?
+        public var message: String?
+        enum CodingKeys: String, CodingKey { case code = "Code", message = "Message" }
+    }
+
+    public struct Timeline: Codable, Sendable, Equatable {
+        public var creationDateTime: Timestamp?
+        public var readyDateTime: Timestamp?
+        public var endDateTime: Timestamp?
+        enum CodingKeys: String, CodingKey {
+            case creationDateTime = "CreationDateTime", readyDateTime = "ReadyDateTime", endDateTime = "EndDateTime"
+        }
+    }
+
+    public struct ClusterStatus: Codable, Sendable, Equatable {
+        public var state: String
+        public var stateChangeReason: StateChangeReason?
+        public var timeline: Timeline?
+        enum CodingKeys: String, CodingKey {
+            case state = "State", stateChangeReason = "StateChangeReason", timeline = "Timeline"
+        }
+    }
+
+    public struct ClusterSummary: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String?
+        public var status: ClusterStatus
+        public var normalizedInstanceHours: Int?
+        public var clusterArn: String?
+        enum CodingKeys: String, CodingKey {
+            case id = "Id", name = "Name", status = "Status", normalizedInstanceHours = "NormalizedInstanceHours"
+            case clusterArn = "ClusterArn"
+        }
+    }
+
+    public struct ListClustersOutput: Codable, Sendable {
+        public var clusters: [ClusterSummary]
+        public var marker: String?
+        enum CodingKeys: String, CodingKey { case clusters = "Clusters", marker = "Marker" }
+    }
+
+    public struct Tag: Codable, Sendable, Equatable {
+        public var key: String
+        public var value: String?
+        enum CodingKeys: String, CodingKey { case key = "Key", value = "Value" }
+    }
+
+    public struct Cluster: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String?
+        public var status: ClusterStatus
+        public var tags: [Tag]?
+        public var terminationProtected: Bool?
+        public var normalizedInstanceHours: Int?
+        public var clusterArn: String?
+        public var instanceCollectionType: String?
+        enum CodingKeys: String, CodingKey {
+            case id = "Id", name = "Name", status = "Status", tags = "Tags", terminationProtected = "TerminationProtected"
+            case normalizedInstanceHours = "NormalizedInstanceHours", clusterArn = "ClusterArn"
+            case instanceCollectionType = "InstanceCollectionType"
+        }
+    }
+
+    public struct DescribeClusterOutput: Codable, Sendable {
+        public var cluster: Cluster
+        enum CodingKeys: String, CodingKey { case cluster = "Cluster" }
+    }
+
+    public struct StepStatus: Codable, Sendable, Equatable {
+        public var state: String
+        enum CodingKeys: String, CodingKey { case state = "State" }
+    }
+
+    public struct StepSummary: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String?
+        public var status: StepStatus
+        enum CodingKeys: String, CodingKey { case id = "Id", name = "Name", status = "Status" }
+    }
+
+    public struct ListStepsOutput: Codable, Sendable {
+        public var steps: [StepSummary]
+        public var marker: String?
+        enum CodingKeys: String, CodingKey { case steps = "Steps", marker = "Marker" }
+    }
+
+    public struct CancelStepsInfo: Codable, Sendable, Equatable {
+        public var stepId: String?
+        public var status: String?
+        public var reason: String?
+        enum CodingKeys: String, CodingKey { case stepId = "StepId", status = "Status", reason = "Reason" }
+    }
+
+    public struct CancelStepsOutput: Codable, Sendable {
+        public var cancelStepsInfoList: [CancelStepsInfo]?
+        enum CodingKeys: String, CodingKey { case cancelStepsInfoList = "CancelStepsInfoList" }
+    }
+
+    public struct InstanceGroup: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String?
+        public var market: String?
+        public var instanceGroupType: String?
+        public var instanceType: String?
+        public var requestedInstanceCount: Int?
+        public var runningInstanceCount: Int?
+        public var bidPrice: String?
+        enum CodingKeys: String, CodingKey {
+            case id = "Id", name = "Name", market = "Market", instanceGroupType = "InstanceGroupType"
+            case instanceType = "InstanceType", requestedInstanceCount = "RequestedInstanceCount"
+            case runningInstanceCount = "RunningInstanceCount", bidPrice = "BidPrice"
+        }
+    }
+
+    public struct ListInstanceGroupsOutput: Codable, Sendable {
+        public var instanceGroups: [InstanceGroup]
+        public var marker: String?
+        enum CodingKeys: String, CodingKey { case instanceGroups = "InstanceGroups", marker = "Marker" }
+    }
+
+    public struct InstanceTypeSpecification: Codable, Sendable, Equatable {
+        public var instanceType: String?
+        public var weightedCapacity: Int?
+        enum CodingKeys: String, CodingKey { case instanceType = "InstanceType", weightedCapacity = "WeightedCapacity" }
+    }
+
+    public struct InstanceFleet: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String?
+        public var instanceFleetType: String?
+        public var targetOnDemandCapacity: Int?
+        public var targetSpotCapacity: Int?
+        public var provisionedOnDemandCapacity: Int?
+        public var provisionedSpotCapacity: Int?
+        public var instanceTypeSpecifications: [InstanceTypeSpecification]?
+        enum CodingKeys: String, CodingKey {
+            case id = "Id", name = "Name", instanceFleetType = "InstanceFleetType"
+            case targetOnDemandCapacity = "TargetOnDemandCapacity", targetSpotCapacity = "TargetSpotCapacity"
+            case provisionedOnDemandCapacity = "ProvisionedOnDemandCapacity"
+            case provisionedSpotCapacity = "ProvisionedSpotCapacity"
+            case instanceTypeSpecifications = "InstanceTypeSpecifications"
+        }
+    }
+
+    public struct ListInstanceFleetsOutput: Codable, Sendable {
+        public var instanceFleets: [InstanceFleet]
+        public var marker: String?
+        enum CodingKeys: String, CodingKey { case instanceFleets = "InstanceFleets", marker = "Marker" }
+    }
+
+    struct Empty: Codable, Sendable {}
+}

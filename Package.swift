@@ -69,6 +69,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Test support shared by the test targets: the emulator, scripted HTTP servers, child processes.
+        .target(
+            name: "CostGuardTestKit",
+            swiftSettings: strictSettings
+        ),
         // A helper the tests run as a real child process (crash and concurrent-writer tests). Never installed.
         .executableTarget(
             name: "costguard-test-helper",
@@ -80,6 +85,11 @@ let package = Package(
             name: "AWSSigV4Tests",
             dependencies: ["AWSSigV4", "CostGuardCore"],
             exclude: ["sigv4-test-suite", "botocore_sign.py"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AWSClientsTests",
+            dependencies: ["AWSClients", "AWSSigV4", "CostGuardCore", "CostGuardTestKit"],
             swiftSettings: strictSettings
         ),
         .testTarget(

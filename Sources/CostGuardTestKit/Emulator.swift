@@ -1,0 +1,75 @@
+public import Foundation
+
+/// moto server on 127.0.0.1 (through `Tests/Emulator/costguard_emulator.py`), for integration tests.
+public final class Emulator: Sendable {
+    public let port: Int
+    /// `http://127.0.0.1:PORT`
+    public let endpoint: String
+    private let server: BackgroundProcess
+
+    private init(port: Int, server: BackgroundProcess) {
+        self.port = port
+        self.endpoint = "http://127.0.0.1:\(port)"
+        self.server = server
+    }
+
+    /// Starts a fresh emulator on a free loopback port and waits until it answers.
+    public static func start() async throws -> Emulator {
+        guard FileManager.default.isExecutableFile(atPath: TestPaths.python) else {
+            throw TestKitError("no .venv-test: run Deploy/dev-setup.sh (Tests/run.sh does) to install the emulator")
+        }
+        var lastError: (any Error)?
+        for _ in 0..<3 {
+            let port = freeLoopbackPort()
+            let process = try BackgroundProcess(
+                TestPaths.python, [TestPaths.emulatorScript("costguard_emulator.py"), "serve", "--port", "\(port)"])
+            do {
+                try await waitForHTTP("http://127.0.0.1:\(port)/moto-api/", timeout: .seconds(30))
+                return Emulator(port: port, server: process)
+            } catch {
+                process.stop()
+                lastError = error
+            }
+        }
+        throw lastError ?? TestKitError("the emulator did not start")
+    }
+
+    /// The users, role and seeded resources that `setup-iam` made.
+    public struct IAMFixture: Decodable, Sendable {
+        public struct User: Decodable, Sendable {
+            public var accessKeyId: String
+            public var secretAccessKey: String
+            public var arn: String
+        }
+        public var account: String
+        public var users: [String: User]
+        public var roleArn: String
+        public var webRoleArn: String
+        public var stateMachineArn: String
+        public var executionArn: String
+        public var clusterId: String
+    }
+
+    /// Creates the test users (`guard`: every CostGuard action; `reader`: reads but not GetExecutionHistory, no
+    /// writes), the role `guard-role`, a state machine, an execution and a cluster, then turns on signature and
+    /// IAM enforcement.
+    public func setUpIAM() throws -> IAMFixture {
+        let out = try TestPaths.temporaryDirectory() + "/iam.json"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestPaths.python)
+        process.arguments = [TestPaths.emulatorScript("costguard_emulator.py"), "setup-iam", "--endpoint", endpoint, "--out", out]
+        process.environment = ["PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true"]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let detail = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw TestKitError("setup-iam failed: \(String(decoding: detail.suffix(2000), as: UTF8.self))")
+        }
+        return try JSONDecoder().decode(IAMFixture.self, from: try Data(contentsOf: URL(fileURLWithPath: out)))
+    }
+
+    /// Stops the server.
+    public func stop() { server.stop() }
+}

@@ -1,0 +1,52 @@
+public import Foundation
+
+/// `Tests/Emulator/scripted_server.py`: an HTTP server on 127.0.0.1 that answers by a script of rules, for the
+/// IMDS and container credential tests and for fault injection.
+public final class ScriptedServer: Sendable {
+    public let port: Int
+    public let url: String
+    private let logPath: String
+    private let server: BackgroundProcess
+
+    /// Starts the server with `rules` (see the script's documentation for their keys).
+    public init(rules: [[String: any Sendable]]) throws {
+        let directory = try TestPaths.temporaryDirectory()
+        let scriptPath = directory + "/rules.json"
+        logPath = directory + "/requests.jsonl"
+        FileManager.default.createFile(atPath: logPath, contents: Data())
+        try JSONSerialization.data(withJSONObject: rules).write(to: URL(fileURLWithPath: scriptPath))
+        var started: (Int, BackgroundProcess)?
+        for _ in 0..<5 {
+            let port = freeLoopbackPort()
+            if let process = try? BackgroundProcess(
+                TestPaths.python,
+                [TestPaths.emulatorScript("scripted_server.py"), "--port", "\(port)", "--script", scriptPath, "--log", logPath],
+                readyPrefix: "ready", timeout: .seconds(10))
+            {
+                started = (port, process)
+                break
+            }
+        }
+        guard let (port, process) = started else { throw TestKitError("the scripted server did not start") }
+        self.port = port
+        self.url = "http://127.0.0.1:\(port)"
+        self.server = process
+    }
+
+    /// One logged request.
+    public struct LoggedRequest: Decodable, Sendable {
+        public var method: String
+        public var path: String
+        public var headers: [String: String]
+        public var body: String
+        public var rule: Int?
+    }
+
+    /// Every request received so far, in order.
+    public func requests() throws -> [LoggedRequest] {
+        let text = try String(contentsOfFile: logPath, encoding: .utf8)
+        return try text.split(separator: "\n").map { try JSONDecoder().decode(LoggedRequest.self, from: Data($0.utf8)) }
+    }
+
+    public func stop() { server.stop() }
+}

@@ -1,0 +1,149 @@
+"""CostGuard's AWS emulator for tests and the demo: moto server (version pinned in Tests/requirements.txt) on
+127.0.0.1, plus the setup a test needs.
+
+    costguard_emulator.py serve --port P
+        Runs moto's server on 127.0.0.1:P. Exits by itself when the process that started it goes away, so a
+        crashed test run leaves nothing behind.
+
+    costguard_emulator.py setup-iam --endpoint URL --out FILE
+        Creates, through the emulator's IAM, the users and role the tests use, seeds a little Step Functions and
+        EMR data, then turns on moto's signature and IAM enforcement (POST /moto-api/reset-auth 0). Writes the
+        access keys and names to FILE as JSON.
+
+Every address used is loopback.
+"""
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+import urllib.request
+
+READ_ACTIONS = [
+    "states:ListStateMachines",
+    "states:DescribeStateMachine",
+    "states:ListExecutions",
+    "states:DescribeExecution",
+    "states:GetExecutionHistory",
+    "states:ListMapRuns",
+    "elasticmapreduce:ListClusters",
+    "elasticmapreduce:DescribeCluster",
+    "elasticmapreduce:ListSteps",
+    "elasticmapreduce:ListInstanceGroups",
+    "elasticmapreduce:ListInstanceFleets",
+]
+WRITE_ACTIONS = [
+    "elasticmapreduce:TerminateJobFlows",
+    "elasticmapreduce:SetTerminationProtection",
+    "elasticmapreduce:CancelSteps",
+]
+
+
+def watch_parent():
+    parent = os.getppid()
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+# STS operations that AWS serves unsigned (the token or assertion is the proof). moto authenticates every request
+# once enforcement is on and fails these with a 500; the emulation lets them through unsigned, as AWS does.
+UNSIGNED_STS_ACTIONS = {"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"}
+
+
+def patch_moto():
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    original = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
+
+    def authenticate(self, resource="*"):
+        if "Authorization" not in self.headers and self._get_action() in UNSIGNED_STS_ACTIONS:
+            return None
+        return original(self, resource)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authenticate
+
+
+def serve(port):
+    threading.Thread(target=watch_parent, daemon=True).start()
+    os.environ.setdefault("MOTO_PORT", str(port))
+    patch_moto()
+    from moto.server import main
+
+    main(["-H", "127.0.0.1", "-p", str(port)])
+
+
+def policy(actions):
+    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]})
+
+
+def setup_iam(endpoint, out):
+    import boto3
+
+    session = boto3.session.Session(aws_access_key_id="setup", aws_secret_access_key="setup", region_name="us-east-1")
+    iam = session.client("iam", endpoint_url=endpoint)
+    sts = session.client("sts", endpoint_url=endpoint)
+    sfn = session.client("stepfunctions", endpoint_url=endpoint)
+    emr = session.client("emr", endpoint_url=endpoint)
+    account = sts.get_caller_identity()["Account"]
+    result = {"account": account, "users": {}}
+    users = {
+        "guard": READ_ACTIONS + WRITE_ACTIONS + ["sts:AssumeRole"],
+        "reader": [a for a in READ_ACTIONS if a != "states:GetExecutionHistory"],
+    }
+    for name, actions in users.items():
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName=f"{name}-policy", PolicyDocument=policy(actions))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        result["users"][name] = {"accessKeyId": key["AccessKeyId"], "secretAccessKey": key["SecretAccessKey"],
+                                 "arn": f"arn:aws:iam::{account}:user/{name}"}
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+             "Principal": {"AWS": f"arn:aws:iam::{account}:user/guard"}}]}
+    role = iam.create_role(RoleName="guard-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    iam.put_role_policy(RoleName="guard-role", PolicyName="guard-role-policy", PolicyDocument=policy(READ_ACTIONS))
+    web_trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+                 "Principal": {"Federated": "arn:aws:iam::%s:oidc-provider/example.com" % account}}]}
+    web_role = iam.create_role(RoleName="web-role", AssumeRolePolicyDocument=json.dumps(web_trust))["Role"]
+    iam.put_role_policy(RoleName="web-role", PolicyName="web-role-policy", PolicyDocument=policy(READ_ACTIONS))
+    result["roleArn"] = role["Arn"]
+    result["webRoleArn"] = web_role["Arn"]
+    definition = {"StartAt": "Create", "States": {"Create": {"Type": "Task",
+                  "Resource": "arn:aws:states:::elasticmapreduce:createCluster.sync",
+                  "Parameters": {"Name": "demo"}, "End": True}}}
+    machine = sfn.create_state_machine(name="emr-pipeline", definition=json.dumps(definition),
+                                       roleArn=f"arn:aws:iam::{account}:role/sfn")
+    execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="run-1")
+    cluster = emr.run_job_flow(Name="seeded", ReleaseLabel="emr-7.0.0", Instances={
+        "MasterInstanceType": "m5.xlarge", "SlaveInstanceType": "m5.xlarge", "InstanceCount": 3,
+        "KeepJobFlowAliveWhenNoSteps": True}, JobFlowRole="EMR_EC2_DefaultRole", ServiceRole="EMR_DefaultRole")
+    result["stateMachineArn"] = machine["stateMachineArn"]
+    result["executionArn"] = execution["executionArn"]
+    result["clusterId"] = cluster["JobFlowId"]
+    request = urllib.request.Request(endpoint + "/moto-api/reset-auth", data=b"0", method="POST",
+                                     headers={"Content-Type": "text/plain"})
+    urllib.request.urlopen(request).read()
+    with open(out, "w") as handle:
+        json.dump(result, handle)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve")
+    s.add_argument("--port", type=int, required=True)
+    i = sub.add_parser("setup-iam")
+    i.add_argument("--endpoint", required=True)
+    i.add_argument("--out", required=True)
+    args = parser.parse_args()
+    if args.command == "setup-iam" and not args.endpoint.startswith("http://127."):
+        sys.exit("the emulator endpoint must be on loopback")
+    if args.command == "serve":
+        serve(args.port)
+    else:
+        setup_iam(args.endpoint, args.out)
+
+
+if __name__ == "__main__":
+    main()

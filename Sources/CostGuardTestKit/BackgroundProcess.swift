@@ -8,12 +8,8 @@ public final class BackgroundProcess: @unchecked Sendable {
     public let process: Process
     private let output: Pipe
 
-    /// Starts `executable` and waits (up to `timeout`) for a line on its standard output that starts with
-    /// `readyPrefix`; with `readyPrefix` nil, returns as soon as it started.
-    public init(
-        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, readyPrefix: String? = nil,
-        timeout: Duration = .seconds(30)
-    ) throws {
+    /// Starts `executable` without waiting for anything.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -22,20 +18,28 @@ public final class BackgroundProcess: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        guard let readyPrefix else { return }
-        let deadline = ContinuousClock.now + timeout
-        var buffer = ""
-        while ContinuousClock.now < deadline {
-            let data = output.fileHandleForReading.availableData
-            if data.isEmpty {
-                guard process.isRunning else { break }
-                continue
-            }
-            buffer += String(decoding: data, as: UTF8.self)
-            if buffer.split(separator: "\n").contains(where: { $0.hasPrefix(readyPrefix) }) { return }
+    }
+
+    /// Starts `executable` and waits (up to `timeout`) for a line on its standard output that starts with
+    /// `readyPrefix`, without blocking a thread of the concurrency pool while it waits.
+    public static func start(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, readyPrefix: String,
+        timeout: Duration = .seconds(30)
+    ) async throws -> BackgroundProcess {
+        let started = try BackgroundProcess(executable, arguments, environment: environment)
+        let seen = OutputWatcher(prefix: readyPrefix)
+        started.output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil }
+            seen.append(data)
         }
-        stop()
-        throw TestKitError("\(executable) did not print '\(readyPrefix)' (got: \(buffer.prefix(500)))")
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline && started.process.isRunning && !seen.ready {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        if seen.ready { return started }
+        started.stop()
+        throw TestKitError("\(executable) did not print '\(readyPrefix)' (got: \(seen.text.prefix(500)))")
     }
 
     /// Wraps a process that is already running.
@@ -52,6 +56,52 @@ public final class BackgroundProcess: @unchecked Sendable {
     }
 
     deinit { stop() }
+}
+
+/// Collects a child's output and notices a ready line.
+final class OutputWatcher: @unchecked Sendable {
+    private let lock = NSLock()
+    private var buffer = ""
+    let prefix: String
+    init(prefix: String) { self.prefix = prefix }
+    func append(_ data: Data) {
+        lock.withLock { buffer += String(decoding: data, as: UTF8.self) }
+    }
+    var text: String { lock.withLock { buffer } }
+    var ready: Bool { text.split(separator: "\n").contains { $0.hasPrefix(prefix) } }
+}
+
+/// Runs a program to completion without blocking a thread of the concurrency pool; returns its status and output.
+public func runToCompletion(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil
+) async throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    let outWatcher = OutputWatcher(prefix: "")
+    let errWatcher = OutputWatcher(prefix: "")
+    out.fileHandleForReading.readabilityHandler = { handle in
+        let data = handle.availableData
+        if data.isEmpty { handle.readabilityHandler = nil } else { outWatcher.append(data) }
+    }
+    err.fileHandleForReading.readabilityHandler = { handle in
+        let data = handle.availableData
+        if data.isEmpty { handle.readabilityHandler = nil } else { errWatcher.append(data) }
+    }
+    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+        do { try process.run() } catch { continuation.resume(throwing: error) }
+    }
+    // Let the readability handlers drain what the process wrote last.
+    for _ in 0..<50 where out.fileHandleForReading.readabilityHandler != nil || err.fileHandleForReading.readabilityHandler != nil {
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    return (status, outWatcher.text, errWatcher.text)
 }
 
 /// A failure of the test infrastructure itself.

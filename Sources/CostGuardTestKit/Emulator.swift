@@ -53,19 +53,14 @@ public final class Emulator: Sendable {
     /// Creates the test users (`guard`: every CostGuard action; `reader`: reads but not GetExecutionHistory, no
     /// writes), the role `guard-role`, a state machine, an execution and a cluster, then turns on signature and
     /// IAM enforcement.
-    public func setUpIAM() throws -> IAMFixture {
+    public func setUpIAM() async throws -> IAMFixture {
         let out = try TestPaths.temporaryDirectory() + "/iam.json"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestPaths.python)
-        process.arguments = [TestPaths.emulatorScript("costguard_emulator.py"), "setup-iam", "--endpoint", endpoint, "--out", out]
-        process.environment = ["PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true"]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let detail = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestKitError("setup-iam failed: \(String(decoding: detail.suffix(2000), as: UTF8.self))")
+        let result = try await runToCompletion(
+            TestPaths.python,
+            [TestPaths.emulatorScript("costguard_emulator.py"), "setup-iam", "--endpoint", endpoint, "--out", out],
+            environment: ["PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true"])
+        guard result.status == 0 else {
+            throw TestKitError("setup-iam failed: \(result.stderr.suffix(2000))")
         }
         return try JSONDecoder().decode(IAMFixture.self, from: try Data(contentsOf: URL(fileURLWithPath: out)))
     }

@@ -8,17 +8,24 @@ public final class ScriptedServer: Sendable {
     private let logPath: String
     private let server: BackgroundProcess
 
+    private init(port: Int, logPath: String, server: BackgroundProcess) {
+        self.port = port
+        self.url = "http://127.0.0.1:\(port)"
+        self.logPath = logPath
+        self.server = server
+    }
+
     /// Starts the server with `rules` (see the script's documentation for their keys).
-    public init(rules: [[String: any Sendable]]) throws {
+    public static func start(rules: [[String: any Sendable]]) async throws -> ScriptedServer {
         let directory = try TestPaths.temporaryDirectory()
         let scriptPath = directory + "/rules.json"
-        logPath = directory + "/requests.jsonl"
+        let logPath = directory + "/requests.jsonl"
         FileManager.default.createFile(atPath: logPath, contents: Data())
         try JSONSerialization.data(withJSONObject: rules).write(to: URL(fileURLWithPath: scriptPath))
         var started: (Int, BackgroundProcess)?
         for _ in 0..<5 {
             let port = freeLoopbackPort()
-            if let process = try? BackgroundProcess(
+            if let process = try? await BackgroundProcess.start(
                 TestPaths.python,
                 [TestPaths.emulatorScript("scripted_server.py"), "--port", "\(port)", "--script", scriptPath, "--log", logPath],
                 readyPrefix: "ready", timeout: .seconds(10))
@@ -28,9 +35,7 @@ public final class ScriptedServer: Sendable {
             }
         }
         guard let (port, process) = started else { throw TestKitError("the scripted server did not start") }
-        self.port = port
-        self.url = "http://127.0.0.1:\(port)"
-        self.server = process
+        return ScriptedServer(port: port, logPath: logPath, server: process)
     }
 
     /// One logged request.

@@ -20,7 +20,7 @@ struct MotoIntegrationTests {
     func everyOperation() async throws {
         let emulator = try await Emulator.start()
         defer { emulator.stop() }
-        let fixture = try emulator.setUpIAM()
+        let fixture = try await emulator.setUpIAM()
         let guardUser = try #require(fixture.users["guard"])
         let clients = try await Clients(environment: environment(emulator, guardUser, home: try temporaryHome()))
 
@@ -67,7 +67,7 @@ struct MotoIntegrationTests {
     func wrongSecret() async throws {
         let emulator = try await Emulator.start()
         defer { emulator.stop() }
-        let fixture = try emulator.setUpIAM()
+        let fixture = try await emulator.setUpIAM()
         let guardUser = try #require(fixture.users["guard"])
         let wrong = "wrongSECRETwrongSECRETwrongSECRETwrong123"
         let capture = LogCapture()
@@ -92,7 +92,7 @@ struct MotoIntegrationTests {
     func accessDenied() async throws {
         let emulator = try await Emulator.start()
         defer { emulator.stop() }
-        let fixture = try emulator.setUpIAM()
+        let fixture = try await emulator.setUpIAM()
         let reader = try #require(fixture.users["reader"])
         let clients = try await Clients(environment: environment(emulator, reader, home: try temporaryHome()))
         _ = try await clients.sfn.describeExecution(fixture.executionArn)
@@ -113,7 +113,7 @@ struct MotoIntegrationTests {
     func assumeRoleProfile() async throws {
         let emulator = try await Emulator.start()
         defer { emulator.stop() }
-        let fixture = try emulator.setUpIAM()
+        let fixture = try await emulator.setUpIAM()
         let guardUser = try #require(fixture.users["guard"])
         let home = try temporaryHome()
         try FileManager.default.createDirectory(atPath: home + "/.aws", withIntermediateDirectories: true)
@@ -146,7 +146,7 @@ struct MotoIntegrationTests {
     func processAndWebIdentity() async throws {
         let emulator = try await Emulator.start()
         defer { emulator.stop() }
-        let fixture = try emulator.setUpIAM()
+        let fixture = try await emulator.setUpIAM()
         let guardUser = try #require(fixture.users["guard"])
         let home = try temporaryHome()
         try FileManager.default.createDirectory(atPath: home + "/.aws", withIntermediateDirectories: true)

@@ -1,5 +1,8 @@
 public import AsyncHTTPClient
 internal import NIOCore
+#if canImport(Glibc)
+    internal import Glibc
+#endif
 internal import NIOHTTP1
 
 /// `HTTPTransport` over async-http-client: TLS with the system trust store, a connect timeout, a deadline for the
@@ -52,6 +55,14 @@ public struct AsyncHTTPTransport: HTTPTransport {
     }
 
     static func classify(_ error: any Error) -> TransportError {
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case ECONNRESET, EPIPE, ECONNABORTED: return TransportError(.connectionLost, "\(error)")
+            case ECONNREFUSED, EHOSTUNREACH, ENETUNREACH: return TransportError(.connect, "\(error)")
+            case ETIMEDOUT: return TransportError(.timeout, "\(error)")
+            default: return TransportError(.other, "\(error)")
+            }
+        }
         if let error = error as? HTTPClientError {
             switch error {
             case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout:
@@ -62,14 +73,15 @@ public struct AsyncHTTPTransport: HTTPTransport {
                 return TransportError(.other, "\(error)")
             }
         }
-        let text = String(describing: error)
-        if text.contains("connectTimeout") { return TransportError(.timeout, text) }
-        if text.contains("connection reset") || text.contains("ECONNRESET") || text.contains("eofDuringBody")
-            || text.contains("uncleanShutdown") || text.contains("remoteConnectionClosed")
+        let text = String(describing: error).lowercased()
+        if text.contains("connecttimeout") || text.contains("deadline") { return TransportError(.timeout, text) }
+        if text.contains("connection reset") || text.contains("econnreset") || text.contains("eofduringbody")
+            || text.contains("uncleanshutdown") || text.contains("remoteconnectionclosed") || text.contains("invalideof")
+            || text.contains("stream ended")
         {
             return TransportError(.connectionLost, text)
         }
-        if text.contains("refused") || text.contains("DNS") || text.contains("UnknownHost")
+        if text.contains("refused") || text.contains("dns") || text.contains("unknownhost")
             || text.contains("handshake") || text.contains("connect")
         {
             return TransportError(.connect, text)

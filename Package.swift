@@ -63,8 +63,10 @@ let package = Package(
         .executableTarget(
             name: "costguard",
             dependencies: [
+                "AWSClients",
                 "CostGuardCore",
                 "CostGuardLedger",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

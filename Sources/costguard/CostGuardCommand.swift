@@ -24,6 +24,6 @@ struct CostGuardCommand: AsyncParsableCommand {
               78  configuration error
             """,
         version: CostGuardVersion.current,
-        subcommands: [LedgerCommand.self, VersionCommand.self]
+        subcommands: [DoctorCommand.self, LedgerCommand.self, VersionCommand.self]
     )
 }

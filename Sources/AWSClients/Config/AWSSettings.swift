@@ -81,6 +81,13 @@ public struct AWSSettings: Sendable {
             profileExplicit: explicitProfile != nil, files: files, environment: environment, maxAttempts: attempts)
     }
 
+    /// Standard-mode retry settings with `maxAttempts` from the environment or profile.
+    public var retryConfiguration: RetryStrategy.Configuration {
+        var configuration = RetryStrategy.Configuration()
+        configuration.maxAttempts = maxAttempts
+        return configuration
+    }
+
     /// The endpoint of `service` in this region.
     public func endpoint(_ service: AWSService) throws(AWSError) -> Endpoint {
         try Endpoint.resolve(

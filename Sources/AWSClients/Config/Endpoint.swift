@@ -45,6 +45,11 @@ public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
     /// Where it came from: `default`, `AWS_ENDPOINT_URL_SFN`, `profile endpoint_url`, …
     public var source: String
 
+    public init(url: String, source: String) {
+        self.url = url
+        self.source = source
+    }
+
     public var description: String { "\(url) (\(source))" }
 
     /// The `Host` header value for this endpoint (host, plus port when not the scheme's default).

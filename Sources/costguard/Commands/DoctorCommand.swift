@@ -1,0 +1,90 @@
+import AWSClients
+import ArgumentParser
+import CostGuardCore
+import Foundation
+
+/// `costguard doctor`: is this machine set up to run CostGuard?
+struct DoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check the region, credentials, endpoints and IAM permissions CostGuard will use.",
+        discussion: """
+            Resolves the region and credentials as every command does, shows where each came from and whose they \
+            are (GetCallerIdentity; never the secret), and checks each IAM permission CostGuard needs with a \
+            harmless read call on a made-up resource. The mutating permissions (TerminateJobFlows, \
+            SetTerminationProtection) are listed but not called.
+
+            Exits 0 when everything checked is in order, 78 when something must be fixed.
+
+            Example:
+              AWS_PROFILE=costguard costguard doctor --region eu-west-1
+            """
+    )
+
+    @OptionGroup var aws: AWSOptions
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let transport = AsyncHTTPTransport()
+        var problems = 0
+        func line(_ label: String, _ value: String) {
+            print(label.padding(toLength: 16, withPad: " ", startingAt: 0) + value)
+        }
+        let settings: AWSSettings
+        do {
+            settings = try await AWSSettings.resolve(
+                environment: environment, region: aws.region, profile: aws.profile, transport: transport)
+        } catch {
+            printError("costguard doctor: \(error.message)")
+            throw ExitCode(ExitStatus.configuration.rawValue)
+        }
+        let context = AWSCallContext(
+            transport: transport, retry: RetryStrategy(configuration: settings.retryConfiguration),
+            attemptTimeout: .seconds(10))
+        line("region", "\(settings.region) (from \(settings.regionSource))")
+        line("profile", settings.profileName + (settings.profileExplicit ? " (named)" : " (default)"))
+        for service in AWSService.allCases {
+            let endpoint = (try? settings.endpoint(service))?.description ?? "invalid"
+            line("endpoint \(service.environmentID.lowercased())", endpoint)
+        }
+        let chain: CredentialChain
+        let identity: STSClient.CallerIdentity
+        do {
+            chain = try settings.credentialChain(context: context)
+            let credentials = try await chain.credentials()
+            line("credentials", "\(await chain.sourceName ?? "?") (access key \(Self.mask(credentials.accessKeyID))"
+                + (credentials.expiration.map { ", expires \($0)" } ?? "") + ")")
+            identity = try await STSClient(client: try settings.client(.sts, credentials: chain, context: context))
+                .getCallerIdentity()
+            line("identity", "\(identity.arn) (account \(identity.account))")
+        } catch {
+            line("credentials", "FAILED")
+            printError("costguard doctor: \(error)")
+            throw ExitCode(ExitStatus.configuration.rawValue)
+        }
+        let probe = PermissionProbe(
+            sfn: SFNClient(client: try settings.client(.stepFunctions, credentials: chain, context: context)),
+            emr: EMRClient(client: try settings.client(.emr, credentials: chain, context: context)))
+        print("permissions")
+        for result in await probe.run(account: identity.account, region: settings.region) {
+            switch result.verdict {
+            case .allowed: print("  ok       \(result.action)")
+            case .denied:
+                problems += 1
+                print("  DENIED   \(result.action): allow it in CostGuard's IAM policy (Deploy/iam-policy.json)")
+            case .unknown(let why): print("  unknown  \(result.action): the answer did not tell (\(why))")
+            case .notChecked: print("  skipped  \(result.action): mutating, so doctor does not call it")
+            }
+        }
+        if problems > 0 {
+            printError("costguard doctor: \(problems) permission(s) missing")
+            throw ExitCode(ExitStatus.configuration.rawValue)
+        }
+        print("ok")
+    }
+
+    /// `AKIA…WXYZ`: enough to recognise a key, not to use it (the id is not secret, but need not be shown whole).
+    static func mask(_ key: String) -> String {
+        key.count > 8 ? "\(key.prefix(4))…\(key.suffix(4))" : "…"
+    }
+}

@@ -129,7 +129,7 @@ CREATE TABLE cluster_references (
     resource                TEXT NOT NULL,
     event_id                INTEGER NOT NULL,
     observed_at             TEXT NOT NULL,
-    UNIQUE (execution_arn, event_id)
+    UNIQUE (execution_arn, event_id, cluster_id)
 ) STRICT;
 
 CREATE INDEX cluster_references_by_cluster ON cluster_references (cluster_id);

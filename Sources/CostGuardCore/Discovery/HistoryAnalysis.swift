@@ -1,0 +1,252 @@
+internal import Foundation
+
+/// One history event, reduced to what discovery reads. The AWS layer's event shape is mapped onto this so that the
+/// analysis stays pure and testable.
+public struct HistoryEventFact: Sendable, Hashable {
+    public var id: Int
+    public var previousID: Int?
+    public var type: String
+    public var timestamp: Timestamp
+    /// `resourceType` and `resource` of Task events.
+    public var resourceType: String?
+    public var resource: String?
+    /// TaskScheduled parameters (JSON text).
+    public var parameters: String?
+    /// TaskSubmitted / TaskSucceeded output (JSON text).
+    public var output: String?
+    /// `outputDetails.truncated`.
+    public var outputTruncated: Bool?
+    /// MapRunStarted.
+    public var mapRunARN: String?
+
+    public init(
+        id: Int, previousID: Int? = nil, type: String, timestamp: Timestamp, resourceType: String? = nil,
+        resource: String? = nil, parameters: String? = nil, output: String? = nil, outputTruncated: Bool? = nil,
+        mapRunARN: String? = nil
+    ) {
+        self.id = id
+        self.previousID = previousID
+        self.type = type
+        self.timestamp = timestamp
+        self.resourceType = resourceType
+        self.resource = resource
+        self.parameters = parameters
+        self.output = output
+        self.outputTruncated = outputTruncated
+        self.mapRunARN = mapRunARN
+    }
+}
+
+/// What an execution's history proves about clusters.
+public struct HistoryFindings: Sendable, Equatable {
+    /// A cluster this execution created, and the event that proved it.
+    public struct Creation: Sendable, Hashable {
+        public var clusterID: String
+        public var eventID: Int
+        public var eventType: String
+        public var resource: String
+    }
+
+    /// A task of this execution that names a cluster.
+    public struct Reference: Sendable, Hashable {
+        public var clusterID: String
+        public var kind: String
+        public var resource: String
+        public var eventID: Int
+    }
+
+    public var creations: [Creation] = []
+    public var references: [Reference] = []
+    /// Clusters the execution terminated itself (terminateCluster that succeeded).
+    public var terminatedItself: Set<String> = []
+    /// Why some of this history could not be understood; non-empty makes the execution's clusters "unknown".
+    public var problems: [String] = []
+    /// Distributed Map runs started by this execution.
+    public var mapRunARNs: [String] = []
+    /// Child executions started by `states:startExecution` tasks.
+    public var childExecutionARNs: [String] = []
+    /// The last event id read.
+    public var lastEventID = 0
+    /// The execution was redriven at least once.
+    public var redriven = false
+}
+
+/// Reads histories, incrementally: feed pages in order, then ask for the findings.
+///
+/// Rules (fail closed):
+/// - A cluster id comes from the output of a createCluster/runJobFlow task's TaskSubmitted (written before the
+///   cluster is WAITING for `.sync`) or TaskSucceeded; `ClusterId` and `JobFlowId` are both accepted. An id once
+///   learned is never erased by a later event with a null output.
+/// - A truncated or unparsable create output, or a create task that started and never reported back, is a problem:
+///   a cluster may exist that CostGuard cannot name.
+/// - Other EMR tasks name their cluster in the TaskScheduled parameters (`ClusterId`, or `JobFlowId`/`JobFlowIds`
+///   for aws-sdk tasks); parameters that do not name one are a problem, since the task may protect any cluster.
+public struct HistoryAnalyzer: Sendable {
+    public private(set) var findings = HistoryFindings()
+    /// Create tasks scheduled and not yet resolved, by TaskScheduled event id.
+    private var pendingCreates: [Int: String] = [:]
+    /// terminateCluster tasks scheduled: event id → cluster id.
+    private var pendingTerminations: [Int: String] = [:]
+    /// previousEventId links, to find the TaskScheduled that a later task event belongs to.
+    private var previous: [Int: Int] = [:]
+    private var scheduledIDs: Set<Int> = []
+    private var knownClusters: Set<String> = []
+
+    public init(resumingAfter lastEventID: Int = 0, knownClusters: Set<String> = []) {
+        findings.lastEventID = lastEventID
+        self.knownClusters = knownClusters
+    }
+
+    /// Reads the next events (ids increasing); events at or before `lastEventID` are skipped.
+    public mutating func read(_ events: [HistoryEventFact]) {
+        for event in events where event.id > findings.lastEventID {
+            findings.lastEventID = event.id
+            if let previousID = event.previousID { previous[event.id] = previousID }
+            handle(event)
+        }
+    }
+
+    /// The findings, with any create task still unresolved reported as a problem when `final` is true (the
+    /// execution has ended, so no later event will resolve it).
+    public func finish(executionEnded: Bool) -> HistoryFindings {
+        var result = findings
+        if executionEnded {
+            for (eventID, resource) in pendingCreates.sorted(by: { $0.key < $1.key }) {
+                result.problems.append(
+                    "\(resource) task scheduled at event \(eventID) never reported a cluster id: a cluster may exist "
+                        + "that CostGuard cannot name")
+            }
+        }
+        return result
+    }
+
+    private mutating func handle(_ event: HistoryEventFact) {
+        switch event.type {
+        case "ExecutionRedriven":
+            findings.redriven = true
+        case "MapRunStarted":
+            if let arn = event.mapRunARN { findings.mapRunARNs.append(arn) }
+        case "TaskScheduled":
+            guard let type = event.resourceType, let resource = event.resource else { return }
+            scheduledIDs.insert(event.id)
+            let task = TaskResource(resourceType: type, resource: resource)
+            switch task.kind {
+            case .createsCluster:
+                pendingCreates[event.id] = "\(type):\(resource)"
+            case .usesCluster(let action):
+                let ids = Self.clusterIDs(inParameters: event.parameters)
+                if ids.isEmpty {
+                    findings.problems.append(
+                        "\(type):\(resource) at event \(event.id) does not name its cluster in its parameters")
+                }
+                for id in ids {
+                    findings.references.append(
+                        .init(clusterID: id, kind: Self.referenceKind(action), resource: "\(type):\(resource)", eventID: event.id))
+                    if action == "terminateCluster" || action.lowercased() == "terminatejobflows" {
+                        pendingTerminations[event.id] = id
+                    }
+                }
+            default:
+                break
+            }
+        case "TaskSubmitted", "TaskSucceeded":
+            guard let type = event.resourceType, let resource = event.resource else { return }
+            let task = TaskResource(resourceType: type, resource: resource)
+            let scheduled = scheduledEvent(of: event.id)
+            switch task.kind {
+            case .createsCluster:
+                if event.outputTruncated == true {
+                    findings.problems.append("the output of \(type):\(resource) at event \(event.id) is truncated")
+                    return
+                }
+                guard let output = event.output, output != "null", !output.isEmpty else { return }
+                guard let id = Self.clusterID(inOutput: output) else {
+                    if event.type == "TaskSucceeded" || pendingCreates[scheduled ?? -1] != nil {
+                        findings.problems.append(
+                            "the output of \(type):\(resource) at event \(event.id) has no ClusterId or JobFlowId")
+                    }
+                    return
+                }
+                if let scheduled { pendingCreates[scheduled] = nil } else if let first = pendingCreates.keys.min() {
+                    pendingCreates[first] = nil
+                }
+                if knownClusters.insert(id).inserted {
+                    findings.creations.append(.init(clusterID: id, eventID: event.id, eventType: event.type, resource: "\(type):\(resource)"))
+                }
+            case .usesCluster:
+                if event.type == "TaskSucceeded", let scheduled, let id = pendingTerminations.removeValue(forKey: scheduled) {
+                    findings.terminatedItself.insert(id)
+                }
+            case .startsExecution:
+                if let output = event.output, let child = Self.string("ExecutionArn", inJSON: output) {
+                    if !findings.childExecutionARNs.contains(child) { findings.childExecutionARNs.append(child) }
+                }
+            case .other:
+                break
+            }
+        case "TaskFailed", "TaskStartFailed", "TaskSubmitFailed", "TaskTimedOut":
+            // A create task that failed before reporting an id created nothing that CostGuard could name. If it
+            // failed after TaskSubmitted, the id is already known.
+            if let scheduled = scheduledEvent(of: event.id), let resource = pendingCreates[scheduled] {
+                if event.type == "TaskTimedOut" {
+                    findings.problems.append(
+                        "\(resource) task scheduled at event \(scheduled) timed out before reporting a cluster id")
+                }
+                pendingCreates[scheduled] = nil
+            }
+        default:
+            break
+        }
+    }
+
+    /// The TaskScheduled event a task event belongs to, following previousEventId links (a few steps at most).
+    private func scheduledEvent(of id: Int) -> Int? {
+        var current = previous[id]
+        for _ in 0..<6 {
+            guard let step = current else { return nil }
+            if scheduledIDs.contains(step) { return step }
+            current = previous[step]
+        }
+        return nil
+    }
+
+    static func referenceKind(_ action: String) -> String {
+        switch action {
+        case "addStep", "cancelStep", "setClusterTerminationProtection", "terminateCluster", "modifyInstanceFleetByName",
+            "modifyInstanceGroupByName":
+            return action
+        default:
+            return "other"
+        }
+    }
+
+    /// Cluster ids named in task parameters.
+    static func clusterIDs(inParameters parameters: String?) -> [String] {
+        guard let parameters, let data = parameters.data(using: .utf8),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return [] }
+        var ids: [String] = []
+        for key in ["ClusterId", "JobFlowId"] {
+            if let id = object[key] as? String, id.hasPrefix("j-") { ids.append(id) }
+        }
+        if let list = object["JobFlowIds"] as? [Any] {
+            ids += list.compactMap { $0 as? String }.filter { $0.hasPrefix("j-") }
+        }
+        return ids
+    }
+
+    /// The cluster id in a create task's output.
+    static func clusterID(inOutput output: String) -> String? {
+        for key in ["ClusterId", "JobFlowId"] {
+            if let id = string(key, inJSON: output), id.hasPrefix("j-") { return id }
+        }
+        return nil
+    }
+
+    static func string(_ key: String, inJSON text: String) -> String? {
+        guard let data = text.data(using: .utf8),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return object[key] as? String
+    }
+}

@@ -1,0 +1,105 @@
+/// Where a cluster lives: the policy fails closed per scope when that scope's AWS reads were incomplete.
+public struct Scope: Sendable, Hashable, CustomStringConvertible {
+    public var account: String
+    public var region: String
+
+    public init(account: String, region: String) {
+        self.account = account
+        self.region = region
+    }
+
+    public var description: String { "\(account)/\(region)" }
+}
+
+/// What the policy knows of an execution.
+public struct ExecutionFacts: Sendable, Hashable {
+    public var arn: String
+    public var stateMachineARN: String
+    public var status: ExecutionStatus
+    public var stopDate: Timestamp?
+    /// `nil` when the API did not say: treated as not redrivable.
+    public var redriveStatus: RedriveStatus?
+    public var redriveCount: Int
+    /// Every event of the history was read and understood.
+    public var historyComplete: Bool
+
+    public init(
+        arn: String, stateMachineARN: String, status: ExecutionStatus, stopDate: Timestamp? = nil,
+        redriveStatus: RedriveStatus? = nil, redriveCount: Int = 0, historyComplete: Bool = true
+    ) {
+        self.arn = arn
+        self.stateMachineARN = stateMachineARN
+        self.status = status
+        self.stopDate = stopDate
+        self.redriveStatus = redriveStatus
+        self.redriveCount = redriveCount
+        self.historyComplete = historyComplete
+    }
+}
+
+/// What the policy knows of a cluster created by an execution.
+public struct ClusterFacts: Sendable, Hashable {
+    public var id: String
+    public var scope: Scope
+    /// The last observed state; `.unknown` when not observed.
+    public var state: ClusterState
+    /// The state was observed during this pass (ListClusters or DescribeCluster).
+    public var observedThisPass: Bool
+    /// `nil` until a DescribeCluster said.
+    public var terminationProtected: Bool?
+    /// The cluster's tags as last described; `nil` until a DescribeCluster said.
+    public var tags: [String: String]?
+    public var creator: ExecutionFacts
+    /// Other executions whose tasks name this cluster.
+    public var referencedBy: [ExecutionFacts]
+
+    public init(
+        id: String, scope: Scope, state: ClusterState, observedThisPass: Bool, terminationProtected: Bool? = nil,
+        tags: [String: String]? = nil, creator: ExecutionFacts, referencedBy: [ExecutionFacts] = []
+    ) {
+        self.id = id
+        self.scope = scope
+        self.state = state
+        self.observedThisPass = observedThisPass
+        self.terminationProtected = terminationProtected
+        self.tags = tags
+        self.creator = creator
+        self.referencedBy = referencedBy
+    }
+}
+
+/// Everything one decision rests on.
+public struct PolicyInput: Sendable {
+    public var clusters: [ClusterFacts]
+    /// Scopes whose reads failed or were partial this pass: nothing there is acted on.
+    public var degradedScopes: Set<Scope>
+    /// Scopes with a RUNNING execution whose history names a cluster CostGuard could not identify: any cluster
+    /// there may be in use, so none is acted on.
+    public var uncertainReferenceScopes: Set<Scope>
+    public var now: Timestamp
+
+    public init(clusters: [ClusterFacts], degradedScopes: Set<Scope> = [], uncertainReferenceScopes: Set<Scope> = [], now: Timestamp) {
+        self.clusters = clusters
+        self.degradedScopes = degradedScopes
+        self.uncertainReferenceScopes = uncertainReferenceScopes
+        self.now = now
+    }
+}
+
+/// The policy's verdict on one cluster.
+public struct Decision: Sendable, Hashable {
+    /// A mutating action to take.
+    public enum Action: Sendable, Hashable {
+        /// TerminateJobFlows; first SetTerminationProtection(false) when `unprotectFirst`.
+        case terminate(unprotectFirst: Bool)
+    }
+
+    public var clusterID: String
+    public var scope: Scope
+    public var disposition: Disposition
+    /// Why, in words, for the journal and the report.
+    public var reason: String
+    public var action: Action?
+    /// When the cluster became an orphan: the later of its creator's stop and its last reference's stop.
+    public var orphanedSince: Timestamp?
+}

@@ -1,0 +1,113 @@
+/// Who is an orphan, and what to do: a pure function of the facts, the configuration and the time.
+///
+/// Checks, in order (the first that applies decides):
+/// 1. the cluster has ended or is terminating → `ended`; its state is unknown or stale → `unknown`;
+/// 2. exempt by tag or state machine pattern → `exempt`;
+/// 3. its creating execution is RUNNING (or pending a redrive) → `live`;
+/// 4. the creator's history is incomplete → `unknown`;
+/// 5. a RUNNING execution references it → `shared`; a RUNNING reference may be unreadable in its scope → `unknown`;
+/// 6. the creator ended with a status configured `report` → `report-only`;
+/// 7. within the grace period (or the redrive grace while redrivable) → `grace`;
+/// 8. its scope's reads were incomplete this pass → `unknown`;
+/// 9. termination-protected without the `unprotect` opt-in → `protected`; protection unknown → `unknown`;
+/// 10. dry run → `would-terminate`; over the per-pass cap → `deferred`; else `orphan` with a terminate action.
+public enum ReconcilePolicy {
+    public static func decide(_ input: PolicyInput, configuration: PolicyConfiguration) -> [Decision] {
+        var terminations = 0
+        return input.clusters.sorted { $0.id < $1.id }.map { cluster in
+            var decision = decideOne(cluster, input: input, configuration: configuration)
+            if decision.action != nil {
+                if configuration.dryRun {
+                    decision.disposition = .wouldTerminate
+                    decision.reason = "dry run: " + decision.reason
+                    decision.action = nil
+                } else if terminations >= configuration.maxTerminationsPerPass {
+                    decision.disposition = .deferred
+                    decision.reason = "deferred: the cap of \(configuration.maxTerminationsPerPass) terminations per pass "
+                        + "was reached; " + decision.reason
+                    decision.action = nil
+                } else {
+                    terminations += 1
+                }
+            }
+            return decision
+        }
+    }
+
+    static func decideOne(_ cluster: ClusterFacts, input: PolicyInput, configuration: PolicyConfiguration) -> Decision {
+        func verdict(_ disposition: Disposition, _ reason: String, since: Timestamp? = nil, action: Decision.Action? = nil) -> Decision {
+            Decision(clusterID: cluster.id, scope: cluster.scope, disposition: disposition, reason: reason, action: action, orphanedSince: since)
+        }
+        let creator = cluster.creator
+        if cluster.state.hasEnded || cluster.state == .terminating {
+            return verdict(.ended, "the cluster is \(cluster.state.rawValue)")
+        }
+        guard cluster.observedThisPass, cluster.state != .unknown else {
+            return verdict(.unknown, "the cluster's state was not observed this pass")
+        }
+        if let tags = cluster.tags, let tag = configuration.exemptTags.first(where: { tag in
+            tags[tag.key].map { value in tag.value == nil || tag.value == value } ?? false
+        }) {
+            return verdict(.exempt, "exempt by tag \(tag.key)\(tag.value.map { "=\($0)" } ?? "")")
+        }
+        if let pattern = configuration.exemptStateMachines.first(where: { glob($0, matches: creator.stateMachineARN) }) {
+            return verdict(.exempt, "exempt: state machine matches \(pattern)")
+        }
+        if !creator.status.hasEnded {
+            return verdict(.live, "its execution \(creator.arn) is \(creator.status.rawValue)")
+        }
+        if !creator.historyComplete {
+            return verdict(.unknown, "the history of \(creator.arn) is incomplete")
+        }
+        if let running = cluster.referencedBy.first(where: { !$0.status.hasEnded }) {
+            return verdict(.shared, "execution \(running.arn) (\(running.status.rawValue)) uses it")
+        }
+        if input.uncertainReferenceScopes.contains(cluster.scope) {
+            return verdict(.unknown, "a running execution in \(cluster.scope) names a cluster CostGuard could not identify")
+        }
+        guard let stopped = creator.stopDate else {
+            return verdict(.unknown, "execution \(creator.arn) is \(creator.status.rawValue) with no stop date")
+        }
+        let lastUse = cluster.referencedBy.compactMap(\.stopDate).max().map { max($0, stopped) } ?? stopped
+        let action = configuration.actions[creator.status] ?? .report
+        let ended = "execution \(creator.arn) \(creator.status.rawValue) at \(stopped)"
+        if action == .report {
+            return verdict(.reportOnly, "\(ended); \(creator.status.rawValue) is configured report-only", since: lastUse)
+        }
+        let idle = input.now.since(lastUse)
+        if idle < configuration.grace {
+            return verdict(.grace, "\(ended); within the \(configuration.grace) grace period", since: lastUse)
+        }
+        if creator.redriveStatus == .redrivable && idle < configuration.redriveGrace {
+            return verdict(.grace, "\(ended) and can be redriven; within the \(configuration.redriveGrace) redrive grace", since: lastUse)
+        }
+        if input.degradedScopes.contains(cluster.scope) {
+            return verdict(.unknown, "\(ended); but AWS reads in \(cluster.scope) were incomplete this pass", since: lastUse)
+        }
+        switch cluster.terminationProtected {
+        case nil:
+            return verdict(.unknown, "\(ended); its termination protection is not known yet", since: lastUse)
+        case true? where !configuration.unprotect:
+            return verdict(.protected, "\(ended); termination-protected (set unprotect = true to act)", since: lastUse)
+        default:
+            break
+        }
+        let refs = cluster.referencedBy.isEmpty ? "no other execution uses it" : "no running execution uses it"
+        return verdict(
+            .orphan, "\(ended), \(refs), idle \(idle) (grace \(configuration.grace))", since: lastUse,
+            action: .terminate(unprotectFirst: cluster.terminationProtected == true))
+    }
+
+    /// `*` matches any run of characters; everything else matches itself.
+    public static func glob(_ pattern: String, matches text: String) -> Bool {
+        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count > 1 else { return pattern == text }
+        guard text.hasPrefix(parts[0]) else { return false }
+        var rest = Substring(text.dropFirst(parts[0].count))
+        for part in parts.dropFirst().dropLast() {
+            guard let range = rest.range(of: part) else { return false }
+            rest = rest[range.upperBound...]
+        }
+        return rest.hasSuffix(parts.last!)
+    }
+}

@@ -1,0 +1,152 @@
+import CostGuardCore
+import Testing
+
+@Suite("Reconcile policy")
+struct PolicyTests {
+    static let now = Timestamp(millisecondsSinceEpoch: 1_795_000_000_000)
+    static let scope = Scope(account: "123456789012", region: "us-east-1")
+
+    func execution(_ name: String, _ status: ExecutionStatus, endedMinutesAgo: Int? = 60, redrive: RedriveStatus? = nil,
+                   complete: Bool = true) -> ExecutionFacts {
+        ExecutionFacts(
+            arn: "arn:aws:states:us-east-1:123456789012:execution:sm:\(name)",
+            stateMachineARN: "arn:aws:states:us-east-1:123456789012:stateMachine:sm", status: status,
+            stopDate: status.hasEnded ? endedMinutesAgo.map { Self.now.adding(.seconds(-60 * $0)) } : nil,
+            redriveStatus: redrive, historyComplete: complete)
+    }
+
+    func cluster(_ id: String, _ creator: ExecutionFacts, state: ClusterState = .waiting, protected: Bool? = false,
+                 tags: [String: String]? = [:], references: [ExecutionFacts] = [], observed: Bool = true) -> ClusterFacts {
+        ClusterFacts(id: id, scope: Self.scope, state: state, observedThisPass: observed, terminationProtected: protected,
+                     tags: tags, creator: creator, referencedBy: references)
+    }
+
+    func decide(_ clusters: [ClusterFacts], _ configure: (inout PolicyConfiguration) -> Void = { _ in },
+                degraded: Set<Scope> = [], uncertain: Set<Scope> = []) -> [String: Decision] {
+        var configuration = PolicyConfiguration()
+        configure(&configuration)
+        let decisions = ReconcilePolicy.decide(
+            PolicyInput(clusters: clusters, degradedScopes: degraded, uncertainReferenceScopes: uncertain, now: Self.now),
+            configuration: configuration)
+        return Dictionary(uniqueKeysWithValues: decisions.map { ($0.clusterID, $0) })
+    }
+
+    @Test("each rule gives its disposition")
+    func dispositions() {
+        let d = decide([
+            cluster("j-ABORTED", execution("a", .aborted)),
+            cluster("j-FAILED", execution("f", .failed)),
+            cluster("j-TIMEDOUT", execution("t", .timedOut)),
+            cluster("j-SUCCEEDED", execution("s", .succeeded)),
+            cluster("j-RUNNING", execution("r", .running)),
+            cluster("j-ENDED", execution("e", .aborted), state: .terminated),
+            cluster("j-STALE", execution("x", .aborted), observed: false),
+            cluster("j-EXEMPT", execution("x2", .aborted), tags: ["costguard:exempt": "true"]),
+            cluster("j-NOTEXEMPT", execution("x3", .aborted), tags: ["costguard:exempt": "false"]),
+            cluster("j-SHARED", execution("sh", .aborted), references: [execution("user", .running)]),
+            cluster("j-SHAREDENDED", execution("se", .aborted), references: [execution("user2", .failed, endedMinutesAgo: 5)]),
+            cluster("j-GRACE", execution("g", .aborted, endedMinutesAgo: 5)),
+            cluster("j-REDRIVE", execution("rd", .failed, endedMinutesAgo: 30, redrive: .redrivable)),
+            cluster("j-REDRIVEOLD", execution("ro", .failed, endedMinutesAgo: 90, redrive: .redrivable)),
+            cluster("j-PROTECTED", execution("p", .aborted), protected: true),
+            cluster("j-PROTUNKNOWN", execution("pu", .aborted), protected: nil),
+            cluster("j-INCOMPLETE", execution("i", .aborted, complete: false)),
+        ])
+        #expect(d["j-ABORTED"]?.disposition == .orphan)
+        #expect(d["j-ABORTED"]?.action == .terminate(unprotectFirst: false))
+        #expect(d["j-FAILED"]?.disposition == .orphan)
+        #expect(d["j-TIMEDOUT"]?.disposition == .orphan)
+        #expect(d["j-SUCCEEDED"]?.disposition == .reportOnly)
+        #expect(d["j-RUNNING"]?.disposition == .live)
+        #expect(d["j-ENDED"]?.disposition == .ended)
+        #expect(d["j-STALE"]?.disposition == .unknown)
+        #expect(d["j-EXEMPT"]?.disposition == .exempt)
+        #expect(d["j-NOTEXEMPT"]?.disposition == .orphan)
+        #expect(d["j-SHARED"]?.disposition == .shared)
+        #expect(d["j-SHAREDENDED"]?.disposition == .grace, "the grace runs from the last reference's end")
+        #expect(d["j-GRACE"]?.disposition == .grace)
+        #expect(d["j-REDRIVE"]?.disposition == .grace)
+        #expect(d["j-REDRIVEOLD"]?.disposition == .orphan)
+        #expect(d["j-PROTECTED"]?.disposition == .protected)
+        #expect(d["j-PROTUNKNOWN"]?.disposition == .unknown)
+        #expect(d["j-INCOMPLETE"]?.disposition == .unknown)
+        #expect(d.values.filter { $0.action != nil }.count == 5)
+    }
+
+    @Test("unprotect opt-in, dry run, the cap, degraded and uncertain scopes, state machine exemptions")
+    func switches() {
+        let orphans = (0..<15).map { cluster("j-\($0 + 10)", execution("o\($0)", .aborted)) }
+        let capped = decide(orphans)
+        #expect(capped.values.filter { $0.disposition == .orphan }.count == 10)
+        #expect(capped.values.filter { $0.disposition == .deferred }.count == 5)
+        let dry = decide(orphans) { $0.dryRun = true }
+        #expect(dry.values.allSatisfy { $0.disposition == .wouldTerminate && $0.action == nil })
+        let protected = decide([cluster("j-P", execution("p", .aborted), protected: true)]) { $0.unprotect = true }
+        #expect(protected["j-P"]?.action == .terminate(unprotectFirst: true))
+        #expect(decide(orphans, degraded: [Self.scope]).values.allSatisfy { $0.disposition == .unknown })
+        #expect(decide(orphans, uncertain: [Self.scope]).values.allSatisfy { $0.disposition == .unknown })
+        let exempt = decide(orphans) { $0.exemptStateMachines = ["arn:aws:states:*:stateMachine:s*"] }
+        #expect(exempt.values.allSatisfy { $0.disposition == .exempt })
+        let succeeded = decide([cluster("j-S", execution("s", .succeeded))]) { $0.actions[.succeeded] = .terminate }
+        #expect(succeeded["j-S"]?.disposition == .orphan)
+        #expect(ReconcilePolicy.glob("a*c*e", matches: "abcde"))
+        #expect(!ReconcilePolicy.glob("a*c*e", matches: "abcd"))
+        #expect(ReconcilePolicy.glob("*", matches: ""))
+    }
+
+    @Test("randomized: never a terminate action for a cluster that is live, shared, exempt, ended, unknown or protected",
+          arguments: [20_261_124, 7, 99])
+    func neverTerminatesWhatIsInUse(seed: UInt64) {
+        var rng = SplitMix(seed: seed)
+        let statuses = ExecutionStatus.allCases
+        let states = ClusterState.allCases
+        for round in 0..<500 {
+            var clusters: [ClusterFacts] = []
+            for index in 0..<Int(rng.next() % 20) {
+                let creator = execution(
+                    "c\(round)-\(index)", statuses[Int(rng.next() % UInt64(statuses.count))],
+                    endedMinutesAgo: Int(rng.next() % 180), redrive: rng.next() % 2 == 0 ? .redrivable : nil,
+                    complete: rng.next() % 5 != 0)
+                let references = (0..<Int(rng.next() % 3)).map { r in
+                    execution("u\(round)-\(index)-\(r)", statuses[Int(rng.next() % UInt64(statuses.count))], endedMinutesAgo: Int(rng.next() % 180))
+                }
+                clusters.append(cluster(
+                    "j-R\(round)X\(index)", creator, state: states[Int(rng.next() % UInt64(states.count))],
+                    protected: [true, false, nil][Int(rng.next() % 3)],
+                    tags: rng.next() % 6 == 0 ? ["costguard:exempt": "true"] : [:], references: references,
+                    observed: rng.next() % 8 != 0))
+            }
+            var configuration = PolicyConfiguration()
+            configuration.maxTerminationsPerPass = Int(rng.next() % 5)
+            configuration.unprotect = rng.next() % 2 == 0
+            let decisions = ReconcilePolicy.decide(PolicyInput(clusters: clusters, now: Self.now), configuration: configuration)
+            #expect(decisions.filter { $0.action != nil }.count <= configuration.maxTerminationsPerPass)
+            for decision in decisions where decision.action != nil {
+                let facts = clusters.first { $0.id == decision.clusterID }!
+                #expect(facts.creator.status.hasEnded, "terminating the cluster of a \(facts.creator.status) execution")
+                #expect(facts.referencedBy.allSatisfy { $0.status.hasEnded }, "terminating a cluster a running execution uses")
+                #expect(facts.state.isActive && facts.observedThisPass)
+                #expect(facts.tags?["costguard:exempt"] != "true")
+                #expect(facts.creator.historyComplete)
+                #expect(facts.terminationProtected == false || (facts.terminationProtected == true && configuration.unprotect))
+                #expect(configuration.actions[facts.creator.status] == .terminate)
+                let idle = Self.now.since(([facts.creator.stopDate!] + facts.referencedBy.compactMap(\.stopDate)).max()!)
+                #expect(idle >= configuration.grace)
+                if facts.creator.redriveStatus == .redrivable { #expect(idle >= configuration.redriveGrace) }
+            }
+        }
+    }
+}
+
+/// A small deterministic generator (SplitMix64) so the randomized test is reproducible from its printed seed.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

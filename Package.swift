@@ -59,11 +59,24 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The guard: one reconcile pass (discover, observe, decide, re-check, journal, act), and later the daemon.
+        .target(
+            name: "CostGuardService",
+            dependencies: [
+                "AWSClients",
+                "CostGuardCore",
+                "CostGuardLedger",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The command-line front end: parses arguments, wires the modules, runs.
         .executableTarget(
             name: "costguard",
             dependencies: [
                 "AWSClients",
+                "CostGuardService",
                 "CostGuardCore",
                 "CostGuardLedger",
                 .product(name: "Logging", package: "swift-log"),
@@ -92,6 +105,11 @@ let package = Package(
         .testTarget(
             name: "AWSClientsTests",
             dependencies: ["AWSClients", "AWSSigV4", "CostGuardCore", "CostGuardTestKit"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CostGuardServiceTests",
+            dependencies: ["AWSClients", "CostGuardCore", "CostGuardLedger", "CostGuardService", "CostGuardTestKit"],
             swiftSettings: strictSettings
         ),
         .testTarget(

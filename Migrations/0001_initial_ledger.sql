@@ -28,6 +28,8 @@ CREATE TABLE state_machines (
     -- What the definition can do to EMR clusters (NULL until parsed).
     creates_clusters        INTEGER CHECK (creates_clusters IN (0, 1)),
     references_clusters     INTEGER CHECK (references_clusters IN (0, 1)),
+    -- Starts child executions (states:startExecution, distributed Map): its executions are followed too.
+    follows_children        INTEGER CHECK (follows_children IN (0, 1)),
     -- Incremental ListExecutions cursor: the newest execution already in the ledger.
     newest_execution_start  TEXT,
     newest_execution_arn    TEXT,

@@ -71,17 +71,18 @@ public enum SFN {
         public var truncated: Bool?
     }
 
+    /// `resourceType`/`resource` are required by the API model but missing from some emulators' events: optional.
     public struct TaskOutputDetails: Codable, Sendable, Equatable {
-        public var resourceType: String
-        public var resource: String
+        public var resourceType: String?
+        public var resource: String?
         /// JSON text of the output (the service's response).
         public var output: String?
         public var outputDetails: OutputDetails?
     }
 
     public struct TaskFailedDetails: Codable, Sendable, Equatable {
-        public var resourceType: String
-        public var resource: String
+        public var resourceType: String?
+        public var resource: String?
         public var error: String?
         public var cause: String?
     }

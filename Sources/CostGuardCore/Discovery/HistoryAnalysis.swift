@@ -69,6 +69,8 @@ public struct HistoryFindings: Sendable, Equatable {
     public var lastEventID = 0
     /// The execution was redriven at least once.
     public var redriven = false
+    /// When the execution ended (its ExecutionAborted/Failed/TimedOut/Succeeded event), if the history says.
+    public var endedAt: Timestamp?
 }
 
 /// Reads histories, incrementally: feed pages in order, then ask for the findings.
@@ -124,6 +126,9 @@ public struct HistoryAnalyzer: Sendable {
         switch event.type {
         case "ExecutionRedriven":
             findings.redriven = true
+            findings.endedAt = nil
+        case "ExecutionAborted", "ExecutionFailed", "ExecutionTimedOut", "ExecutionSucceeded":
+            findings.endedAt = event.timestamp
         case "MapRunStarted":
             if let arn = event.mapRunARN { findings.mapRunARNs.append(arn) }
         case "TaskScheduled":

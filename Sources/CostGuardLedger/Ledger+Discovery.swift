@@ -1,0 +1,464 @@
+public import CostGuardCore
+internal import Foundation
+
+/// A state machine as the ledger knows it.
+public struct StateMachineRow: Sendable, Equatable {
+    public var arn: String
+    public var name: String
+    public var region: String
+    public var account: String
+    public var revisionID: String?
+    public var definitionStatus: String
+    public var definitionProblem: String?
+    public var definitionReadAt: Timestamp?
+    public var createsClusters: Bool
+    public var referencesClusters: Bool
+    public var followsChildren: Bool
+    public var newestExecutionStart: Timestamp?
+
+    /// Its executions must be followed.
+    public var touchesEMR: Bool { createsClusters || referencesClusters || followsChildren }
+}
+
+/// An execution as observed from ListExecutions or DescribeExecution.
+public struct ExecutionRecord: Sendable, Equatable {
+    public var arn: String
+    public var stateMachineARN: String
+    public var name: String?
+    public var parentExecutionARN: String?
+    public var mapRunARN: String?
+    public var status: ExecutionStatus
+    public var startDate: Timestamp
+    public var stopDate: Timestamp?
+    /// `nil` when the source does not carry redrive fields (ListExecutions): the stored values are kept.
+    public var redriveCount: Int?
+    public var redriveStatus: RedriveStatus?
+    public var redriveDate: Timestamp?
+    /// `ListExecutions` or `DescribeExecution`.
+    public var source: String
+
+    public init(
+        arn: String, stateMachineARN: String, name: String? = nil, parentExecutionARN: String? = nil,
+        mapRunARN: String? = nil, status: ExecutionStatus, startDate: Timestamp, stopDate: Timestamp? = nil,
+        redriveCount: Int? = nil, redriveStatus: RedriveStatus? = nil, redriveDate: Timestamp? = nil, source: String
+    ) {
+        self.arn = arn
+        self.stateMachineARN = stateMachineARN
+        self.name = name
+        self.parentExecutionARN = parentExecutionARN
+        self.mapRunARN = mapRunARN
+        self.status = status
+        self.startDate = startDate
+        self.stopDate = stopDate
+        self.redriveCount = redriveCount
+        self.redriveStatus = redriveStatus
+        self.redriveDate = redriveDate
+        self.source = source
+    }
+}
+
+/// An execution row with its history cursor.
+public struct ExecutionRow: Sendable, Equatable {
+    public var record: ExecutionRecord
+    public var historyLastEventID: Int
+    public var historyNextToken: String?
+    public var historyStatus: String
+    public var historyProblem: String?
+}
+
+/// What a ListClusters or DescribeCluster said about a cluster.
+public struct ClusterObservation: Sendable, Equatable {
+    public var id: String
+    public var state: ClusterState
+    public var stateChangeReason: String?
+    public var name: String?
+    public var arn: String?
+    public var terminationProtected: Bool?
+    /// Only the tags that matter to the policy; `nil` when the source does not carry tags.
+    public var tags: [String: String]?
+    public var normalizedInstanceHours: Int?
+    public var createdAt: Timestamp?
+    public var readyAt: Timestamp?
+    public var endedAt: Timestamp?
+    public var source: String
+
+    public init(
+        id: String, state: ClusterState, stateChangeReason: String? = nil, name: String? = nil, arn: String? = nil,
+        terminationProtected: Bool? = nil, tags: [String: String]? = nil, normalizedInstanceHours: Int? = nil,
+        createdAt: Timestamp? = nil, readyAt: Timestamp? = nil, endedAt: Timestamp? = nil, source: String
+    ) {
+        self.id = id
+        self.state = state
+        self.stateChangeReason = stateChangeReason
+        self.name = name
+        self.arn = arn
+        self.terminationProtected = terminationProtected
+        self.tags = tags
+        self.normalizedInstanceHours = normalizedInstanceHours
+        self.createdAt = createdAt
+        self.readyAt = readyAt
+        self.endedAt = endedAt
+        self.source = source
+    }
+}
+
+/// A tracked cluster that may still bill, for the pass's observation step.
+public struct TrackedCluster: Sendable, Equatable {
+    public var id: String
+    public var region: String
+    public var account: String
+    public var state: ClusterState
+}
+
+extension Ledger {
+    // MARK: State machines
+
+    /// Every state machine in the ledger, by ARN.
+    public func stateMachines() throws(LedgerError) -> [String: StateMachineRow] {
+        try read("reading state machines") { db in
+            var result: [String: StateMachineRow] = [:]
+            try db.forEachRow("SELECT * FROM state_machines") { row in
+                let arn = row["arn"].text ?? ""
+                result[arn] = StateMachineRow(
+                    arn: arn, name: row["name"].text ?? "", region: row["region"].text ?? "",
+                    account: row["account"].text ?? "", revisionID: row["revision_id"].text,
+                    definitionStatus: row["definition_status"].text ?? "unread",
+                    definitionProblem: row["definition_problem"].text,
+                    definitionReadAt: row["definition_read_at"].text.flatMap(Timestamp.init(iso8601:)),
+                    createsClusters: row["creates_clusters"].integer == 1,
+                    referencesClusters: row["references_clusters"].integer == 1,
+                    followsChildren: row["follows_children"].integer == 1,
+                    newestExecutionStart: row["newest_execution_start"].text.flatMap(Timestamp.init(iso8601:)))
+            }
+            return result
+        }
+    }
+
+    /// Records the state machines a ListStateMachines returned (new ones inserted, known ones touched).
+    public func recordStateMachinesSeen(
+        _ machines: [(arn: String, name: String, region: String, account: String, type: String?)], at now: Timestamp
+    ) throws(LedgerError) {
+        try write("recording state machines") { db in
+            for machine in machines {
+                try db.run(
+                    """
+                    INSERT INTO state_machines (arn, name, region, account, type, first_seen_at, last_seen_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (arn) DO UPDATE SET last_seen_at = excluded.last_seen_at, deleted_at = NULL
+                    """,
+                    [.text(machine.arn), .text(machine.name), .text(machine.region), .text(machine.account),
+                     .optional(machine.type), .text(now.iso8601), .text(now.iso8601)])
+            }
+        }
+    }
+
+    /// Records what a definition says (or why it could not be read).
+    public func recordDefinition(
+        arn: String, revisionID: String?, sha256: String, type: String?,
+        analysis: Result<DefinitionAnalysis, DefinitionAnalysis.Problem>, at now: Timestamp
+    ) throws(LedgerError) {
+        try write("recording the definition of \(arn)") { db in
+            switch analysis {
+            case .success(let result):
+                try db.run(
+                    """
+                    UPDATE state_machines SET revision_id = ?, definition_sha256 = ?, definition_read_at = ?,
+                        definition_status = 'parsed', definition_problem = NULL, creates_clusters = ?,
+                        references_clusters = ?, follows_children = ?, type = coalesce(?, type)
+                    WHERE arn = ?
+                    """,
+                    [.optional(revisionID), .text(sha256), .text(now.iso8601), .bool(result.createsClusters),
+                     .bool(result.referencesClusters), .bool(result.startsExecutions || result.hasDistributedMap),
+                     .optional(type), .text(arn)])
+            case .failure(let problem):
+                try db.run(
+                    """
+                    UPDATE state_machines SET revision_id = ?, definition_sha256 = ?, definition_read_at = ?,
+                        definition_status = 'unparsable', definition_problem = ?, type = coalesce(?, type)
+                    WHERE arn = ?
+                    """,
+                    [.optional(revisionID), .text(sha256), .text(now.iso8601), .text(problem.description),
+                     .optional(type), .text(arn)])
+            }
+        }
+    }
+
+    // MARK: Executions
+
+    /// Executions of a state machine (or every one, with `nil`), by ARN.
+    public func executions(stateMachine: String? = nil) throws(LedgerError) -> [String: ExecutionRow] {
+        try read("reading executions") { db in
+            var result: [String: ExecutionRow] = [:]
+            let sql = stateMachine == nil
+                ? "SELECT * FROM executions" : "SELECT * FROM executions WHERE state_machine_arn = ?"
+            try db.forEachRow(sql, stateMachine.map { [.text($0)] } ?? []) { row in
+                let record = ExecutionRecord(
+                    arn: row["arn"].text ?? "", stateMachineARN: row["state_machine_arn"].text ?? "",
+                    name: row["name"].text, parentExecutionARN: row["parent_execution_arn"].text,
+                    mapRunARN: row["map_run_arn"].text,
+                    status: ExecutionStatus(rawValue: row["status"].text ?? "") ?? .running,
+                    startDate: row["start_date"].text.flatMap(Timestamp.init(iso8601:)) ?? Timestamp(millisecondsSinceEpoch: 0),
+                    stopDate: row["stop_date"].text.flatMap(Timestamp.init(iso8601:)),
+                    redriveCount: Int(row["redrive_count"].integer ?? 0),
+                    redriveStatus: row["redrive_status"].text.flatMap(RedriveStatus.init(rawValue:)),
+                    redriveDate: row["redrive_date"].text.flatMap(Timestamp.init(iso8601:)),
+                    source: row["status_source"].text ?? "")
+                result[record.arn] = ExecutionRow(
+                    record: record, historyLastEventID: Int(row["history_last_event_id"].integer ?? 0),
+                    historyNextToken: row["history_next_token"].text,
+                    historyStatus: row["history_status"].text ?? "unread", historyProblem: row["history_problem"].text)
+            }
+            return result
+        }
+    }
+
+    /// Upserts executions; redrive fields are kept when the record does not carry them. Advances the state
+    /// machines' newest-execution cursors.
+    public func recordExecutions(_ records: [ExecutionRecord], at now: Timestamp) throws(LedgerError) {
+        guard !records.isEmpty else { return }
+        try write("recording executions") { db in
+            for r in records {
+                // A RUNNING execution has no stop date (a redrive clears it).
+                let stop = r.status.hasEnded ? r.stopDate : nil
+                try db.run(
+                    """
+                    INSERT INTO executions (arn, state_machine_arn, name, parent_execution_arn, map_run_arn, status,
+                        start_date, stop_date, redrive_count, redrive_status, redrive_date, status_source,
+                        status_observed_at, first_seen_at, last_seen_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, 0), ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (arn) DO UPDATE SET status = excluded.status,
+                        stop_date = CASE WHEN excluded.status = 'RUNNING' THEN NULL
+                                         ELSE coalesce(excluded.stop_date, stop_date) END,
+                        redrive_count = CASE WHEN ? IS NULL THEN redrive_count ELSE excluded.redrive_count END,
+                        redrive_status = CASE WHEN ? IS NULL THEN redrive_status ELSE excluded.redrive_status END,
+                        redrive_date = coalesce(excluded.redrive_date, redrive_date),
+                        parent_execution_arn = coalesce(parent_execution_arn, excluded.parent_execution_arn),
+                        status_source = excluded.status_source, status_observed_at = excluded.status_observed_at,
+                        last_seen_at = excluded.last_seen_at
+                    """,
+                    [.text(r.arn), .text(r.stateMachineARN), .optional(r.name), .optional(r.parentExecutionARN),
+                     .optional(r.mapRunARN), .text(r.status.rawValue), .text(r.startDate.iso8601),
+                     .optional(stop?.iso8601), r.redriveCount.map { .integer(Int64($0)) } ?? .null,
+                     .optional(r.redriveStatus?.rawValue), .optional(r.redriveDate?.iso8601), .text(r.source),
+                     .text(now.iso8601), .text(now.iso8601), .text(now.iso8601),
+                     r.redriveCount.map { .integer(Int64($0)) } ?? .null, .optional(r.source == "DescribeExecution" ? "set" : nil)])
+                try db.run(
+                    """
+                    UPDATE state_machines SET newest_execution_start = ?, newest_execution_arn = ?
+                    WHERE arn = ? AND (newest_execution_start IS NULL OR newest_execution_start < ?)
+                    """,
+                    [.text(r.startDate.iso8601), .text(r.arn), .text(r.stateMachineARN), .text(r.startDate.iso8601)])
+            }
+        }
+    }
+
+    /// Records what a history read found, in one transaction: created clusters (with their provenance), references,
+    /// and the execution's history cursor and status.
+    public func recordHistory(
+        executionARN: String, findings: HistoryFindings, nextToken: String?, executionEnded: Bool, region: String,
+        account: String, at now: Timestamp
+    ) throws(LedgerError) {
+        try write("recording the history of \(executionARN)") { db in
+            for creation in findings.creations {
+                try db.run(
+                    """
+                    INSERT INTO clusters (id, region, account, created_by_execution_arn, created_by_event_id,
+                        created_by_event_type, created_by_resource, first_seen_at, last_seen_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                    """,
+                    [.text(creation.clusterID), .text(region), .text(account), .text(executionARN),
+                     .integer(Int64(creation.eventID)), .text(creation.eventType), .text(creation.resource),
+                     .text(now.iso8601), .text(now.iso8601)])
+            }
+            for reference in findings.references {
+                try db.run(
+                    """
+                    INSERT INTO cluster_references (cluster_id, execution_arn, kind, resource, event_id, observed_at)
+                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """,
+                    [.text(reference.clusterID), .text(executionARN), .text(reference.kind), .text(reference.resource),
+                     .integer(Int64(reference.eventID)), .text(now.iso8601)])
+            }
+            let status = !findings.problems.isEmpty ? "incomplete" : (executionEnded && nextToken == nil ? "complete" : "partial")
+            try db.run(
+                """
+                UPDATE executions SET history_last_event_id = ?, history_next_token = ?, history_status = ?,
+                    history_problem = ?, history_read_at = ?,
+                    stop_date = CASE WHEN status <> 'RUNNING' THEN coalesce(stop_date, ?) ELSE stop_date END
+                WHERE arn = ?
+                """,
+                [.integer(Int64(findings.lastEventID)), .optional(nextToken), .text(status),
+                 .optional(findings.problems.isEmpty ? nil : findings.problems.joined(separator: "; ")),
+                 .text(now.iso8601), .optional(findings.endedAt?.iso8601), .text(executionARN)])
+        }
+    }
+
+    /// Marks an execution's history as unreadable (an API error, a page that ended early), so that its clusters are
+    /// `unknown` until a later pass reads it.
+    public func recordHistoryFailure(executionARN: String, problem: String, at now: Timestamp) throws(LedgerError) {
+        try write("recording a history failure") { db in
+            try db.run(
+                "UPDATE executions SET history_status = 'incomplete', history_problem = ?, history_read_at = ? WHERE arn = ?",
+                [.text(problem), .text(now.iso8601), .text(executionARN)])
+        }
+    }
+
+    // MARK: Clusters
+
+    /// Clusters whose last known state may still bill (or is not known), for observation.
+    public func trackedClusters() throws(LedgerError) -> [TrackedCluster] {
+        try read("reading tracked clusters") { db in
+            try db.query(
+                """
+                SELECT id, region, account, state FROM clusters
+                WHERE state IN ('UNKNOWN', 'STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING', 'TERMINATING')
+                ORDER BY id
+                """
+            ).map {
+                TrackedCluster(
+                    id: $0["id"].text ?? "", region: $0["region"].text ?? "", account: $0["account"].text ?? "",
+                    state: ClusterState(rawValue: $0["state"].text ?? "") ?? .unknown)
+            }
+        }
+    }
+
+    /// Records cluster observations (only for clusters the ledger tracks).
+    public func recordClusterObservations(_ observations: [ClusterObservation], at now: Timestamp) throws(LedgerError) {
+        guard !observations.isEmpty else { return }
+        try write("recording cluster states") { db in
+            for o in observations {
+                try db.run(
+                    """
+                    UPDATE clusters SET state = ?, state_change_reason = coalesce(?, state_change_reason),
+                        state_source = ?, state_observed_at = ?, name = coalesce(?, name), arn = coalesce(?, arn),
+                        termination_protected = coalesce(?, termination_protected), tags_json = coalesce(?, tags_json),
+                        normalized_instance_hours = coalesce(?, normalized_instance_hours),
+                        cluster_created_at = coalesce(?, cluster_created_at), cluster_ready_at = coalesce(?, cluster_ready_at),
+                        cluster_ended_at = coalesce(?, cluster_ended_at), last_seen_at = ?
+                    WHERE id = ?
+                    """,
+                    [.text(o.state.rawValue), .optional(o.stateChangeReason), .text(o.source), .text(now.iso8601),
+                     .optional(o.name), .optional(o.arn), .optional(o.terminationProtected),
+                     .optional(o.tags.map(jsonStringMap)), .optional(o.normalizedInstanceHours),
+                     .optional(o.createdAt?.iso8601), .optional(o.readyAt?.iso8601), .optional(o.endedAt?.iso8601),
+                     .text(now.iso8601), .text(o.id)])
+                if o.state.hasEnded {
+                    // Ended by the workflow, a person or EMR (CostGuard's own terminations keep 'terminated').
+                    try db.run(
+                        """
+                        UPDATE clusters SET disposition = 'ended', disposition_at = ?,
+                            disposition_reason = 'the cluster is ' || ? || coalesce(' (' || ? || ')', '')
+                        WHERE id = ? AND disposition <> 'terminated'
+                        """,
+                        [.text(now.iso8601), .text(o.state.rawValue), .optional(o.stateChangeReason), .text(o.id)])
+                }
+            }
+        }
+    }
+
+    /// Every cluster's current disposition, by id.
+    public func dispositions() throws(LedgerError) -> [String: String] {
+        try read("reading dispositions") { db in
+            var result: [String: String] = [:]
+            try db.forEachRow("SELECT id, disposition FROM clusters") { row in
+                if let id = row["id"].text { result[id] = row["disposition"].text }
+            }
+            return result
+        }
+    }
+
+    /// Records that CostGuard terminated these clusters (after TerminateJobFlows succeeded).
+    public func recordTerminated(_ ids: [String], reason: String, at now: Timestamp) throws(LedgerError) {
+        try write("recording terminations") { db in
+            for id in ids {
+                try db.run(
+                    "UPDATE clusters SET disposition = 'terminated', disposition_reason = ?, disposition_at = ? WHERE id = ?",
+                    [.text(reason), .text(now.iso8601), .text(id)])
+            }
+        }
+    }
+
+    /// Records the policy's decisions: disposition, reason and orphaned-since.
+    public func recordDecisions(_ decisions: [Decision], at now: Timestamp) throws(LedgerError) {
+        guard !decisions.isEmpty else { return }
+        try write("recording dispositions") { db in
+            for d in decisions {
+                try db.run(
+                    """
+                    UPDATE clusters SET disposition = ?, disposition_reason = ?, disposition_at = ?,
+                        orphaned_since = CASE WHEN ? IS NULL THEN NULL ELSE coalesce(orphaned_since, ?) END
+                    WHERE id = ?
+                    """,
+                    [.text(d.disposition.rawValue), .text(d.reason), .text(now.iso8601),
+                     .optional(d.orphanedSince?.iso8601), .optional(d.orphanedSince?.iso8601), .text(d.clusterID)])
+            }
+        }
+    }
+
+    /// The facts the policy needs about every tracked cluster that may still bill.
+    ///
+    /// - Parameter passStart: observations at or after this time count as "this pass".
+    public func policyFacts(passStart: Timestamp) throws(LedgerError) -> [ClusterFacts] {
+        try readSnapshot("reading policy facts") { db in
+            let executions = try executionFacts(db)
+            var references: [String: [ExecutionFacts]] = [:]
+            try db.forEachRow("SELECT DISTINCT cluster_id, execution_arn FROM cluster_references") { row in
+                guard let cluster = row["cluster_id"].text, let arn = row["execution_arn"].text, let facts = executions[arn] else { return }
+                references[cluster, default: []].append(facts)
+            }
+            var result: [ClusterFacts] = []
+            try db.forEachRow(
+                """
+                SELECT * FROM clusters
+                WHERE state IN ('UNKNOWN', 'STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING', 'TERMINATING')
+                ORDER BY id
+                """
+            ) { row in
+                guard let id = row["id"].text, let creatorARN = row["created_by_execution_arn"].text,
+                    let creator = executions[creatorARN]
+                else { return }
+                let observedAt = row["state_observed_at"].text.flatMap(Timestamp.init(iso8601:))
+                result.append(ClusterFacts(
+                    id: id, scope: Scope(account: row["account"].text ?? "", region: row["region"].text ?? ""),
+                    state: ClusterState(rawValue: row["state"].text ?? "") ?? .unknown,
+                    observedThisPass: observedAt.map { $0 >= passStart } ?? false,
+                    terminationProtected: row["termination_protected"].integer.map { $0 == 1 },
+                    tags: row["tags_json"].text.flatMap(parseStringMap),
+                    creator: creator,
+                    referencedBy: (references[id] ?? []).filter { $0.arn != creatorARN }))
+            }
+            return result
+        }
+    }
+
+    func executionFacts(_ db: SQLiteConnection) throws -> [String: ExecutionFacts] {
+        var result: [String: ExecutionFacts] = [:]
+        try db.forEachRow(
+            "SELECT arn, state_machine_arn, status, stop_date, redrive_status, redrive_count, history_status FROM executions"
+        ) { row in
+            guard let arn = row["arn"].text else { return }
+            let status = ExecutionStatus(rawValue: row["status"].text ?? "") ?? .running
+            let history = row["history_status"].text ?? "unread"
+            result[arn] = ExecutionFacts(
+                arn: arn, stateMachineARN: row["state_machine_arn"].text ?? "", status: status,
+                stopDate: row["stop_date"].text.flatMap(Timestamp.init(iso8601:)),
+                redriveStatus: row["redrive_status"].text.flatMap(RedriveStatus.init(rawValue:)),
+                redriveCount: Int(row["redrive_count"].integer ?? 0),
+                historyComplete: history == "complete" || (history == "partial" && !status.hasEnded))
+        }
+        return result
+    }
+}
+
+/// `{"k":"v",…}` with sorted keys.
+func jsonStringMap(_ map: [String: String]) -> String {
+    "{" + map.keys.sorted().map { "\(jsonString($0)):\(jsonString(map[$0]!))" }.joined(separator: ",") + "}"
+}
+
+/// Parses a flat JSON object of strings.
+func parseStringMap(_ text: String) -> [String: String]? {
+    guard let data = text.data(using: .utf8),
+        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    else { return nil }
+    return object.compactMapValues { $0 as? String }
+}

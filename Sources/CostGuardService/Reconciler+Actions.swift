@@ -1,0 +1,149 @@
+public import AWSClients
+public import CostGuardCore
+public import CostGuardLedger
+
+extension Reconciler {
+    /// Re-reads, right before acting, the creating execution (still ended, same redrive count) and the cluster
+    /// (state, protection, tags) of every candidate; the policy then decides again on these fresh facts.
+    ///
+    /// - Returns: the clusters whose re-check completed.
+    func recheck(_ candidates: [Decision], problems: inout Problems) async throws(LedgerError) -> Set<String> {
+        var done: Set<String> = []
+        let executions = try ledger.executions()
+        let clusterRows = try ledger.policyFacts(passStart: Timestamp(millisecondsSinceEpoch: 0))
+        for decision in candidates {
+            guard let region = regions.first(where: { $0.region == decision.scope.region }),
+                let facts = clusterRows.first(where: { $0.id == decision.clusterID })
+            else { continue }
+            let before = executions[facts.creator.arn]?.record
+            do {
+                let fresh = Self.record(try await region.sfn.describeExecution(facts.creator.arn))
+                if let before, let count = fresh.redriveCount, count != before.redriveCount {
+                    logger.info("execution was redriven since it was read", metadata: ["execution": "\(fresh.arn)"])
+                }
+                try ledger.recordExecutions([fresh], at: now())
+                let cluster = try await region.emr.describeCluster(decision.clusterID)
+                try ledger.recordClusterObservations([observationWithTags(cluster)], at: now())
+                done.insert(decision.clusterID)
+            } catch let error as LedgerError {
+                throw error
+            } catch let caught {
+                let error = Reconciler.awsError(caught)
+                problems.add("re-check of \(decision.clusterID): \(error)", region: decision.scope.region, reach: .local)
+            }
+        }
+        return done
+    }
+
+    /// Carries out the decisions: journals every intent (committed) before its call and every outcome after it.
+    /// Dry runs and deferrals journal decisions only.
+    ///
+    /// - Returns: the clusters terminated.
+    func act(on decisions: [Decision], pass: PassID, problems: inout Problems) async throws(LedgerError) -> [String] {
+        let previous = try ledger.dispositions()
+        for decision in decisions where [.wouldTerminate, .deferred, .protected].contains(decision.disposition)
+            && previous[decision.clusterID] != decision.disposition.rawValue
+        {
+            try ledger.journalDecision(
+                record(decision, action: decision.disposition.rawValue), pass: pass, at: now())
+        }
+        var terminated: [String] = []
+        for region in regions {
+            let batch = decisions.filter { $0.scope.region == region.region && $0.action != nil }
+            // Remove protection first where the policy allows it, one journaled call per cluster.
+            var ready: [Decision] = []
+            for decision in batch {
+                guard case .terminate(let unprotectFirst)? = decision.action else { continue }
+                if unprotectFirst {
+                    let record = record(decision, action: "unprotect")
+                    let intent = try ledger.journalIntent(record, pass: pass, at: now())
+                    do {
+                        let requestID = try await region.emr.setTerminationProtection([decision.clusterID], protected: false)
+                        try ledger.journalOutcome(intentSeq: intent, record: record, result: .succeeded, requestID: requestID,
+                                                  errorCode: nil, errorMessage: nil, pass: pass, at: now())
+                    } catch let error as LedgerError {
+                throw error
+            } catch let caught {
+                let error = Reconciler.awsError(caught)
+                        try ledger.journalOutcome(intentSeq: intent, record: record, result: Self.result(error), requestID: error.requestID,
+                                                  errorCode: error.code, errorMessage: error.message, pass: pass, at: now())
+                        problems.add("SetTerminationProtection \(decision.clusterID): \(error)", region: region.region, reach: .local)
+                        continue
+                    }
+                }
+                ready.append(decision)
+            }
+            for chunk in stride(from: 0, to: ready.count, by: EMRClient.terminateBatchLimit).map({ Array(ready[$0..<min($0 + EMRClient.terminateBatchLimit, ready.count)]) }) {
+                var intents: [(Int64, JournalRecord, Decision)] = []
+                for decision in chunk {
+                    let record = record(decision, action: "terminate")
+                    intents.append((try ledger.journalIntent(record, pass: pass, at: now()), record, decision))
+                }
+                do {
+                    let requestID = try await region.emr.terminateJobFlows(chunk.map(\.clusterID))
+                    for (intent, record, _) in intents {
+                        try ledger.journalOutcome(intentSeq: intent, record: record, result: .succeeded, requestID: requestID,
+                                                  errorCode: nil, errorMessage: nil, pass: pass, at: now())
+                    }
+                    try ledger.recordTerminated(chunk.map(\.clusterID), reason: "terminated by CostGuard: " + (chunk.first?.reason ?? ""), at: now())
+                    terminated += chunk.map(\.clusterID)
+                    for decision in chunk {
+                        logger.notice("terminated cluster", metadata: ["cluster": "\(decision.clusterID)", "request_id": "\(requestID ?? "")", "reason": "\(decision.reason)"])
+                    }
+                } catch let error as LedgerError {
+                throw error
+            } catch let caught {
+                let error = Reconciler.awsError(caught)
+                    for (intent, record, _) in intents {
+                        try ledger.journalOutcome(intentSeq: intent, record: record, result: Self.result(error), requestID: error.requestID,
+                                                  errorCode: error.code, errorMessage: error.message, pass: pass, at: now())
+                    }
+                    problems.add("TerminateJobFlows \(chunk.map(\.clusterID)): \(error)", region: region.region, reach: .local)
+                }
+            }
+        }
+        return terminated
+    }
+
+    /// Completes the journal after a crash between an intent and its outcome: the cluster is described, and the
+    /// outcome says what is known. The action is never repeated here; this pass's policy decides afresh.
+    func resolveOpenIntents(pass: PassID, problems: inout Problems) async throws(LedgerError) {
+        for intent in try ledger.openIntents() {
+            guard let clusterID = intent.record.clusterID,
+                let region = regions.first(where: { $0.region == intent.record.region })
+            else { continue }
+            do {
+                let cluster = try await region.emr.describeCluster(clusterID)
+                let state = ClusterState(rawValue: cluster.status.state) ?? .unknown
+                let done = intent.record.action == "terminate" ? (state == .terminating || state.hasEnded)
+                    : intent.record.action == "unprotect" ? cluster.terminationProtected == false : false
+                try ledger.journalOutcome(
+                    intentSeq: intent.seq, record: intent.record, result: done ? .succeeded : .unknown, requestID: nil,
+                    errorCode: nil,
+                    errorMessage: done
+                        ? "completed after a restart: the cluster was found \(state.rawValue)"
+                        : "no evidence the call reached AWS (cluster \(state.rawValue)); this pass decides afresh",
+                    pass: pass, at: now())
+                if done && intent.record.action == "terminate" {
+                    try ledger.recordTerminated([clusterID], reason: "terminated by CostGuard (completed after a restart)", at: now())
+                }
+            } catch let error as LedgerError {
+                throw error
+            } catch let caught {
+                let error = Reconciler.awsError(caught)
+                problems.add("re-check of open intent \(intent.seq): \(error)", region: region.region, reach: .local)
+            }
+        }
+    }
+
+    func record(_ decision: Decision, action: String) -> JournalRecord {
+        JournalRecord(
+            action: action, clusterID: decision.clusterID, executionARN: nil, region: decision.scope.region,
+            account: decision.scope.account, dryRun: configuration.policy.dryRun, reason: decision.reason)
+    }
+
+    static func result(_ error: AWSError) -> CallResult {
+        // No answer at all: the call may or may not have been applied.
+        error.kind == .transport ? .unknown : .failed
+    }
+}

@@ -1,0 +1,177 @@
+public import AWSClients
+public import CostGuardCore
+public import CostGuardLedger
+internal import Crypto
+
+extension Reconciler {
+    /// Lists state machines, reads new or stale definitions, and follows the executions of those that touch EMR.
+    func discover(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) {
+        let listed: [SFN.StateMachineListItem]
+        do {
+            listed = try await region.sfn.listStateMachines().collect().flatMap(\.stateMachines)
+        } catch {
+            problems.add("ListStateMachines in \(region.region): \(error)", region: region.region, reach: .region)
+            logger.warning("discovery failed", metadata: ["region": "\(region.region)", "error": "\(error)"])
+            return
+        }
+        try ledger.recordStateMachinesSeen(
+            listed.map { (arn: $0.stateMachineArn, name: $0.name, region: region.region, account: Self.account(of: $0.stateMachineArn), type: $0.type) },
+            at: now())
+        var known = try ledger.stateMachines()
+        for item in listed {
+            let row = known[item.stateMachineArn]
+            let stale = row?.definitionReadAt.map { now().since($0) > configuration.definitionRefresh } ?? true
+            guard row?.definitionStatus != "parsed" || stale else { continue }
+            do {
+                let described = try await region.sfn.describeStateMachine(item.stateMachineArn)
+                let sha = SHA256.hash(data: Array(described.definition.utf8)).map { String(format2: $0) }.joined()
+                try ledger.recordDefinition(
+                    arn: item.stateMachineArn, revisionID: described.revisionId, sha256: sha, type: described.type,
+                    analysis: DefinitionAnalysis.analyze(described.definition), at: now())
+            } catch let error as LedgerError {
+                throw error
+            } catch let caught {
+                let error = Reconciler.awsError(caught)
+                // Whether this state machine touches EMR is unknown: its running executions may use any cluster.
+                problems.add("DescribeStateMachine \(item.stateMachineArn): \(error)", region: region.region,
+                             reach: .scope(account: Self.account(of: item.stateMachineArn)))
+            }
+        }
+        known = try ledger.stateMachines()
+        for item in listed {
+            guard let machine = known[item.stateMachineArn], machine.touchesEMR else { continue }
+            try await followExecutions(of: machine, region: region, problems: &problems)
+        }
+    }
+
+    /// Brings the ledger's executions of one state machine up to date, then reads the histories that need it.
+    func followExecutions(of machine: StateMachineRow, region: RegionClients, problems: inout Problems) async throws(LedgerError) {
+        let account = machine.account
+        var known = try ledger.executions(stateMachine: machine.arn)
+        var records: [ExecutionRecord] = []
+        var running: Set<String> = []
+        do {
+            // The live set: one call per 1000 RUNNING executions.
+            for try await page in region.sfn.listExecutions(.stateMachine(machine.arn), status: .running) {
+                for item in page.executions {
+                    running.insert(item.executionArn)
+                    records.append(Self.record(item))
+                }
+            }
+            // New executions, newest first, until past the newest one already known (with an overlap).
+            let horizon = machine.newestExecutionStart.map { $0.adding(.zero - configuration.executionOverlap) }
+            pages: for try await page in region.sfn.listExecutions(.stateMachine(machine.arn)) {
+                for item in page.executions where !running.contains(item.executionArn) {
+                    if known[item.executionArn] == nil || known[item.executionArn]?.record.status != ExecutionStatus(rawValue: item.status) {
+                        records.append(Self.record(item))
+                    }
+                }
+                if let horizon, let oldest = page.executions.map(\.startDate).min(), oldest < horizon { break pages }
+            }
+        } catch {
+            problems.add("ListExecutions \(machine.arn): \(error)", region: region.region, reach: .scope(account: account))
+            return
+        }
+        // Executions the ledger has as RUNNING that are no longer in the live set, and new ended ones: confirm with
+        // DescribeExecution (status, stop date, redrive fields) before anything depends on them.
+        var toDescribe: [String] = known.values.filter { $0.record.status == .running && !running.contains($0.record.arn) }.map(\.record.arn)
+        toDescribe += records.filter { $0.status.hasEnded && known[$0.arn] == nil }.map(\.arn)
+        records.removeAll { record in toDescribe.contains(record.arn) }
+        for arn in Set(toDescribe).sorted() {
+            do {
+                records.append(Self.record(try await region.sfn.describeExecution(arn)))
+            } catch {
+                // The ledger keeps the execution RUNNING (so its clusters stay live) until a describe succeeds.
+                problems.add("DescribeExecution \(arn): \(error)", region: region.region, reach: .local)
+            }
+        }
+        try ledger.recordExecutions(records, at: now())
+        let transitioned = Set(records.filter { $0.status.hasEnded && known[$0.arn]?.record.status == .running }.map(\.arn))
+        known = try ledger.executions(stateMachine: machine.arn)
+        // Histories: new executions, executions that just ended, and ended ones not yet fully read.
+        for row in known.values.sorted(by: { $0.record.arn < $1.record.arn }) {
+            let ended = row.record.status.hasEnded
+            let needsRead = row.historyStatus == "unread" || transitioned.contains(row.record.arn)
+                || (ended && row.historyStatus != "complete")
+            guard needsRead else { continue }
+            try await readHistory(row, region: region, account: account, problems: &problems)
+        }
+    }
+
+    /// Reads an execution's history from where the last read stopped and records what it proves.
+    func readHistory(_ row: ExecutionRow, region: RegionClients, account: String, problems: inout Problems) async throws(LedgerError) {
+        var analyzer = HistoryAnalyzer(resumingAfter: row.historyLastEventID)
+        var lastToken = row.historyNextToken
+        do {
+            var iterator = region.sfn.getExecutionHistory(row.record.arn, startToken: row.historyNextToken).makeAsyncIterator()
+            while let page = try await iterator.next() {
+                analyzer.read(page.events.map(Self.fact))
+                lastToken = page.nextToken
+            }
+        } catch {
+            // Keep what was read; the execution's clusters stay unknown until a later pass reads the rest.
+            try ledger.recordHistoryFailure(executionARN: row.record.arn, problem: "history read failed: \(error)", at: now())
+            problems.add("GetExecutionHistory \(row.record.arn): \(error)", region: region.region, reach: .local)
+            return
+        }
+        let ended = row.record.status.hasEnded
+        // A finished read of an ended execution resumes from the last event id, not from a stale token.
+        try ledger.recordHistory(
+            executionARN: row.record.arn, findings: analyzer.finish(executionEnded: ended),
+            nextToken: ended ? nil : lastToken, executionEnded: ended, region: region.region, account: account, at: now())
+    }
+
+    /// Re-reads the histories of RUNNING executions of state machines that use clusters, so that references made
+    /// since the last read protect their clusters before anything is terminated.
+    func refreshRunningHistories(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) {
+        let machines = try ledger.stateMachines()
+        for row in try ledger.executions().values.sorted(by: { $0.record.arn < $1.record.arn })
+        where row.record.status == .running {
+            guard let machine = machines[row.record.stateMachineARN], machine.region == region.region,
+                machine.referencesClusters || machine.createsClusters
+            else { continue }
+            try await readHistory(row, region: region, account: machine.account, problems: &problems)
+        }
+    }
+
+    static func record(_ item: SFN.ExecutionListItem) -> ExecutionRecord {
+        ExecutionRecord(
+            arn: item.executionArn, stateMachineARN: item.stateMachineArn, name: item.name, mapRunARN: item.mapRunArn,
+            status: ExecutionStatus(rawValue: item.status) ?? .running, startDate: item.startDate, stopDate: item.stopDate,
+            source: "ListExecutions")
+    }
+
+    static func record(_ item: SFN.DescribeExecutionOutput) -> ExecutionRecord {
+        ExecutionRecord(
+            arn: item.executionArn, stateMachineARN: item.stateMachineArn, name: item.name, mapRunARN: item.mapRunArn,
+            status: ExecutionStatus(rawValue: item.status) ?? .running, startDate: item.startDate, stopDate: item.stopDate,
+            redriveCount: item.redriveCount ?? 0, redriveStatus: item.redriveStatus.flatMap(RedriveStatus.init(rawValue:)),
+            redriveDate: item.redriveDate, source: "DescribeExecution")
+    }
+
+    static func fact(_ event: SFN.HistoryEvent) -> HistoryEventFact {
+        let scheduled = event.taskScheduledEventDetails
+        let output = event.taskSubmittedEventDetails ?? event.taskSucceededEventDetails
+        let failed = event.taskFailedEventDetails ?? event.taskTimedOutEventDetails
+        return HistoryEventFact(
+            id: event.id, previousID: event.previousEventId, type: event.type, timestamp: event.timestamp,
+            resourceType: scheduled?.resourceType ?? output?.resourceType ?? failed?.resourceType,
+            resource: scheduled?.resource ?? output?.resource ?? failed?.resource, parameters: scheduled?.parameters,
+            output: output?.output, outputTruncated: output?.outputDetails?.truncated,
+            mapRunARN: event.mapRunStartedEventDetails?.mapRunArn)
+    }
+
+    /// The account in an ARN (`arn:aws:states:us-east-1:123456789012:…`).
+    static func account(of arn: String) -> String {
+        let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
+        return parts.count > 4 ? String(parts[4]) : ""
+    }
+}
+
+extension String {
+    /// Two lower-case hex digits.
+    init(format2 byte: UInt8) {
+        let digits = Array("0123456789abcdef")
+        self = String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+    }
+}

@@ -1,0 +1,68 @@
+public import AWSClients
+public import CostGuardCore
+public import CostGuardLedger
+
+extension Reconciler {
+    /// States EMR bills for that a termination can apply to.
+    static let billingStates: [ClusterState] = [.starting, .bootstrapping, .running, .waiting]
+
+    /// Observes the tracked clusters of a region: one ListClusters page per 50 billing clusters; a DescribeCluster
+    /// only for a tracked cluster that is missing from that list (to learn how it ended). Absence from a list is a
+    /// hint, a describe is the proof.
+    func observeClusters(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) {
+        let tracked = try ledger.trackedClusters().filter { $0.region == region.region }
+        guard !tracked.isEmpty else { return }
+        var listed: [String: EMR.ClusterSummary] = [:]
+        do {
+            for try await page in region.emr.listClusters(states: Self.billingStates) {
+                for cluster in page.clusters { listed[cluster.id] = cluster }
+            }
+        } catch {
+            problems.add("ListClusters in \(region.region): \(error)", region: region.region, reach: .region)
+            return
+        }
+        var observations: [ClusterObservation] = []
+        for cluster in tracked {
+            if let summary = listed[cluster.id] {
+                observations.append(Self.observation(summary))
+                continue
+            }
+            do {
+                observations.append(Self.observation(try await region.emr.describeCluster(cluster.id)))
+            } catch let error where error.code == "InvalidRequestException" && error.message.contains("not valid") {
+                // EMR forgets terminated clusters after about two months: a missing cluster has ended.
+                observations.append(ClusterObservation(id: cluster.id, state: .terminated, stateChangeReason: "no longer known to EMR", source: "DescribeCluster"))
+            } catch {
+                problems.add("DescribeCluster \(cluster.id): \(error)", region: region.region, reach: .local)
+            }
+        }
+        try ledger.recordClusterObservations(observations, at: now())
+    }
+
+    static func observation(_ summary: EMR.ClusterSummary) -> ClusterObservation {
+        ClusterObservation(
+            id: summary.id, state: ClusterState(rawValue: summary.status.state) ?? .unknown,
+            stateChangeReason: summary.status.stateChangeReason?.code, name: summary.name, arn: summary.clusterArn,
+            normalizedInstanceHours: summary.normalizedInstanceHours, createdAt: summary.status.timeline?.creationDateTime,
+            readyAt: summary.status.timeline?.readyDateTime, endedAt: summary.status.timeline?.endDateTime,
+            source: "ListClusters")
+    }
+
+    /// An observation from DescribeCluster, with protection and the tags the policy cares about.
+    func observationWithTags(_ cluster: EMR.Cluster) -> ClusterObservation {
+        var observation = Self.observation(cluster)
+        let keys = Set(configuration.policy.exemptTags.map(\.key))
+        observation.tags = Dictionary(
+            (cluster.tags ?? []).filter { keys.contains($0.key) }.map { ($0.key, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
+        return observation
+    }
+
+    static func observation(_ cluster: EMR.Cluster) -> ClusterObservation {
+        ClusterObservation(
+            id: cluster.id, state: ClusterState(rawValue: cluster.status.state) ?? .unknown,
+            stateChangeReason: cluster.status.stateChangeReason?.code, name: cluster.name, arn: cluster.clusterArn,
+            terminationProtected: cluster.terminationProtected, normalizedInstanceHours: cluster.normalizedInstanceHours,
+            createdAt: cluster.status.timeline?.creationDateTime, readyAt: cluster.status.timeline?.readyDateTime,
+            endedAt: cluster.status.timeline?.endDateTime, source: "DescribeCluster")
+    }
+}

@@ -1,0 +1,198 @@
+public import AWSClients
+public import CostGuardCore
+public import CostGuardLedger
+public import Logging
+
+/// The AWS clients of one region.
+public struct RegionClients: Sendable {
+    public var region: String
+    public var sfn: SFNClient
+    public var emr: EMRClient
+
+    public init(region: String, sfn: SFNClient, emr: EMRClient) {
+        self.region = region
+        self.sfn = sfn
+        self.emr = emr
+    }
+}
+
+/// Settings of a pass beyond the policy.
+public struct ReconcileConfiguration: Sendable {
+    public var policy = PolicyConfiguration()
+    /// Re-read a state machine's definition when it was last read longer ago than this. Default 1 h.
+    public var definitionRefresh: Duration = .seconds(3600)
+    /// When listing new executions newest first, read back this far past the newest known start (ListExecutions
+    /// is eventually consistent). Default 5 min.
+    public var executionOverlap: Duration = .seconds(300)
+    /// `reconcile` or `serve`, recorded with the pass.
+    public var trigger = "reconcile"
+
+    public init() {}
+}
+
+/// How a pass went.
+public struct PassSummary: Sendable {
+    public var passID: PassID
+    public var outcome: PassOutcome
+    /// Clusters per disposition after the pass.
+    public var dispositions: [Disposition: Int]
+    /// Clusters terminated this pass.
+    public var terminated: [String]
+    /// Why the pass is degraded (empty when it is not).
+    public var problems: [String]
+    /// AWS calls by `service.Operation`.
+    public var apiCalls: [String: Int]
+    public var decisions: [Decision]
+
+    /// One line for stderr and the systemd status.
+    public var line: String {
+        let parts = Disposition.allCases.compactMap { d in dispositions[d].map { "\(d.rawValue)=\($0)" } }
+        return "pass \(passID): \(outcome.rawValue); terminated \(terminated.count); "
+            + (parts.isEmpty ? "no clusters" : parts.joined(separator: " ")) + "; \(apiCalls.values.reduce(0, +)) AWS calls"
+            + (problems.isEmpty ? "" : "; degraded: \(problems.count) problem(s), first: \(problems[0])")
+    }
+}
+
+/// One reconcile pass: discover, observe, decide (pure policy), re-check, journal, act.
+///
+/// Safety order before a termination (see `ReconcilePolicy`): the creator ended (re-read with DescribeExecution
+/// right before acting, redrive count unchanged) and is past its grace; no RUNNING execution references the
+/// cluster; the cluster is billing, not exempt, not protected (or unprotect is opted in), and came from that
+/// execution's history; the cap is not reached and the region's reads were complete. Then the intent is journaled
+/// (committed), the call made, and the outcome journaled. Anything uncertain leaves the cluster alone.
+public struct Reconciler: Sendable {
+    public let ledger: Ledger
+    public let regions: [RegionClients]
+    public let configuration: ReconcileConfiguration
+    public let counter: CallCounter
+    public let now: @Sendable () -> Timestamp
+    public let logger: Logger
+
+    public init(
+        ledger: Ledger, regions: [RegionClients], configuration: ReconcileConfiguration, counter: CallCounter,
+        now: @escaping @Sendable () -> Timestamp, logger: Logger
+    ) {
+        self.ledger = ledger
+        self.regions = regions
+        self.configuration = configuration
+        self.counter = counter
+        self.now = now
+        self.logger = logger
+    }
+
+    /// Runs one pass. Ledger failures end the pass (they are thrown); AWS failures degrade it.
+    public func runPass() async throws(LedgerError) -> PassSummary {
+        counter.reset()
+        let passStart = now()
+        let pass = try ledger.startPass(trigger: configuration.trigger, dryRun: configuration.policy.dryRun, at: passStart)
+        var problems = Problems()
+        try await resolveOpenIntents(pass: pass, problems: &problems)
+        for region in regions {
+            try await discover(region, problems: &problems)
+        }
+        for region in regions {
+            try await observeClusters(region, problems: &problems)
+        }
+        var decisions = try decide(passStart: passStart, problems: problems)
+        if decisions.contains(where: { $0.action != nil || $0.needsRecheck }) {
+            // Something may be acted on: bring RUNNING references up to date, re-check every candidate, decide again.
+            for region in regions where decisions.contains(where: { $0.scope.region == region.region && ($0.action != nil || $0.needsRecheck) }) {
+                try await refreshRunningHistories(region, problems: &problems)
+            }
+            let rechecked = try await recheck(decisions.filter { $0.action != nil || $0.needsRecheck }, problems: &problems)
+            decisions = try decide(passStart: passStart, problems: problems).map { decision in
+                // Act only on what was re-read right now.
+                guard decision.action != nil, !rechecked.contains(decision.clusterID) else { return decision }
+                var held = decision
+                held.disposition = .unknown
+                held.reason = "not acted on: the re-check before acting did not complete; " + decision.reason
+                held.action = nil
+                return held
+            }
+        }
+        let terminated = try await act(on: decisions, pass: pass, problems: &problems)
+        let final = decisions.map { decision -> Decision in
+            guard terminated.contains(decision.clusterID) else { return decision }
+            var done = decision
+            done.disposition = .terminated
+            return done
+        }
+        try ledger.recordDecisions(final.filter { $0.disposition != .terminated }, at: now())
+        var counts: [Disposition: Int] = [:]
+        for decision in final { counts[decision.disposition, default: 0] += 1 }
+        let needsAttention: Set<Disposition> = [.wouldTerminate, .protected, .reportOnly, .deferred, .orphan]
+        let outcome: PassOutcome =
+            !problems.all.isEmpty ? .degraded
+            : final.contains(where: { needsAttention.contains($0.disposition) }) ? .attention : .ok
+        let summary = PassSummary(
+            passID: pass, outcome: outcome, dispositions: counts, terminated: terminated, problems: problems.all,
+            apiCalls: counter.snapshot, decisions: final)
+        try ledger.finishPass(
+            pass, outcome: outcome, at: now(),
+            counts: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
+            apiCalls: counter.snapshot, summary: summary.line)
+        logger.info("pass finished", metadata: ["pass": "\(pass)", "outcome": "\(outcome.rawValue)", "terminated": "\(terminated.count)"])
+        return summary
+    }
+
+    /// Any error from a block that mixes AWS and ledger calls, as an AWS error (ledger errors are rethrown first).
+    static func awsError(_ error: any Error) -> AWSError {
+        (error as? AWSError) ?? AWSError(kind: .transport, service: "aws", operation: "call", message: "\(error)")
+    }
+
+    func decide(passStart: Timestamp, problems: Problems) throws(LedgerError) -> [Decision] {
+        let facts = try ledger.policyFacts(passStart: passStart)
+        let uncertain = try uncertainReferenceScopes()
+        var degraded = problems.degradedScopes
+        for cluster in facts where problems.degradedRegions.contains(cluster.scope.region) { degraded.insert(cluster.scope) }
+        return ReconcilePolicy.decide(
+            PolicyInput(clusters: facts, degradedScopes: degraded, uncertainReferenceScopes: uncertain, now: now()),
+            configuration: configuration.policy)
+    }
+
+    /// Scopes where a RUNNING execution of a cluster-using state machine has a history CostGuard could not fully read.
+    func uncertainReferenceScopes() throws(LedgerError) -> Set<Scope> {
+        let machines = try ledger.stateMachines()
+        var scopes: Set<Scope> = []
+        for (_, row) in try ledger.executions() where row.record.status == .running && row.historyStatus == "incomplete" {
+            if let machine = machines[row.record.stateMachineARN], machine.referencesClusters || machine.createsClusters {
+                scopes.insert(Scope(account: machine.account, region: machine.region))
+            }
+        }
+        return scopes
+    }
+}
+
+/// What went wrong this pass, and which scopes it makes uncertain.
+struct Problems {
+    var all: [String] = []
+    var degradedScopes: Set<Scope> = []
+    /// Regions whose discovery failed: every scope in them is degraded.
+    var degradedRegions: Set<String> = []
+    /// Clusters whose re-check failed: never acted on this pass.
+    var uncheckedClusters: Set<String> = []
+
+    /// How far a failure's uncertainty reaches.
+    enum Reach {
+        /// Every cluster in the region (the region's listings failed).
+        case region
+        /// Every cluster of the account in the region (a state machine's executions are unknown).
+        case scope(account: String)
+        /// Only what the failed call was about (already recorded as unknown where it matters).
+        case local
+    }
+
+    mutating func add(_ problem: String, region: String, reach: Reach) {
+        all.append(problem)
+        switch reach {
+        case .region: degradedRegions.insert(region)
+        case .scope(let account): degradedScopes.insert(Scope(account: account, region: region))
+        case .local: break
+        }
+    }
+}
+
+extension Decision {
+    /// The policy could not finish because protection or tags are unknown until a DescribeCluster.
+    var needsRecheck: Bool { disposition == .unknown && reason.contains("termination protection is not known") }
+}

@@ -1,0 +1,175 @@
+import AWSClients
+import ArgumentParser
+import CostGuardCore
+import CostGuardLedger
+import CostGuardService
+import Foundation
+import Logging
+
+/// `costguard reconcile`: one pass, for cron and systemd timers.
+struct ReconcileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "Run one reconcile pass: discover clusters from execution histories and terminate the orphans.",
+        discussion: """
+            A cluster is an orphan when it is still billing, the execution that created it has ended, and no \
+            RUNNING execution uses it. By default CostGuard terminates the orphans of ABORTED, FAILED and \
+            TIMED_OUT executions after a 15 min grace (1 h while the execution can be redriven) and reports those \
+            of SUCCEEDED ones. Before each termination it re-reads the execution and the cluster, journals its \
+            intent, then calls TerminateJobFlows and journals the outcome. Anything uncertain is left alone.
+
+            EXIT CODES
+              0   the pass completed and nothing needs attention
+              3   orphans remain that were not terminated (dry run, protected, report-only, deferred)
+              4   the pass was degraded by AWS errors; uncertain clusters were left alone
+              64  usage error    74  ledger error    78  configuration error
+
+            Examples:
+              costguard reconcile --dry-run
+              costguard reconcile --region us-east-1 --region eu-west-1 --grace 30m
+              AWS_PROFILE=costguard costguard reconcile --config /etc/costguard/costguard.toml
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var run: RunOptions
+
+    func run() async throws {
+        let setup = try await run.prepare(database: database, trigger: "reconcile")
+        let summary: PassSummary
+        do {
+            summary = try await setup.reconciler.runPass()
+        } catch {
+            printError("costguard: \(error)")
+            throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
+        }
+        printError("costguard: " + summary.line)
+        switch summary.outcome {
+        case .ok: return
+        case .attention: throw ExitCode(ExitStatus.orphansRemain.rawValue)
+        case .degraded: throw ExitCode(ExitStatus.degraded.rawValue)
+        case .failed, .interrupted: throw ExitCode(ExitStatus.internalError.rawValue)
+        }
+    }
+}
+
+/// The options shared by `reconcile` and `serve`, and the wiring they share.
+struct RunOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "The configuration file (TOML; see Deploy/costguard.toml). Default: $COSTGUARD_CONFIG, else "
+            + "$CONFIGURATION_DIRECTORY/costguard.toml under systemd, else none.", valueName: "path"))
+    var config: String?
+
+    @Flag(help: "Decide and journal everything, terminate nothing (journaled as would-terminate).")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("Grace after an execution ended before acting (default 15m).", valueName: "duration"))
+    var grace: String?
+
+    @Option(help: ArgumentHelp("Grace while the execution can be redriven (default 1h).", valueName: "duration"))
+    var redriveGrace: String?
+
+    @Option(help: ArgumentHelp("At most this many terminations per pass; the rest are deferred (default 10).", valueName: "n"))
+    var maxTerminations: Int?
+
+    @Option(name: .customLong("region"), help: ArgumentHelp(
+        "A region to guard (repeatable). Default: the config's regions, else AWS_REGION and the usual chain.",
+        valueName: "region"))
+    var regions: [String] = []
+
+    @Option(help: ArgumentHelp("An AWS profile (overrides AWS_PROFILE).", valueName: "name"))
+    var profile: String?
+
+    @Flag(help: "Log each step (info level) to stderr.")
+    var verbose = false
+
+    func validate() throws {
+        for (name, value) in [("--grace", grace), ("--redrive-grace", redriveGrace)] {
+            if let value, DurationText.parse(value) == nil {
+                throw ValidationError("\(name) '\(value)' is not a duration; write it like 90s, 15m or 1h30m")
+            }
+        }
+        if let maxTerminations, maxTerminations < 0 { throw ValidationError("--max-terminations must be 0 or more") }
+    }
+
+    struct Setup {
+        var reconciler: Reconciler
+        var configFile: ConfigFile
+    }
+
+    /// Reads the config, resolves AWS settings for every region, opens the ledger, and builds the reconciler.
+    func prepare(database: DatabaseOptions, trigger: String) async throws -> Setup {
+        let environment = ProcessInfo.processInfo.environment
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = verbose ? .info : .warning
+            return handler
+        }
+        let file = try loadConfig(environment: environment)
+        var configuration = ReconcileConfiguration()
+        configuration.trigger = trigger
+        configuration.policy = file.policy
+        configuration.policy.dryRun = dryRun || (file.dryRun ?? false)
+        if let grace { configuration.policy.grace = DurationText.parse(grace)! }
+        if let redriveGrace { configuration.policy.redriveGrace = DurationText.parse(redriveGrace)! }
+        if let maxTerminations { configuration.policy.maxTerminationsPerPass = maxTerminations }
+
+        let counter = CallCounter()
+        let transport = AsyncHTTPTransport()
+        let regionNames: [String?] = !regions.isEmpty ? regions : (!file.regions.isEmpty ? file.regions : [nil])
+        var clients: [RegionClients] = []
+        for name in regionNames {
+            let settings: AWSSettings
+            do {
+                settings = try await AWSSettings.resolve(
+                    environment: environment, region: name, profile: profile ?? file.profile, transport: transport)
+            } catch {
+                printError("costguard: \(error.message)")
+                throw ExitCode(ExitStatus.configuration.rawValue)
+            }
+            let context = AWSCallContext(
+                transport: transport, retry: RetryStrategy(configuration: settings.retryConfiguration),
+                observer: { counter.record($0) }, logger: Logger(label: "costguard.aws"))
+            do {
+                let chain = try settings.credentialChain(context: context)
+                clients.append(RegionClients(
+                    region: settings.region,
+                    sfn: SFNClient(client: try settings.client(.stepFunctions, credentials: chain, context: context)),
+                    emr: EMRClient(client: try settings.client(.emr, credentials: chain, context: context))))
+            } catch {
+                printError("costguard: \(error)")
+                throw ExitCode(ExitStatus.configuration.rawValue)
+            }
+        }
+        let path = database.database ?? file.database ?? database.resolvedPath()
+        let ledger: Ledger
+        do {
+            ledger = try Ledger.open(path: path, now: Timestamp.systemNow())
+        } catch {
+            printError("costguard: \(error)")
+            throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
+        }
+        let reconciler = Reconciler(
+            ledger: ledger, regions: clients, configuration: configuration, counter: counter,
+            now: { Timestamp.systemNow() }, logger: Logger(label: "costguard"))
+        return Setup(reconciler: reconciler, configFile: file)
+    }
+
+    func loadConfig(environment: [String: String]) throws -> ConfigFile {
+        var path = config ?? environment["COSTGUARD_CONFIG"]
+        if path == nil, let directory = environment["CONFIGURATION_DIRECTORY"] {
+            path = directory.split(separator: ":").first.map { "\($0)/costguard.toml" }
+        }
+        guard let path else { return ConfigFile() }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            printError("costguard: cannot read the configuration file \(path); check the path and its permissions")
+            throw ExitCode(ExitStatus.configuration.rawValue)
+        }
+        do {
+            return try ConfigFile.parse(String(decoding: data, as: UTF8.self), path: path)
+        } catch {
+            printError("costguard: \(error)")
+            throw ExitCode(ExitStatus.configuration.rawValue)
+        }
+    }
+}

@@ -1,16 +1,40 @@
 public import Foundation
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// moto server on 127.0.0.1 (through `Tests/Emulator/costguard_emulator.py`), for integration tests.
 public final class Emulator: Sendable {
     public let port: Int
     /// `http://127.0.0.1:PORT`
     public let endpoint: String
+    /// The emulation's control endpoint (redrives), `http://127.0.0.1:CONTROL`.
+    public let control: String
     private let server: BackgroundProcess
 
-    private init(port: Int, server: BackgroundProcess) {
+    private init(port: Int, controlPort: Int, server: BackgroundProcess) {
         self.port = port
         self.endpoint = "http://127.0.0.1:\(port)"
+        self.control = "http://127.0.0.1:\(controlPort)"
         self.server = server
+    }
+
+    /// Emulates a redrive: the ended execution becomes RUNNING again with the same ARN and redriveCount + 1.
+    public func redrive(_ executionARN: String) async throws {
+        try await post("/redrive", ["executionArn": executionARN])
+    }
+
+    /// Sets the redriveStatus DescribeExecution reports for an execution.
+    public func setRedriveStatus(_ executionARN: String, _ status: String) async throws {
+        try await post("/redrive-status", ["executionArn": executionARN, "redriveStatus": status])
+    }
+
+    private func post(_ path: String, _ body: [String: String]) async throws {
+        var request = URLRequest(url: URL(string: control + path)!)
+        request.httpMethod = "POST"
+        request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        let (_, response) = try await URLSession.shared.data(for: request)
+        guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw TestKitError("control \(path) failed") }
     }
 
     /// Starts a fresh emulator on a free loopback port and waits until it answers.
@@ -21,11 +45,14 @@ public final class Emulator: Sendable {
         var lastError: (any Error)?
         for _ in 0..<3 {
             let port = freeLoopbackPort()
+            var controlPort = freeLoopbackPort()
+            while controlPort == port { controlPort = freeLoopbackPort() }
             let process = try BackgroundProcess(
-                TestPaths.python, [TestPaths.emulatorScript("costguard_emulator.py"), "serve", "--port", "\(port)"])
+                TestPaths.python,
+                [TestPaths.emulatorScript("costguard_emulator.py"), "serve", "--port", "\(port)", "--control-port", "\(controlPort)"])
             do {
                 try await waitForHTTP("http://127.0.0.1:\(port)/moto-api/", timeout: .seconds(30))
-                return Emulator(port: port, server: process)
+                return Emulator(port: port, controlPort: controlPort, server: process)
             } catch {
                 process.stop()
                 lastError = error

@@ -8,7 +8,7 @@ import Testing
 /// `costguard reconcile`, the real binary, against real Step Functions executions on the emulator.
 @Suite("Reconcile scenarios on the emulator", .serialized)
 struct ReconcileScenarioTests {
-    struct Scenario: Decodable {
+    struct Scenario: Decodable, Sendable {
         var stateMachineArn: String
         var executionArn: String
         var clusterIds: [String]
@@ -17,7 +17,7 @@ struct ReconcileScenarioTests {
         var disposition: String
     }
 
-    struct World {
+    struct World: Sendable {
         var emulator: Emulator
         var scenarios: [String: Scenario]
         var environment: [String: String]
@@ -148,6 +148,28 @@ struct ReconcileScenarioTests {
         let journal = try Ledger.openReadOnly(path: world.database).journal().filter { $0.record.clusterID == protectedID }
         #expect(journal.filter { $0.kind != "decision" }.map { "\($0.kind):\($0.record.action)" }
             == ["intent:unprotect", "outcome:unprotect", "intent:terminate", "outcome:terminate"])
+    }
+
+    @Test("redrivable executions get the redrive grace; a redriven execution's cluster is live again")
+    func redrive() async throws {
+        let world = try await makeWorld(only: ["stopped-while-waiting", "failed"])
+        defer { world.emulator.stop() }
+        let stopped = try #require(world.scenarios["stopped-while-waiting"])
+        let failed = try #require(world.scenarios["failed"])
+        try await world.emulator.setRedriveStatus(stopped.executionArn, "REDRIVABLE")
+        try await world.emulator.setRedriveStatus(failed.executionArn, "REDRIVABLE")
+        // Past the grace, within the redrive grace: nothing is touched.
+        let first = try await world.reconcile(["--grace", "0s", "--redrive-grace", "1h"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("grace=2"), "\(first.stderr)")
+        // One execution is redriven back to RUNNING (same ARN): its cluster is live, whatever the grace.
+        try await world.emulator.redrive(stopped.executionArn)
+        let second = try await world.reconcile(["--grace", "0s", "--redrive-grace", "0s"])
+        #expect(second.stderr.contains("terminated 1;"), "\(second.stderr)")
+        #expect(try await world.state(stopped.clusterIds[0]) == "WAITING")
+        #expect(try await world.state(failed.clusterIds[0]) == "TERMINATED")
+        let dispositions = try Ledger.openReadOnly(path: world.database).dispositions()
+        #expect(dispositions[stopped.clusterIds[0]] == "live")
     }
 
     @Test("a bad config file is refused with the line and key; bad flags are usage errors")

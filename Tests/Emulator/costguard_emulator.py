@@ -80,8 +80,75 @@ def patch_moto():
     emr_integration.install()
 
 
-def serve(port):
+def find_execution(arn):
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    parts = arn.split(":")
+    backend = stepfunctions_parser_backends[parts[4]][parts[3]]
+    for execution in backend._get_executions():
+        if execution.exec_arn == arn:
+            return execution
+    raise KeyError(arn)
+
+
+def patch_redrive():
+    """moto has no RedriveExecution and reports no redrive fields. The emulation adds both as a test control:
+    DescribeExecution reports redriveCount/redriveStatus, and a redrive turns an ended execution back to RUNNING
+    with the same ARN, which is what CostGuard can observe of a real redrive."""
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    original = StepFunctionResponse.describe_execution
+
+    def describe(self):
+        result = original(self)
+        execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+        result.result["redriveCount"] = getattr(execution, "costguard_redrive_count", 0)
+        status = getattr(execution, "costguard_redrive_status", None)
+        if status:
+            result.result["redriveStatus"] = status
+        return result
+
+    StepFunctionResponse.describe_execution = describe
+
+
+def control_server(port):
+    """POST /redrive {"executionArn"}; POST /redrive-status {"executionArn", "redriveStatus"}."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from moto.stepfunctions.parser.api import ExecutionStatus
+
+    class Control(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            try:
+                execution = find_execution(body["executionArn"])
+                if self.path == "/redrive":
+                    execution.costguard_redrive_count = getattr(execution, "costguard_redrive_count", 0) + 1
+                    execution.exec_status = ExecutionStatus.RUNNING
+                    execution.stop_date = None
+                elif self.path == "/redrive-status":
+                    execution.costguard_redrive_status = body["redriveStatus"]
+                else:
+                    raise KeyError(self.path)
+                code, answer = 200, b"{}"
+            except KeyError as error:
+                code, answer = 404, json.dumps({"error": str(error)}).encode()
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Control)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+
+def serve(port, control_port=None):
     threading.Thread(target=watch_parent, daemon=True).start()
+    patch_redrive()
+    if control_port:
+        control_server(control_port)
     os.environ.setdefault("MOTO_PORT", str(port))
     patch_moto()
     from moto.server import main
@@ -148,6 +215,7 @@ def main():
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve")
     s.add_argument("--port", type=int, required=True)
+    s.add_argument("--control-port", type=int)
     i = sub.add_parser("setup-iam")
     i.add_argument("--endpoint", required=True)
     i.add_argument("--out", required=True)
@@ -155,7 +223,7 @@ def main():
     if args.command == "setup-iam" and not args.endpoint.startswith("http://127."):
         sys.exit("the emulator endpoint must be on loopback")
     if args.command == "serve":
-        serve(args.port)
+        serve(args.port, args.control_port)
     else:
         setup_iam(args.endpoint, args.out)
 

@@ -1,0 +1,135 @@
+import AWSClients
+import CostGuardCore
+import CostGuardLedger
+import CostGuardService
+import CostGuardTestKit
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+/// Faults injected between the reconciler and the real emulator: the guard must fail closed.
+@Suite("Fail closed under injected faults", .serialized)
+struct FailClosedTests {
+    /// Forwards to the emulator, except for the operations told to fail.
+    final class FaultyTransport: HTTPTransport, Sendable {
+        enum Fault: Sendable {
+            case serverError
+            case timeout
+        }
+        let inner = AsyncHTTPTransport()
+        let faults = Mutex<[String: Fault]>([:])
+        let seen = Mutex<[String]>([])
+
+        func fail(_ operation: String, with fault: Fault) { faults.withLock { $0[operation] = fault } }
+        func heal() { faults.withLock { $0 = [:] } }
+        var operations: [String] { seen.withLock { $0 } }
+
+        func send(_ request: HTTPRequest, timeout: Duration) async throws -> HTTPResponse {
+            let target = request.headers.first { $0.name == "X-Amz-Target" }?.value.split(separator: ".").last.map(String.init) ?? ""
+            seen.withLock { $0.append(target) }
+            switch faults.withLock({ $0[target] }) {
+            case .serverError?:
+                return HTTPResponse(status: 500, headers: [("X-Amzn-ErrorType", "InternalFailure")], body: Array(#"{"message":"injected"}"#.utf8))
+            case .timeout?:
+                throw TransportError(.timeout, "injected timeout")
+            case nil:
+                return try await inner.send(request, timeout: timeout)
+            }
+        }
+    }
+
+    struct Harness {
+        var emulator: Emulator
+        var transport: FaultyTransport
+        var ledger: Ledger
+        var reconciler: Reconciler
+        var emr: EMRClient
+        var scenarios: [String: ReconcileScenarioTests.Scenario]
+    }
+
+    func harness(_ only: [String]) async throws -> Harness {
+        let world = try await ReconcileScenarioTests().makeWorld(only: only)
+        let transport = FaultyTransport()
+        let settings = try await AWSSettings.resolve(environment: world.environment, transport: transport)
+        var retry = RetryStrategy.Configuration()
+        retry.maxAttempts = 1
+        let context = AWSCallContext(transport: transport, retry: RetryStrategy(configuration: retry))
+        let chain = try settings.credentialChain(context: context)
+        let region = RegionClients(
+            region: "us-east-1",
+            sfn: SFNClient(client: try settings.client(.stepFunctions, credentials: chain, context: context)),
+            emr: EMRClient(client: try settings.client(.emr, credentials: chain, context: context)))
+        var configuration = ReconcileConfiguration()
+        configuration.policy.grace = .zero
+        configuration.policy.redriveGrace = .zero
+        let ledger = try Ledger.open(path: world.database, now: Timestamp.systemNow())
+        let reconciler = Reconciler(
+            ledger: ledger, regions: [region], configuration: configuration, counter: CallCounter(),
+            now: { Timestamp.systemNow() }, logger: Logger(label: "test"))
+        return Harness(emulator: world.emulator, transport: transport, ledger: ledger, reconciler: reconciler, emr: world.emr, scenarios: world.scenarios)
+    }
+
+    @Test("a failed listing degrades the pass and nothing is terminated; once healed, the orphans go")
+    func failedListing() async throws {
+        let h = try await harness(["stopped-while-waiting", "failed"])
+        defer { h.emulator.stop() }
+        for operation in ["ListClusters", "ListStateMachines", "ListExecutions"] {
+            h.transport.fail(operation, with: .serverError)
+            let pass = try await h.reconciler.runPass()
+            #expect(pass.outcome == .degraded, "\(operation)")
+            #expect(pass.terminated.isEmpty, "\(operation)")
+            #expect(!h.transport.operations.contains("TerminateJobFlows"))
+            h.transport.heal()
+        }
+        let healed = try await h.reconciler.runPass()
+        #expect(healed.terminated.count == 2)
+        #expect(healed.outcome == .ok)
+    }
+
+    @Test("a failed re-check or history read keeps that cluster; the others are still handled")
+    func localFailures() async throws {
+        let h = try await harness(["stopped-while-waiting", "failed"])
+        defer { h.emulator.stop() }
+        // Discovery succeeds; every DescribeCluster (the re-check) fails: nothing may be acted on.
+        h.transport.fail("DescribeCluster", with: .serverError)
+        let first = try await h.reconciler.runPass()
+        #expect(first.terminated.isEmpty)
+        #expect(first.outcome == .degraded)
+        #expect(first.decisions.allSatisfy { $0.action == nil })
+        h.transport.heal()
+        let second = try await h.reconciler.runPass()
+        #expect(second.terminated.count == 2)
+    }
+
+    @Test("a TerminateJobFlows timeout is journaled 'unknown'; a crash between intent and call is completed without repeating blindly")
+    func uncertainCalls() async throws {
+        let h = try await harness(["stopped-while-waiting", "failed"])
+        defer { h.emulator.stop() }
+        h.transport.fail("TerminateJobFlows", with: .timeout)
+        let first = try await h.reconciler.runPass()
+        #expect(first.terminated.isEmpty)
+        let outcomes = try h.ledger.journal().filter { $0.kind == "outcome" }
+        #expect(outcomes.count == 2)
+        #expect(outcomes.allSatisfy { $0.result == .unknown })
+        h.transport.heal()
+
+        // A crash right after an intent was committed: the next pass describes the cluster, records what it found,
+        // and only then decides afresh (re-check, new intent, call).
+        let stopped = try #require(h.scenarios["stopped-while-waiting"]?.clusterIds.first)
+        let crashed = try h.ledger.journalIntent(
+            JournalRecord(action: "terminate", clusterID: stopped, region: "us-east-1", account: "123456789012", dryRun: false, reason: "test"),
+            pass: nil, at: Timestamp.systemNow())
+        let second = try await h.reconciler.runPass()
+        let journal = try h.ledger.journal()
+        let completion = try #require(journal.first { $0.intentSeq == crashed })
+        #expect(completion.result == .unknown)
+        #expect(completion.errorMessage?.contains("no evidence the call reached AWS") == true)
+        #expect(second.terminated.count == 2)
+        #expect(try h.ledger.openIntents().isEmpty)
+        // Every intent has exactly one outcome, and each outcome follows its intent.
+        for intent in journal.filter({ $0.kind == "intent" }) {
+            #expect(journal.filter { $0.intentSeq == intent.seq }.count == 1)
+        }
+    }
+}

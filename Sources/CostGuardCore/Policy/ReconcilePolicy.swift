@@ -76,10 +76,10 @@ public enum ReconcilePolicy {
         }
         let idle = input.now.since(lastUse)
         if idle < configuration.grace {
-            return verdict(.grace, "\(ended); within the \(configuration.grace) grace period", since: lastUse)
+            return verdict(.grace, "\(ended); within the \(DurationText.format(configuration.grace)) grace period", since: lastUse)
         }
         if creator.redriveStatus == .redrivable && idle < configuration.redriveGrace {
-            return verdict(.grace, "\(ended) and can be redriven; within the \(configuration.redriveGrace) redrive grace", since: lastUse)
+            return verdict(.grace, "\(ended) and can be redriven; within the \(DurationText.format(configuration.redriveGrace)) redrive grace", since: lastUse)
         }
         if input.degradedScopes.contains(cluster.scope) {
             return verdict(.unknown, "\(ended); but AWS reads in \(cluster.scope) were incomplete this pass", since: lastUse)
@@ -94,7 +94,7 @@ public enum ReconcilePolicy {
         }
         let refs = cluster.referencedBy.isEmpty ? "no other execution uses it" : "no running execution uses it"
         return verdict(
-            .orphan, "\(ended), \(refs), idle \(idle) (grace \(configuration.grace))", since: lastUse,
+            .orphan, "\(ended), \(refs), idle \(DurationText.format(idle)) (grace \(DurationText.format(configuration.grace)))", since: lastUse,
             action: .terminate(unprotectFirst: cluster.terminationProtected == true))
     }
 

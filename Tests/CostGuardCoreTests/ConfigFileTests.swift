@@ -1,0 +1,69 @@
+import CostGuardCore
+import Foundation
+import Testing
+
+@Suite("Configuration file")
+struct ConfigFileTests {
+    @Test("the shipped example parses and equals the defaults")
+    func example() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Deploy/costguard.toml").path
+        let config = try ConfigFile.parse(try String(contentsOfFile: path, encoding: .utf8), path: path)
+        #expect(config.policy == PolicyConfiguration())
+        #expect(config.dryRun == false)
+        #expect(config.interval == .seconds(300))
+        #expect(config.metricsAddress == "127.0.0.1:9464")
+    }
+
+    @Test("values, tables and comments")
+    func values() throws {
+        let config = try ConfigFile.parse(
+            """
+            regions = ["us-east-1", "eu-west-1"] # two
+            database = "/var/lib/x # not a comment.sqlite"
+            [policy]
+            grace = "1h30m"
+            on_succeeded = "terminate"
+            max_terminations_per_pass = 1_000
+            exempt_tags = ["team=data", "keep"]
+            exempt_state_machines = ["arn:aws:states:*:*:stateMachine:prod-*"]
+            """, path: "c.toml")
+        #expect(config.regions == ["us-east-1", "eu-west-1"])
+        #expect(config.database == "/var/lib/x # not a comment.sqlite")
+        #expect(config.policy.grace == .seconds(5400))
+        #expect(config.policy.actions[.succeeded] == .terminate)
+        #expect(config.policy.maxTerminationsPerPass == 1000)
+        #expect(config.policy.exemptTags.contains(.init(key: "keep", value: nil)))
+        #expect(config.policy.exemptTags.contains(.init(key: "costguard:exempt", value: "true")))
+    }
+
+    @Test("errors name the file, the line and the key", arguments: [
+        ("grace = \"1h\"", "line 1: unknown key 'grace'"),
+        ("[polcy]", "line 1: unknown table [polcy]"),
+        ("[policy]\ngrace = 15", "line 2: policy.grace must be a string"),
+        ("[policy]\ngrace = \"15 minutes\"", "line 2: policy.grace = \"15 minutes\" is not a duration"),
+        ("[policy]\non_failed = \"kill\"", "line 2: policy.on_failed = \"kill\" must be \"terminate\" or \"report\""),
+        ("[policy]\nunprotect = yes", "line 2: the value of unprotect is not a string"),
+        ("regions = [\"a\", b]", "line 1: regions must be an array of strings"),
+        ("database = \"open", "line 1: the string value of database is not closed"),
+        ("[policy]\nmax_terminations_per_pass = -1", "line 2: policy.max_terminations_per_pass must be a whole number"),
+        ("just words", "line 1: expected 'key = value'"),
+    ])
+    func errors(text: String, message: String) {
+        #expect(throws: ConfigFile.Problem.self) { try ConfigFile.parse(text, path: "c.toml") }
+        do {
+            _ = try ConfigFile.parse(text, path: "c.toml")
+        } catch {
+            #expect(error.description.contains("c.toml " + message), "\(error)")
+        }
+    }
+
+    @Test("durations")
+    func durations() {
+        #expect(DurationText.parse("90s") == .seconds(90))
+        #expect(DurationText.parse("2d1h") == .seconds(176_400))
+        #expect(DurationText.parse("0s") == .zero)
+        for bad in ["", "15", "m", "1x", "-5m"] { #expect(DurationText.parse(bad) == nil, "\(bad)") }
+        #expect(DurationText.format(.seconds(5400)) == "1h30m")
+    }
+}

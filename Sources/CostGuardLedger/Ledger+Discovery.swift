@@ -16,8 +16,11 @@ public struct StateMachineRow: Sendable, Equatable {
     public var followsChildren: Bool
     public var newestExecutionStart: Timestamp?
 
-    /// Its executions must be followed.
-    public var touchesEMR: Bool { createsClusters || referencesClusters || followsChildren }
+    /// Its executions must be followed. A definition that could not be parsed may do anything: its executions are
+    /// followed too (their histories say what they did), rather than silently ignored.
+    public var touchesEMR: Bool {
+        createsClusters || referencesClusters || followsChildren || definitionStatus == "unparsable"
+    }
 }
 
 /// An execution as observed from ListExecutions or DescribeExecution.

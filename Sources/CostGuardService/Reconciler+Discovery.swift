@@ -127,8 +127,7 @@ extension Reconciler {
         let machines = try ledger.stateMachines()
         for row in try ledger.executions().values.sorted(by: { $0.record.arn < $1.record.arn })
         where row.record.status == .running {
-            guard let machine = machines[row.record.stateMachineARN], machine.region == region.region,
-                machine.referencesClusters || machine.createsClusters
+            guard let machine = machines[row.record.stateMachineARN], machine.region == region.region, machine.touchesEMR
             else { continue }
             try await readHistory(row, region: region, account: machine.account, problems: &problems)
         }

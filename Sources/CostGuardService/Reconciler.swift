@@ -155,7 +155,7 @@ public struct Reconciler: Sendable {
         let machines = try ledger.stateMachines()
         var scopes: Set<Scope> = []
         for (_, row) in try ledger.executions() where row.record.status == .running && row.historyStatus == "incomplete" {
-            if let machine = machines[row.record.stateMachineARN], machine.referencesClusters || machine.createsClusters {
+            if let machine = machines[row.record.stateMachineARN], machine.touchesEMR {
                 scopes.insert(Scope(account: machine.account, region: machine.region))
             }
         }

@@ -83,13 +83,17 @@ public struct ClusterObservation: Sendable, Equatable {
     public var createdAt: Timestamp?
     public var readyAt: Timestamp?
     public var endedAt: Timestamp?
+    /// `INSTANCE_GROUP` or `INSTANCE_FLEET` (DescribeCluster only).
+    public var instanceCollectionType: String?
     public var source: String
 
     public init(
         id: String, state: ClusterState, stateChangeReason: String? = nil, name: String? = nil, arn: String? = nil,
         terminationProtected: Bool? = nil, tags: [String: String]? = nil, normalizedInstanceHours: Int? = nil,
-        createdAt: Timestamp? = nil, readyAt: Timestamp? = nil, endedAt: Timestamp? = nil, source: String
+        createdAt: Timestamp? = nil, readyAt: Timestamp? = nil, endedAt: Timestamp? = nil,
+        instanceCollectionType: String? = nil, source: String
     ) {
+        self.instanceCollectionType = instanceCollectionType
         self.id = id
         self.state = state
         self.stateChangeReason = stateChangeReason
@@ -337,14 +341,15 @@ extension Ledger {
                         termination_protected = coalesce(?, termination_protected), tags_json = coalesce(?, tags_json),
                         normalized_instance_hours = coalesce(?, normalized_instance_hours),
                         cluster_created_at = coalesce(?, cluster_created_at), cluster_ready_at = coalesce(?, cluster_ready_at),
-                        cluster_ended_at = coalesce(?, cluster_ended_at), last_seen_at = ?
+                        cluster_ended_at = coalesce(?, cluster_ended_at), last_seen_at = ?,
+                        instance_collection_type = coalesce(?, instance_collection_type)
                     WHERE id = ?
                     """,
                     [.text(o.state.rawValue), .optional(o.stateChangeReason), .text(o.source), .text(now.iso8601),
                      .optional(o.name), .optional(o.arn), .optional(o.terminationProtected),
                      .optional(o.tags.map(jsonStringMap)), .optional(o.normalizedInstanceHours),
                      .optional(o.createdAt?.iso8601), .optional(o.readyAt?.iso8601), .optional(o.endedAt?.iso8601),
-                     .text(now.iso8601), .text(o.id)])
+                     .text(now.iso8601), .optional(o.instanceCollectionType), .text(o.id)])
                 if o.state.hasEnded {
                     // Ended by the workflow, a person or EMR (CostGuard's own terminations keep 'terminated').
                     try db.run(
@@ -375,7 +380,13 @@ extension Ledger {
         try write("recording terminations") { db in
             for id in ids {
                 try db.run(
-                    "UPDATE clusters SET disposition = 'terminated', disposition_reason = ?, disposition_at = ? WHERE id = ?",
+                    // TerminateJobFlows is asynchronous: the cluster is TERMINATING until a later observation says more.
+                    """
+                    UPDATE clusters SET disposition = 'terminated', disposition_reason = ?, disposition_at = ?,
+                        state = CASE WHEN state IN ('TERMINATED', 'TERMINATED_WITH_ERRORS') THEN state ELSE 'TERMINATING' END,
+                        state_source = 'TerminateJobFlows'
+                    WHERE id = ?
+                    """,
                     [.text(reason), .text(now.iso8601), .text(id)])
             }
         }
@@ -390,10 +401,11 @@ extension Ledger {
                     """
                     UPDATE clusters SET disposition = ?, disposition_reason = ?, disposition_at = ?,
                         orphaned_since = CASE WHEN ? IS NULL THEN NULL ELSE coalesce(orphaned_since, ?) END
-                    WHERE id = ?
+                    WHERE id = ? AND NOT (disposition = 'terminated' AND ? = 'ended')
                     """,
                     [.text(d.disposition.rawValue), .text(d.reason), .text(now.iso8601),
-                     .optional(d.orphanedSince?.iso8601), .optional(d.orphanedSince?.iso8601), .text(d.clusterID)])
+                     .optional(d.orphanedSince?.iso8601), .optional(d.orphanedSince?.iso8601), .text(d.clusterID),
+                     .text(d.disposition.rawValue)])
             }
         }
     }

@@ -30,7 +30,8 @@ extension Migration {
     /// this list names them. A test compares it with the files on disk, so a new file that is not listed here, or a
     /// listed one that changed, fails the build's tests.
     package static let all: [Migration] = [
-        Migration(name: "0001_initial_ledger.sql", bytes: PackageResources._001_initial_ledger_sql)
+        Migration(name: "0001_initial_ledger.sql", bytes: PackageResources._001_initial_ledger_sql),
+        Migration(name: "0002_cluster_capacity.sql", bytes: PackageResources._002_cluster_capacity_sql),
     ]
 
     /// The schema version this binary writes.

@@ -63,6 +63,48 @@ extension Reconciler {
             stateChangeReason: cluster.status.stateChangeReason?.code, name: cluster.name, arn: cluster.clusterArn,
             terminationProtected: cluster.terminationProtected, normalizedInstanceHours: cluster.normalizedInstanceHours,
             createdAt: cluster.status.timeline?.creationDateTime, readyAt: cluster.status.timeline?.readyDateTime,
-            endedAt: cluster.status.timeline?.endDateTime, source: "DescribeCluster")
+            endedAt: cluster.status.timeline?.endDateTime, instanceCollectionType: cluster.instanceCollectionType,
+            source: "DescribeCluster")
+    }
+
+    /// Dispositions whose cost the report shows, so their capacity is read once.
+    static let costedDispositions: Set<Disposition> = [.orphan, .wouldTerminate, .protected, .deferred, .reportOnly, .terminated]
+
+    /// Reads what a cluster runs (instance groups, or the instance types of its fleets), once per cluster, for
+    /// the cost report. Failures only leave the cost unknown.
+    func readCapacity(_ clusterID: String, region: RegionClients, collectionType: String?, problems: inout Problems) async throws(LedgerError) {
+        do {
+            var units: [CapacityUnit] = []
+            if collectionType != "INSTANCE_FLEET" {
+                for try await page in region.emr.listInstanceGroups(clusterID) {
+                    for group in page.instanceGroups {
+                        units.append(CapacityUnit(
+                            unitID: group.id, kind: "group", role: group.instanceGroupType, instanceType: group.instanceType ?? "unknown",
+                            market: group.market == "SPOT" ? "SPOT" : "ON_DEMAND", runningCount: group.runningInstanceCount ?? 0,
+                            bidPrice: group.bidPrice))
+                    }
+                }
+            }
+            if collectionType == "INSTANCE_FLEET" {
+                for try await page in region.emr.listInstanceFleets(clusterID) {
+                    for fleet in page.instanceFleets {
+                        // EMR does not say how the provisioned capacity splits across types: attribute it to the
+                        // first (the report says "estimated").
+                        let spec = fleet.instanceTypeSpecifications?.first
+                        let weight = max(spec?.weightedCapacity ?? 1, 1)
+                        for (market, count) in [("ON_DEMAND", fleet.provisionedOnDemandCapacity ?? 0), ("SPOT", fleet.provisionedSpotCapacity ?? 0)] where count > 0 {
+                            units.append(CapacityUnit(
+                                unitID: fleet.id, kind: "fleet", role: fleet.instanceFleetType, instanceType: spec?.instanceType ?? "unknown",
+                                market: market, runningCount: count, weight: weight))
+                        }
+                    }
+                }
+            }
+            try ledger.recordCapacity(clusterID: clusterID, collectionType: collectionType, units: units, at: now())
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            problems.warnings.append("capacity of \(clusterID) (cost unknown): \(error)")
+        }
     }
 }

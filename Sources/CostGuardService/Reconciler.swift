@@ -110,14 +110,17 @@ public struct Reconciler: Sendable {
                 return held
             }
         }
+        try await readMissingCapacity(decisions, problems: &problems)
         let terminated = try await act(on: decisions, pass: pass, problems: &problems)
         let final = decisions.map { decision -> Decision in
             guard terminated.contains(decision.clusterID) else { return decision }
             var done = decision
             done.disposition = .terminated
+            done.reason = "terminated by CostGuard: " + decision.reason
+            done.action = nil
             return done
         }
-        try ledger.recordDecisions(final.filter { $0.disposition != .terminated }, at: now())
+        try ledger.recordDecisions(final, at: now())
         var counts: [Disposition: Int] = [:]
         for decision in final { counts[decision.disposition, default: 0] += 1 }
         let needsAttention: Set<Disposition> = [.wouldTerminate, .protected, .reportOnly, .deferred, .orphan]
@@ -133,6 +136,16 @@ public struct Reconciler: Sendable {
             apiCalls: counter.snapshot, summary: summary.line)
         logger.info("pass finished", metadata: ["pass": "\(pass)", "outcome": "\(outcome.rawValue)", "terminated": "\(terminated.count)"])
         return summary
+    }
+
+    /// Reads the capacity of costed clusters that have none yet (before acting, so terminated ones keep their cost).
+    func readMissingCapacity(_ decisions: [Decision], problems: inout Problems) async throws(LedgerError) {
+        let known = try ledger.clustersWithCapacity()
+        let types = try ledger.collectionTypes()
+        for decision in decisions where Self.costedDispositions.contains(decision.disposition) && !known.contains(decision.clusterID) {
+            guard let region = regions.first(where: { $0.region == decision.scope.region }) else { continue }
+            try await readCapacity(decision.clusterID, region: region, collectionType: types[decision.clusterID], problems: &problems)
+        }
     }
 
     /// Any error from a block that mixes AWS and ledger calls, as an AWS error (ledger errors are rethrown first).
@@ -166,6 +179,8 @@ public struct Reconciler: Sendable {
 /// What went wrong this pass, and which scopes it makes uncertain.
 struct Problems {
     var all: [String] = []
+    /// Problems that leave only a report figure unknown (a cost), not a decision: they do not degrade the pass.
+    var warnings: [String] = []
     var degradedScopes: Set<Scope> = []
     /// Regions whose discovery failed: every scope in them is degraded.
     var degradedRegions: Set<String> = []

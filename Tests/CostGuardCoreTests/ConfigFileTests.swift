@@ -13,6 +13,8 @@ struct ConfigFileTests {
         #expect(config.dryRun == false)
         #expect(config.interval == .seconds(300))
         #expect(config.metricsAddress == "127.0.0.1:9464")
+        #expect(config.prices == PriceTable())
+        #expect(config.noticeHours == 24)
     }
 
     @Test("values, tables and comments")
@@ -27,7 +29,15 @@ struct ConfigFileTests {
             max_terminations_per_pass = 1_000
             exempt_tags = ["team=data", "keep"]
             exempt_state_machines = ["arn:aws:states:*:*:stateMachine:prod-*"]
+            [prices]
+            "x9.large" = "1.5/0.25"
+            "eu-west-1:m5.xlarge" = "0.214/0.048"
+            spot_fraction = "0.3"
             """, path: "c.toml")
+        #expect(config.prices.price("x9.large", region: "us-east-1") == .init(ec2: 1.5, emr: 0.25))
+        #expect(config.prices.price("m5.xlarge", region: "eu-west-1") == .init(ec2: 0.214, emr: 0.048))
+        #expect(config.prices.price("m5.xlarge", region: "us-east-1") == .init(ec2: 0.192, emr: 0.048))
+        #expect(config.prices.spotFraction == 0.3)
         #expect(config.regions == ["us-east-1", "eu-west-1"])
         #expect(config.database == "/var/lib/x # not a comment.sqlite")
         #expect(config.policy.grace == .seconds(5400))

@@ -10,6 +10,9 @@ public struct ConfigFile: Sendable, Equatable {
     /// `[serve]` settings.
     public var interval: Duration?
     public var metricsAddress: String?
+    /// `[prices]` overrides of the shipped price table, and `[report]` settings.
+    public var prices = PriceTable()
+    public var noticeHours: Double?
 
     public init() {}
 
@@ -34,13 +37,14 @@ public struct ConfigFile: Sendable, Equatable {
             if content.hasPrefix("[") {
                 guard content.hasSuffix("]") else { throw fail("a table header must end with ']'") }
                 table = String(content.dropFirst().dropLast()).trimmingWhitespace
-                guard ["policy", "serve"].contains(table) else {
-                    throw fail("unknown table [\(table)]; the tables are [policy] and [serve]")
+                guard ["policy", "serve", "prices", "report"].contains(table) else {
+                    throw fail("unknown table [\(table)]; the tables are [policy], [serve], [prices] and [report]")
                 }
                 continue
             }
             guard let equals = content.firstIndex(of: "=") else { throw fail("expected 'key = value'") }
-            let key = String(content[..<equals]).trimmingWhitespace
+            var key = String(content[..<equals]).trimmingWhitespace
+            if key.hasPrefix("\""), key.hasSuffix("\""), key.count >= 2 { key = String(key.dropFirst().dropLast()) }
             let valueText = String(content[content.index(after: equals)...]).trimmingWhitespace
             let value = try parseValue(valueText, line: line, path: path, key: key)
             let qualified = table.isEmpty ? key : "\(table).\(key)"
@@ -95,6 +99,25 @@ public struct ConfigFile: Sendable, Equatable {
                     config.policy.exemptTags.append(.init(key: "costguard:exempt", value: "true"))
                 }
             case "policy.exempt_state_machines": config.policy.exemptStateMachines = try strings()
+            case "prices.spot_fraction", "prices.normalized_hour_usd", "report.notice_hours":
+                let text = try string()
+                guard let number = Double(text), number >= 0 else { throw fail("\(qualified) = \"\(text)\" must be a number ≥ 0 in quotes") }
+                if key == "spot_fraction" { config.prices.spotFraction = number }
+                else if key == "normalized_hour_usd" { config.prices.normalizedHourRate = number }
+                else { config.noticeHours = number }
+            case _ where table == "prices":
+                // "m5.xlarge" = "0.192/0.048" (EC2/EMR USD per hour), or "eu-west-1:m5.xlarge" for one region.
+                let text = try string()
+                let parts = text.split(separator: "/")
+                guard parts.count == 2, let ec2 = Double(parts[0]), let emr = Double(parts[1]), ec2 >= 0, emr >= 0 else {
+                    throw fail("prices.\(key) = \"\(text)\" must be \"EC2/EMR\" USD per hour, like \"0.192/0.048\"")
+                }
+                let price = PriceTable.Price(ec2: ec2, emr: emr)
+                if let colon = key.firstIndex(of: ":") {
+                    config.prices.regional[String(key[..<colon]), default: [:]][String(key[key.index(after: colon)...])] = price
+                } else {
+                    config.prices.prices[key] = price
+                }
             case "serve.interval": config.interval = try duration()
             case "serve.metrics_address": config.metricsAddress = try string()
             default:

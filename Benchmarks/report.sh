@@ -9,7 +9,7 @@ swift build -c release --product costguard >&2
 swift build -c release --product costguard-test-helper >&2
 bin="$(swift build -c release --show-bin-path)"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 db="$work/ledger.sqlite"
 "$bin/costguard-test-helper" write-batches "$db" 1 >/dev/null
 clusters=${CLUSTERS:-100000}
@@ -46,6 +46,7 @@ COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
 SQL
 size=$(du -h "$db" | cut -f1)
+echo "work: $work" >&2
 printf '\nledger: %s clusters, %s journal rows, %s on disk; machine: %s cores, %s\n' "$clusters" "$journal" "$size" "$(nproc)" "$(date -u +%F)"
 printf '%-34s %10s %12s\n' "command" "best wall" "output"
 for args in "report" "report --all" "report --all --format json" "report --all --format csv" "journal --since 1h"; do

@@ -20,3 +20,6 @@ CREATE TABLE cluster_capacity (
     observed_at             TEXT NOT NULL,
     PRIMARY KEY (cluster_id, unit_id, instance_type, market)
 ) STRICT;
+
+-- The report joins each cluster to its last outcome: index the outcome rows only.
+CREATE INDEX journal_outcomes ON journal (cluster_id, seq) WHERE kind = 'outcome';

@@ -9,18 +9,19 @@ public struct ClusterReportRecord: Sendable, Equatable {
     public var executionARN: String
     public var stateMachineARN: String
     public var executionStatus: String
-    public var executionEndedAt: Timestamp?
+    /// Times are kept as the ledger stores them (ISO-8601 text); the report parses only those it computes with.
+    public var executionEndedAt: String?
     public var clusterState: String
     public var disposition: String
     public var reason: String?
-    public var orphanedSince: Timestamp?
-    public var dispositionAt: Timestamp?
-    public var createdAt: Timestamp?
-    public var endedAt: Timestamp?
+    public var orphanedSince: String?
+    public var dispositionAt: String?
+    public var createdAt: String?
+    public var endedAt: String?
     public var normalizedInstanceHours: Int?
     /// The last mutating call journaled for the cluster (`terminate: succeeded`), and when.
     public var lastAction: String?
-    public var lastActionAt: Timestamp?
+    public var lastActionAt: String?
     public var capacity: [CapacityUnit]
 }
 
@@ -56,7 +57,7 @@ extension Ledger {
                 """
             ) { row in
                 let id = row["id"].text ?? ""
-                func time(_ column: String) -> Timestamp? { row[column].text.flatMap(Timestamp.init(iso8601:)) }
+                func time(_ column: String) -> String? { row[column].text }
                 records.append(ClusterReportRecord(
                     clusterID: id, name: row["name"].text, region: row["region"].text ?? "", account: row["account"].text ?? "",
                     executionARN: row["created_by_execution_arn"].text ?? "", stateMachineARN: row["state_machine_arn"].text ?? "",
@@ -65,7 +66,7 @@ extension Ledger {
                     reason: row["disposition_reason"].text, orphanedSince: time("orphaned_since"),
                     dispositionAt: time("disposition_at"), createdAt: time("cluster_created_at"), endedAt: time("cluster_ended_at"),
                     normalizedInstanceHours: row["normalized_instance_hours"].integer.map { Int($0) },
-                    lastAction: actions[id]?.0, lastActionAt: actions[id].flatMap { Timestamp(iso8601: $0.1) },
+                    lastAction: actions[id]?.0, lastActionAt: actions[id]?.1,
                     capacity: capacity[id] ?? []))
             }
             return records

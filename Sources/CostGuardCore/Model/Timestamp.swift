@@ -60,7 +60,12 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)`; `nil` for anything else.
     public init?(iso8601 text: String) {
-        let bytes = Array(text.utf8)
+        var text = text
+        guard let parsed = text.withUTF8({ Timestamp.parse(Array($0)) }) else { return nil }
+        self = parsed
+    }
+
+    private static func parse(_ bytes: [UInt8]) -> Timestamp? {
         func number(_ from: Int, _ count: Int) -> Int64? {
             guard from + count <= bytes.count else { return nil }
             var value: Int64 = 0
@@ -114,7 +119,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
         let days = era * 146_097 + dayOfEra - 719_468
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetMinutes * 60
-        self.millisecondsSinceEpoch = seconds * 1000 + millis
+        return Timestamp(millisecondsSinceEpoch: seconds * 1000 + millis)
     }
 }
 

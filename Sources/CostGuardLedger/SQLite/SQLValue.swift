@@ -53,13 +53,14 @@ extension SQLValue {
 
 /// One result row: values by column position, with lookup by column name.
 package struct SQLRow: Sendable {
-    package let columns: [String]
+    /// Column positions by name, shared by every row of a statement.
+    package let index: [String: Int]
     package let values: [SQLValue]
 
     /// The value of the named column; `.null` when there is no such column.
     package subscript(_ name: String) -> SQLValue {
-        guard let index = columns.firstIndex(of: name) else { return .null }
-        return values[index]
+        guard let position = index[name] else { return .null }
+        return values[position]
     }
 
     /// The value at a column position.

@@ -77,10 +77,10 @@ package final class SQLiteConnection {
         defer { sqlite3_finalize(statement) }
         try bind(parameters, to: statement, sql: sql)
         let columnCount = sqlite3_column_count(statement)
-        var columns: [String] = []
-        columns.reserveCapacity(Int(columnCount))
+        var columns: [String: Int] = [:]
         for index in 0..<columnCount {
-            columns.append(String(cString: sqlite3_column_name(statement, index)))
+            let name = String(cString: sqlite3_column_name(statement, index))
+            if columns[name] == nil { columns[name] = Int(index) }
         }
         while true {
             let rc = sqlite3_step(statement)
@@ -93,7 +93,7 @@ package final class SQLiteConnection {
             for index in 0..<columnCount {
                 values.append(Self.column(statement, index))
             }
-            try body(SQLRow(columns: columns, values: values))
+            try body(SQLRow(index: columns, values: values))
         }
     }
 

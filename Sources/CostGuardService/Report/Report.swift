@@ -121,7 +121,11 @@ public enum ReportBuilder {
             {
                 continue
             }
-            if let since = options.since, (record.orphanedSince ?? record.createdAt).map({ $0 < since }) ?? true { continue }
+            if let since = options.since,
+                (record.orphanedSince ?? record.createdAt).flatMap(Timestamp.init(iso8601:)).map({ $0 < since }) ?? true
+            {
+                continue
+            }
             rows.append(row(record, options: options))
         }
         switch options.sort {
@@ -143,20 +147,21 @@ public enum ReportBuilder {
     }
 
     static func row(_ record: ClusterReportRecord, options: ReportOptions) -> Report.Row {
-        let end = record.endedAt ?? (record.disposition == "terminated" ? record.dispositionAt : nil) ?? options.now
-        let hoursRunning = record.createdAt.map { hours(from: $0, to: end) } ?? 0
+        let end = (record.endedAt ?? (record.disposition == "terminated" ? record.dispositionAt : nil))
+            .flatMap(Timestamp.init(iso8601:)) ?? options.now
+        let hoursRunning = record.createdAt.flatMap(Timestamp.init(iso8601:)).map { hours(from: $0, to: end) } ?? 0
         let estimate = CostEstimate.estimate(
             units: record.capacity.map { .init(instanceType: $0.instanceType, spot: $0.market == "SPOT", instances: $0.instances) },
             region: record.region, prices: options.prices, normalizedInstanceHours: record.normalizedInstanceHours,
             hoursRunning: hoursRunning)
         let perHour = estimate.perHour
-        let orphanHours = record.orphanedSince.map { hours(from: $0, to: end) }
+        let orphanHours = record.orphanedSince.flatMap(Timestamp.init(iso8601:)).map { hours(from: $0, to: end) }
         return Report.Row(
             clusterId: record.clusterID, clusterName: record.name, region: record.region, account: record.account,
             executionArn: record.executionARN, stateMachineArn: record.stateMachineARN,
-            executionStatus: record.executionStatus, executionEndedAt: record.executionEndedAt?.iso8601,
+            executionStatus: record.executionStatus, executionEndedAt: record.executionEndedAt,
             clusterState: record.clusterState, disposition: record.disposition, reason: record.reason,
-            orphanedSince: record.orphanedSince?.iso8601, actionTaken: record.lastAction, actionAt: record.lastActionAt?.iso8601,
+            orphanedSince: record.orphanedSince, actionTaken: record.lastAction, actionAt: record.lastActionAt,
             costPerHourUSD: perHour.map(round),
             costSoFarUSD: perHour.flatMap { rate in orphanHours.map { round(rate * $0) } },
             totalCostUSD: perHour.map { round($0 * hoursRunning) },

@@ -124,7 +124,7 @@ struct ReportCommand: ParsableCommand {
         }
         let report = ReportBuilder.build(records, options: options)
         switch ReportFormatter.Format(rawValue: filters.format) ?? .table {
-        case .json: print(ReportFormatter.json(report))
+        case .json: FileHandle.standardOutput.write(Data((ReportFormatter.json(report) + "\n").utf8))
         case .csv: FileHandle.standardOutput.write(Data(ReportFormatter.csv(report).utf8))
         case .table: FileHandle.standardOutput.write(Data(ReportFormatter.table(report, color: useColor()).utf8))
         }

@@ -145,6 +145,12 @@ def control_server(port):
 
 
 def serve(port, control_port=None):
+    # A parent may have started us with SIGTERM/SIGINT ignored (ignored signals are inherited across exec): restore
+    # the defaults so that the demo's and the tests' clean-up can stop the server.
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     threading.Thread(target=watch_parent, daemon=True).start()
     patch_redrive()
     if control_port:

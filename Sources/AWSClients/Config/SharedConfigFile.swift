@@ -136,7 +136,8 @@ public struct SharedConfigFiles: Sendable {
 
     static func read(_ path: String) throws(AWSError) -> String? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        // FileHandle also reads /dev/null and other non-regular files (AWS_CONFIG_FILE=/dev/null disables the file).
+        guard let data = FileHandle(forReadingAtPath: path).map({ $0.readDataToEndOfFile() }) else {
             throw AWSError(
                 kind: .configuration, service: "config", operation: "read",
                 message: "cannot read \(path); check its permissions")

@@ -148,7 +148,7 @@ public enum ReportFormatter {
         func time(_ iso: String?) -> String { shortTime(iso) }
         out.append("CLUSTER          DISPOSITION          $/H   $ SO FAR  ORPHANED SINCE (UTC)\n")
         for row in report.clusters {
-            append(row.clusterId, width: 16)
+            append(row.clusterId, width: 17)
             if color {
                 out.append(paint(row.disposition, disposition: row.disposition))
                 for _ in row.disposition.utf8.count..<max(row.disposition.utf8.count, 15) { out.append(" ") }

@@ -42,6 +42,7 @@ extension Reconciler {
             guard let machine = known[item.stateMachineArn], machine.touchesEMR else { continue }
             try await followExecutions(of: machine, region: region, problems: &problems)
         }
+        try await followRunningMapRuns(region, problems: &problems)
     }
 
     /// Brings the ledger's executions of one state machine up to date, then reads the histories that need it.
@@ -115,10 +116,86 @@ extension Reconciler {
             return
         }
         let ended = row.record.status.hasEnded
+        let findings = analyzer.finish(executionEnded: ended)
         // A finished read of an ended execution resumes from the last event id, not from a stale token.
         try ledger.recordHistory(
-            executionARN: row.record.arn, findings: analyzer.finish(executionEnded: ended),
+            executionARN: row.record.arn, findings: findings,
             nextToken: ended ? nil : lastToken, executionEnded: ended, region: region.region, account: account, at: now())
+        // Map runs seen in this read, and those whose children are already known (their MapRunStarted event was in
+        // an earlier read).
+        let knownRuns = try ledger.executions().values.filter { $0.record.parentExecutionARN == row.record.arn }
+            .compactMap(\.record.mapRunARN)
+        for mapRun in Array(Set(findings.mapRunARNs + knownRuns)).sorted() {
+            try await followMapRun(mapRun, parent: row.record, region: region, account: account, problems: &problems)
+        }
+    }
+
+    /// Re-lists the map runs that still have RUNNING children, so that their statuses stay current.
+    func followRunningMapRuns(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) {
+        let all = try ledger.executions()
+        let machines = try ledger.stateMachines()
+        var runs: [String: ExecutionRecord] = [:]
+        for row in all.values where row.record.status == .running {
+            guard let mapRun = row.record.mapRunARN, let parentARN = row.record.parentExecutionARN,
+                let parent = all[parentARN]?.record, machines[parent.stateMachineARN]?.region == region.region
+            else { continue }
+            runs[mapRun] = parent
+        }
+        for (mapRun, parent) in runs.sorted(by: { $0.key < $1.key }) {
+            try await followMapRun(mapRun, parent: parent, region: region, account: Self.account(of: parent.arn), problems: &problems)
+        }
+    }
+
+    /// Follows the child executions of a Distributed Map run like any execution: lists them by map run, records
+    /// them with their parent, and reads the histories of new or ended ones. Each child's own status decides for
+    /// the clusters its history shows it created.
+    func followMapRun(
+        _ mapRunARN: String, parent: ExecutionRecord, region: RegionClients, account: String, problems: inout Problems
+    ) async throws(LedgerError) {
+        var children: [ExecutionRecord] = []
+        do {
+            for try await page in region.sfn.listExecutions(.mapRun(mapRunARN)) {
+                children += page.executions.map { item in
+                    var record = Self.record(item)
+                    record.parentExecutionARN = parent.arn
+                    record.mapRunARN = mapRunARN
+                    return record
+                }
+            }
+        } catch {
+            // Unknown children may hold clusters: the scope stays uncertain until they are listed.
+            problems.add("ListExecutions for map run \(mapRunARN): \(error)", region: region.region, reach: .scope(account: account))
+            return
+        }
+        guard !children.isEmpty else { return }
+        // Children run under the map run's own state machine ARN (`…:stateMachine:parent/label`): record it, so
+        // that the children have a home in the ledger; it is followed through its parent, not listed.
+        let machines = Set(children.map(\.stateMachineARN))
+        try ledger.recordStateMachinesSeen(
+            machines.map { arn in (arn: arn, name: String(arn.split(separator: ":").last ?? ""), region: region.region, account: account, type: "STANDARD") },
+            at: now())
+        let known = try ledger.executions()
+        var fresh: [ExecutionRecord] = []
+        for child in children where known[child.arn]?.record.status != child.status || known[child.arn] == nil {
+            if child.status.hasEnded {
+                do {
+                    var described = Self.record(try await region.sfn.describeExecution(child.arn))
+                    described.parentExecutionARN = parent.arn
+                    described.mapRunARN = mapRunARN
+                    fresh.append(described)
+                } catch {
+                    problems.add("DescribeExecution \(child.arn): \(error)", region: region.region, reach: .local)
+                }
+            } else {
+                fresh.append(child)
+            }
+        }
+        try ledger.recordExecutions(fresh, at: now())
+        let rows = try ledger.executions()
+        for child in fresh {
+            guard let row = rows[child.arn], row.historyStatus != "complete" else { continue }
+            try await readHistory(row, region: region, account: account, problems: &problems)
+        }
     }
 
     /// Re-reads the histories of RUNNING executions of state machines that use clusters, so that references made

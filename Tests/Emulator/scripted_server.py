@@ -5,6 +5,7 @@ and for fault injection (throttling, 5xx, connection resets, slow and truncated 
 
 The script is a JSON list of rules, tried in order for each request:
     {"method": "PUT", "path": "/latest/api/token", "times": 1,          # optional matchers and a use limit
+     "target": "ListExecutions", "body_contains": "mapRunArn",            # AWS JSON protocol matchers
      "require_header": ["X-aws-ec2-metadata-token-ttl-seconds", "21600"],  # else 401
      "status": 200, "headers": {"X-Amzn-ErrorType": "..."}, "body": "text" or {"json": ...},
      "delay": 1.5,            # seconds before answering
@@ -35,6 +36,8 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
         with LOCK:
+            self.server.current_headers = self.headers
+            self.server.current_body = body
             index, rule = self.server.pick(self.command, self.path)
             with open(self.server.log_path, "a") as log:
                 log.write(json.dumps({"method": self.command, "path": self.path, "headers": dict(self.headers),
@@ -95,6 +98,10 @@ class Server(ThreadingHTTPServer):
             if "method" in rule and rule["method"] != method:
                 continue
             if "path" in rule and rule["path"] != path.split("?")[0]:
+                continue
+            if "target" in rule and not (self.current_headers.get("X-Amz-Target") or "").endswith("." + rule["target"]):
+                continue
+            if "body_contains" in rule and rule["body_contains"] not in self.current_body:
                 continue
             if "times" in rule and self.used[index] >= rule["times"]:
                 continue

@@ -13,9 +13,10 @@ struct ReportTests {
     static func normalize(_ text: String, names: [String: String]) -> String {
         var out = text
         for (id, name) in names.sorted(by: { $0.key < $1.key }) { out = out.replacingOccurrences(of: id, with: "j-<\(name)>") }
-        for pattern in [#"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{3})?Z?)?"#] {
-            out = out.replacingOccurrences(of: pattern, with: "<time>", options: .regularExpression)
-        }
+        out = out.replacingOccurrences(
+            of: #"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{3})?Z?)?"#, with: "<time>",
+            options: .regularExpression)
+        out = out.replacingOccurrences(of: #"idle [0-9dhms]+"#, with: "idle <duration>", options: .regularExpression)
         return out
     }
 
@@ -25,6 +26,9 @@ struct ReportTests {
             try actual.write(toFile: path, atomically: true, encoding: .utf8)
         }
         let expected = try String(contentsOfFile: path, encoding: .utf8)
+        if actual != expected {
+            try? actual.write(toFile: NSTemporaryDirectory() + "costguard-golden-actual-" + name, atomically: true, encoding: .utf8)
+        }
         #expect(actual == expected, "\(name) differs from its golden file; run with COSTGUARD_UPDATE_GOLDEN=1 to update after review")
     }
 

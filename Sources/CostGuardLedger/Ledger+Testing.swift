@@ -1,4 +1,5 @@
 package import CostGuardCore
+internal import Foundation
 
 extension Ledger {
     /// Test support: one transaction that writes a pass, a state machine, an execution, a cluster and a journal
@@ -31,4 +32,22 @@ extension Ledger {
     package func testing_count(_ sql: String) throws(LedgerError) -> Int {
         try read("counting") { db in Int(try db.query(sql).first?[0].integer ?? 0) }
     }
+
+    /// Test support: every `service.Operation` recorded in any pass's API call counts.
+    package func testing_apiCalls() throws(LedgerError) -> [String] {
+        try read("reading api calls") { db in
+            var names: Set<String> = []
+            try db.forEachRow("SELECT api_calls_json FROM passes WHERE api_calls_json IS NOT NULL") { row in
+                if let text = row[0].text, let map = parseStringIntKeys(text) { names.formUnion(map) }
+            }
+            return names.sorted()
+        }
+    }
+}
+
+/// The keys of a flat JSON object.
+func parseStringIntKeys(_ text: String) -> [String]? {
+    guard let data = text.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    else { return nil }
+    return Array(object.keys)
 }

@@ -80,12 +80,13 @@ public final class Emulator: Sendable {
     /// Creates the test users (`guard`: every CostGuard action; `reader`: reads but not GetExecutionHistory, no
     /// writes), the role `guard-role`, a state machine, an execution and a cluster, then turns on signature and
     /// IAM enforcement.
-    public func setUpIAM() async throws -> IAMFixture {
+    /// - Parameter seed: also create the seeded state machine, execution and cluster (default true).
+    public func setUpIAM(seed: Bool = true) async throws -> IAMFixture {
         let out = try TestPaths.temporaryDirectory() + "/iam.json"
         let result = try await runToCompletion(
             TestPaths.python,
             [TestPaths.emulatorScript("costguard_emulator.py"), "setup-iam", "--endpoint", endpoint, "--out", out],
-            environment: ["PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true"])
+            environment: ["PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true", "COSTGUARD_SETUP_NO_SEED": seed ? "0" : "1"])
         guard result.status == 0 else {
             throw TestKitError("setup-iam failed: \(result.stderr.suffix(2000))")
         }

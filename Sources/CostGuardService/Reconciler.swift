@@ -63,7 +63,7 @@ public struct PassSummary: Sendable {
 public struct Reconciler: Sendable {
     public let ledger: Ledger
     public let regions: [RegionClients]
-    public let configuration: ReconcileConfiguration
+    public var configuration: ReconcileConfiguration
     public let counter: CallCounter
     public let now: @Sendable () -> Timestamp
     public let logger: Logger

@@ -22,7 +22,7 @@ struct ReconcileCommand: AsyncParsableCommand {
               0   the pass completed and nothing needs attention
               3   orphans remain that were not terminated (dry run, protected, report-only, deferred)
               4   the pass was degraded by AWS errors; uncertain clusters were left alone
-              64  usage error    74  ledger error    78  configuration error
+              64  usage error    74  ledger error    75  another CostGuard holds the ledger    78  configuration error
 
             Examples:
               costguard reconcile --dry-run
@@ -34,8 +34,19 @@ struct ReconcileCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var run: RunOptions
 
+    @Flag(help: "Wait for another CostGuard on the same ledger (e.g. serve) to finish instead of exiting 75.")
+    var wait = false
+
     func run() async throws {
         let setup = try await run.prepare(database: database, trigger: "reconcile")
+        let lock: InstanceLock
+        do {
+            lock = try InstanceLock.acquire(forDatabase: setup.reconciler.ledger.path, command: "reconcile", wait: wait)
+        } catch {
+            printError("costguard: \(error)")
+            throw ExitCode(ExitStatus.locked.rawValue)
+        }
+        defer { withExtendedLifetime(lock) {} }
         let summary: PassSummary
         do {
             summary = try await setup.reconciler.runPass()

@@ -1,0 +1,146 @@
+import AWSClients
+import ArgumentParser
+import CostGuardCore
+import CostGuardLedger
+import CostGuardService
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// `costguard serve`: the reconcile loop as a systemd service.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run reconcile passes on an interval, as a systemd service (Type=notify, watchdog).",
+        discussion: """
+            Takes the same options and configuration file as `costguard reconcile`, and shares every policy and \
+            safety rule with it; one pass at a time. Speaks the systemd notify protocol over $NOTIFY_SOCKET: \
+            READY=1 once the configuration is valid and the ledger open, STATUS= with each pass's summary, \
+            WATCHDOG=1 every WATCHDOG_USEC/2 while AWS calls keep completing (a hung pass stops the pings, so \
+            systemd restarts the service). SIGHUP reloads the configuration file (an invalid one is rejected and the \
+            old one kept); SIGTERM lets the pass in flight finish, then exits 0.
+
+            Only one CostGuard runs per ledger: a second serve, or a reconcile while serve runs, exits 75 naming the \
+            holder (or waits, with --wait).
+
+            Example:
+              costguard serve --config /etc/costguard/costguard.toml --interval 5m
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var run: RunOptions
+
+    @Option(help: ArgumentHelp("Time between passes (default: the config's serve.interval, else 5m), jittered ±10%.", valueName: "duration"))
+    var interval: String?
+
+    @Flag(help: "Wait for another CostGuard on the same ledger to finish instead of exiting 75.")
+    var wait = false
+
+    func validate() throws {
+        if let interval, DurationText.parse(interval) == nil {
+            throw ValidationError("--interval '\(interval)' is not a duration; write it like 90s or 5m")
+        }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let notifier = SystemdNotifier(environment: environment)
+        // Signals become flags the loop reads; the default actions are turned off first.
+        for signal in [SIGTERM, SIGINT, SIGHUP] { Glibc.signal(signal, SIG_IGN) }
+        let flags = SignalFlags()
+        var sources: [any DispatchSourceSignal] = []
+        for signal in [SIGTERM, SIGINT, SIGHUP] {
+            let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
+            source.setEventHandler { flags.raise(signal) }
+            source.resume()
+            sources.append(source)
+        }
+        defer { sources.forEach { $0.cancel() } }
+
+        let setup = try await run.prepare(database: database, trigger: "serve")
+        let lock: InstanceLock
+        do {
+            lock = try InstanceLock.acquire(forDatabase: setup.reconciler.ledger.path, command: "serve", wait: wait)
+        } catch {
+            printError("costguard: \(error)")
+            throw ExitCode(ExitStatus.locked.rawValue)
+        }
+        var reconciler = setup.reconciler
+        var every = interval.flatMap(DurationText.parse) ?? setup.configFile.interval ?? .seconds(300)
+        let logger = Logger(label: "costguard.serve")
+        notifier.send("READY=1\nSTATUS=ready; first pass starting")
+
+        // The watchdog: ping only while AWS calls (or passes) keep completing within the watchdog period.
+        let watchdog: Duration? = environment["WATCHDOG_USEC"].flatMap { UInt64($0) }.map { .microseconds($0) }
+        let counter = reconciler.counter
+        let watchdogTask = Task {
+            guard let watchdog else { return }
+            while !Task.isCancelled {
+                if ContinuousClock.now - counter.lastActivity < watchdog { notifier.send("WATCHDOG=1") }
+                try? await Task.sleep(for: watchdog / 2)
+            }
+        }
+        defer { watchdogTask.cancel() }
+
+        while !flags.stopRequested {
+            reconciler.counter.touch()
+            do {
+                let summary = try await reconciler.runPass()
+                notifier.send("STATUS=\(summary.line)")
+                logger.notice("\(summary.line)")
+            } catch {
+                notifier.send("STATUS=pass failed: \(error)")
+                logger.error("pass failed", metadata: ["error": "\(error)"])
+            }
+            reconciler.counter.touch()
+            // Sleep until the next pass (±10 % jitter), waking for signals.
+            let jitter = Double.random(in: 0.9...1.1)
+            let deadline = ContinuousClock.now + every * jitter
+            while !flags.stopRequested && ContinuousClock.now < deadline {
+                // Idle and responsive: a sign of life for the watchdog (during a pass, AWS calls are).
+                reconciler.counter.touch()
+                if flags.takeReload() {
+                    notifier.send("RELOADING=1\nMONOTONIC_USEC=\(SystemdNotifier.monotonicMicroseconds())")
+                    do {
+                        let file = try run.loadConfig(environment: environment)
+                        reconciler.configuration.policy = file.policy
+                        reconciler.configuration.policy.dryRun = run.dryRun || (file.dryRun ?? false)
+                        if let grace = run.grace { reconciler.configuration.policy.grace = DurationText.parse(grace)! }
+                        if let redrive = run.redriveGrace { reconciler.configuration.policy.redriveGrace = DurationText.parse(redrive)! }
+                        if let max = run.maxTerminations { reconciler.configuration.policy.maxTerminationsPerPass = max }
+                        every = interval.flatMap(DurationText.parse) ?? file.interval ?? every
+                        logger.notice("configuration reloaded")
+                        notifier.send("READY=1\nSTATUS=configuration reloaded")
+                    } catch {
+                        logger.error("configuration rejected; keeping the previous one", metadata: ["error": "\(error)"])
+                        notifier.send("READY=1\nSTATUS=reload rejected (invalid configuration); previous one kept")
+                    }
+                }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        notifier.send("STOPPING=1\nSTATUS=stopping")
+        logger.notice("stopped")
+        withExtendedLifetime(lock) {}
+    }
+}
+
+/// Signals received, as flags the loop polls.
+final class SignalFlags: Sendable {
+    private let state = Mutex<(stop: Bool, reload: Bool)>((false, false))
+
+    func raise(_ signal: Int32) {
+        state.withLock { if signal == SIGHUP { $0.reload = true } else { $0.stop = true } }
+    }
+
+    var stopRequested: Bool { state.withLock { $0.stop } }
+
+    func takeReload() -> Bool {
+        state.withLock { value in
+            defer { value.reload = false }
+            return value.reload
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import CostGuardCore
+import CostGuardLedger
+import CostGuardTestKit
+import Foundation
+import Synchronization
+import Testing
+
+/// A datagram socket standing in for systemd's notify socket.
+final class NotifySocket: @unchecked Sendable {
+    let path: String
+    private let fd: Int32
+    private let lock = NSLock()
+    private var received: [(ContinuousClock.Instant, String)] = []
+    private var reader: Thread?
+
+    init() throws {
+        path = try TestPaths.temporaryDirectory() + "/notify.sock"
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in for (i, b) in bytes.enumerated() { buffer[i] = b } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { throw TestKitError("bind \(path) failed") }
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let thread = Thread { [weak self] in
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while let self, !Thread.current.isCancelled {
+                let count = recv(self.fd, &buffer, buffer.count, 0)
+                if count > 0 {
+                    let message = String(decoding: buffer[0..<count], as: UTF8.self)
+                    self.lock.withLock { self.received.append((.now, message)) }
+                }
+            }
+        }
+        reader = thread
+        thread.start()
+    }
+
+    var messages: [String] { lock.withLock { received.map(\.1) } }
+    func times(of text: String) -> [ContinuousClock.Instant] { lock.withLock { received.filter { $0.1.contains(text) }.map(\.0) } }
+
+    /// Waits until a message containing `text` has arrived `count` times.
+    func wait(for text: String, count: Int = 1, timeout: Duration = .seconds(30)) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if messages.filter({ $0.contains(text) }).count >= count { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    deinit {
+        reader?.cancel()
+        close(fd)
+    }
+}
+
+/// `costguard serve`, the real binary, with a test-owned NOTIFY_SOCKET, against the emulator.
+@Suite("costguard serve", .serialized)
+struct ServeTests {
+    @Test("READY, STATUS, watchdog pings, the instance lock, SIGHUP reloads (and rejects a broken config), SIGTERM exits 0")
+    func daemon() async throws {
+        let world = try await ReconcileScenarioTests().makeWorld(only: ["stopped-while-waiting", "failed"])
+        defer { world.emulator.stop() }
+        let notify = try NotifySocket()
+        let config = (world.environment["HOME"] ?? "/tmp") + "/serve.toml"
+        try "dry_run = true\n[policy]\ngrace = \"0s\"\nredrive_grace = \"0s\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        var environment = world.environment
+        environment["NOTIFY_SOCKET"] = notify.path
+        environment["WATCHDOG_USEC"] = "1000000"
+        let serve = Process()
+        serve.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        serve.arguments = ["--default-signal=INT,TERM,HUP", TestPaths.productsDirectory + "/costguard", "serve",
+                           "--database", world.database, "--config", config, "--interval", "2s"]
+        serve.environment = environment
+        serve.standardOutput = FileHandle.nullDevice
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+
+        #expect(await notify.wait(for: "READY=1"), "\(notify.messages)")
+        #expect(await notify.wait(for: "STATUS=pass 1:"), "\(notify.messages)")
+        #expect(notify.messages.contains { $0.contains("STATUS=pass 1: attention") })
+        // Watchdog pings every WATCHDOG_USEC/2 = 0.5 s while healthy.
+        #expect(await notify.wait(for: "WATCHDOG=1", count: 4, timeout: .seconds(5)))
+        let pings = notify.times(of: "WATCHDOG=1")
+        if pings.count >= 2 {
+            let gaps = zip(pings.dropFirst(), pings).map { $0 - $1 }
+            #expect(gaps.allSatisfy { $0 < .milliseconds(900) }, "\(gaps)")
+        }
+
+        // A reconcile on the same ledger while serve runs: exit 75, naming the holder.
+        let second = try await runToCompletion(
+            TestPaths.productsDirectory + "/costguard", ["reconcile", "--database", world.database, "--grace", "0s"],
+            environment: world.environment)
+        #expect(second.status == ExitStatus.locked.rawValue, "\(second.stderr)")
+        #expect(second.stderr.contains("pid \(serve.processIdentifier) costguard serve"), "\(second.stderr)")
+
+        // Dry run so far: nothing terminated.
+        let orphans = world.scenarios.values.flatMap(\.clusterIds)
+        for id in orphans { #expect(try await world.state(id) == "WAITING") }
+
+        // A broken config on SIGHUP is rejected, the old one kept.
+        try "[policy]\ngrace = \"later\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        kill(serve.processIdentifier, SIGHUP)
+        #expect(await notify.wait(for: "reload rejected"), "\(notify.messages)")
+        #expect(notify.messages.contains { $0.contains("RELOADING=1") && $0.contains("MONOTONIC_USEC=") })
+        #expect(serve.isRunning)
+        // A valid one changes behaviour: dry run off, the next pass terminates the orphans.
+        try "dry_run = false\n[policy]\ngrace = \"0s\"\nredrive_grace = \"0s\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        kill(serve.processIdentifier, SIGHUP)
+        #expect(await notify.wait(for: "configuration reloaded"), "\(notify.messages)")
+        #expect(await notify.wait(for: "terminated 2;", timeout: .seconds(20)), "\(notify.messages)")
+        for id in orphans { #expect(["TERMINATED", "TERMINATING"].contains(try await world.state(id))) }
+
+        // SIGTERM: STOPPING=1, exit 0, journal complete.
+        kill(serve.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + .seconds(15)
+        while serve.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(!serve.isRunning)
+        #expect(serve.terminationStatus == 0)
+        #expect(await notify.wait(for: "STOPPING=1", timeout: .seconds(2)))
+        #expect(try Ledger.openReadOnly(path: world.database).openIntents().isEmpty)
+    }
+}

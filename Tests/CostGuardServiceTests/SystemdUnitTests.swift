@@ -8,7 +8,7 @@ struct SystemdUnitTests {
     /// A copy of the Deploy/ units with ExecStart pointing at the built binary (verify needs it to exist).
     func unitDirectory() throws -> String {
         let directory = try TestPaths.temporaryDirectory()
-        for unit in ["costguard-reconcile.service", "costguard-reconcile.timer"] {
+        for unit in ["costguard.service", "costguard-reconcile.service", "costguard-reconcile.timer"] {
             let text = try String(contentsOfFile: TestPaths.repositoryRoot + "/Deploy/" + unit, encoding: .utf8)
                 .replacingOccurrences(of: "/usr/local/bin/costguard", with: TestPaths.productsDirectory + "/costguard")
             try text.write(toFile: directory + "/" + unit, atomically: true, encoding: .utf8)
@@ -22,19 +22,20 @@ struct SystemdUnitTests {
         let directory = try unitDirectory()
         let result = try await runToCompletion(
             "/usr/bin/systemd-analyze",
-            ["verify", "--man=no", directory + "/costguard-reconcile.service", directory + "/costguard-reconcile.timer"],
+            ["verify", "--man=no", directory + "/costguard.service", directory + "/costguard-reconcile.service",
+             directory + "/costguard-reconcile.timer"],
             environment: ["PATH": "/usr/bin:/bin", "SYSTEMD_LOG_LEVEL": "warning"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.isEmpty && result.stdout.isEmpty, "\(result.stdout)\(result.stderr)")
     }
 
-    @Test("systemd-analyze security rates the service 2.0 or better")
-    func security() async throws {
+    @Test("systemd-analyze security rates both services 2.0 or better", arguments: ["costguard.service", "costguard-reconcile.service"])
+    func security(unit: String) async throws {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "systemd-analyze is missing")
         let directory = try unitDirectory()
         let result = try await runToCompletion(
             "/usr/bin/systemd-analyze",
-            ["security", "--offline=yes", "--threshold=20", directory + "/costguard-reconcile.service"],
+            ["security", "--offline=yes", "--threshold=20", directory + "/" + unit],
             environment: ["PATH": "/usr/bin:/bin"])
         let summary = result.stdout.split(separator: "\n").last { $0.contains("Overall exposure level") } ?? ""
         #expect(result.status == 0, "\(summary)")

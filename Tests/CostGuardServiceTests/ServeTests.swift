@@ -72,10 +72,12 @@ struct ServeTests {
         var environment = world.environment
         environment["NOTIFY_SOCKET"] = notify.path
         environment["WATCHDOG_USEC"] = "1000000"
+        let metricsPort = freeLoopbackPort()
         let serve = Process()
         serve.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         serve.arguments = ["--default-signal=INT,TERM,HUP", TestPaths.productsDirectory + "/costguard", "serve",
-                           "--database", world.database, "--config", config, "--interval", "2s"]
+                           "--database", world.database, "--config", config, "--interval", "2s",
+                           "--metrics-address", "127.0.0.1:\(metricsPort)"]
         serve.environment = environment
         serve.standardOutput = FileHandle.nullDevice
         serve.standardError = FileHandle.nullDevice
@@ -92,6 +94,38 @@ struct ServeTests {
             let gaps = zip(pings.dropFirst(), pings).map { $0 - $1 }
             #expect(gaps.allSatisfy { $0 < .milliseconds(900) }, "\(gaps)")
         }
+
+        // /metrics, parsed by the Prometheus client library's own text parser: the pass counter moves.
+        func scrape() async throws -> [String: Double] {
+            let result = try await runToCompletion(TestPaths.python, ["-c", """
+                import sys, urllib.request
+                from prometheus_client.parser import text_string_to_metric_families
+                text = urllib.request.urlopen(sys.argv[1] + "/metrics", timeout=5).read().decode()
+                for family in text_string_to_metric_families(text):
+                    for sample in family.samples:
+                        labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                        print(f"{sample.name}{{{labels}}} {sample.value}")
+                health = urllib.request.urlopen(sys.argv[1] + "/healthz", timeout=5)
+                print(f"healthz{{}} {health.status}")
+                """, "http://127.0.0.1:\(metricsPort)"], environment: ["PATH": "/usr/bin:/bin"])
+            guard result.status == 0 else { throw TestKitError("scrape failed: \(result.stderr)") }
+            var samples: [String: Double] = [:]
+            for line in result.stdout.split(separator: "\n") {
+                let parts = line.split(separator: " ")
+                if parts.count == 2, let value = Double(parts[1]) { samples[String(parts[0])] = value }
+            }
+            return samples
+        }
+        let first = try await scrape()
+        #expect(first["healthz{}"] == 200)
+        #expect((first["costguard_passes_total{outcome=attention}"] ?? 0) >= 1, "\(first.keys.sorted())")
+        #expect((first["costguard_aws_calls_total{operation=ListStateMachines,outcome=ok,service=states}"] ?? 0) >= 1)
+        #expect(first["costguard_clusters{disposition=would-terminate}"] == 2)
+        #expect(first.keys.contains { $0.hasPrefix("costguard_pass_duration_seconds") })
+        #expect(first.keys.contains { $0.hasPrefix("costguard_orphan_cost_per_hour_usd") })
+        #expect(await notify.wait(for: "STATUS=pass 2:"), "\(notify.messages)")
+        let later = try await scrape()
+        #expect((later["costguard_passes_total{outcome=attention}"] ?? 0) > (first["costguard_passes_total{outcome=attention}"] ?? 0))
 
         // A reconcile on the same ledger while serve runs: exit 75, naming the holder.
         let second = try await runToCompletion(
@@ -115,6 +149,8 @@ struct ServeTests {
         kill(serve.processIdentifier, SIGHUP)
         #expect(await notify.wait(for: "configuration reloaded"), "\(notify.messages)")
         #expect(await notify.wait(for: "terminated 2;", timeout: .seconds(20)), "\(notify.messages)")
+        let third = try await scrape()
+        #expect(third["costguard_terminations_total{}"] == 2, "\(third.filter { $0.key.contains("termination") })")
         for id in orphans { #expect(["TERMINATED", "TERMINATING"].contains(try await world.state(id))) }
 
         // SIGTERM: STOPPING=1, exit 0, journal complete.

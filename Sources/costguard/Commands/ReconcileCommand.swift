@@ -109,7 +109,9 @@ struct RunOptions: ParsableArguments {
     }
 
     /// Reads the config, resolves AWS settings for every region, opens the ledger, and builds the reconciler.
-    func prepare(database: DatabaseOptions, trigger: String) async throws -> Setup {
+    func prepare(
+        database: DatabaseOptions, trigger: String, observer: (@Sendable (AWSCallRecord) -> Void)? = nil
+    ) async throws -> Setup {
         let environment = ProcessInfo.processInfo.environment
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -140,7 +142,10 @@ struct RunOptions: ParsableArguments {
             }
             let context = AWSCallContext(
                 transport: transport, retry: RetryStrategy(configuration: settings.retryConfiguration),
-                observer: { counter.record($0) }, logger: Logger(label: "costguard.aws"))
+                observer: { call in
+                    counter.record(call)
+                    observer?(call)
+                }, logger: Logger(label: "costguard.aws"))
             do {
                 let chain = try settings.credentialChain(context: context)
                 clients.append(RegionClients(

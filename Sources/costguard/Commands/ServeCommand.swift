@@ -6,6 +6,8 @@ import CostGuardService
 import Dispatch
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import Synchronization
 
 /// `costguard serve`: the reconcile loop as a systemd service.
@@ -38,9 +40,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Wait for another CostGuard on the same ledger to finish instead of exiting 75.")
     var wait = false
 
+    @Option(help: ArgumentHelp(
+        "Where /metrics and /healthz listen: HOST:PORT, or 'off' (default: the config's serve.metrics_address, else 127.0.0.1:9464).",
+        valueName: "address"))
+    var metricsAddress: String?
+
     func validate() throws {
         if let interval, DurationText.parse(interval) == nil {
             throw ValidationError("--interval '\(interval)' is not a duration; write it like 90s or 5m")
+        }
+        if let metricsAddress, metricsAddress != "off", Self.hostPort(metricsAddress) == nil {
+            throw ValidationError("--metrics-address '\(metricsAddress)' must be HOST:PORT (e.g. 127.0.0.1:9464) or 'off'")
         }
     }
 
@@ -59,7 +69,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         defer { sources.forEach { $0.cancel() } }
 
-        let setup = try await run.prepare(database: database, trigger: "serve")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let metrics = ServiceMetrics()
+        let setup = try await run.prepare(database: database, trigger: "serve", observer: { metrics.record($0) })
         let lock: InstanceLock
         do {
             lock = try InstanceLock.acquire(forDatabase: setup.reconciler.ledger.path, command: "serve", wait: wait)
@@ -70,6 +83,33 @@ struct ServeCommand: AsyncParsableCommand {
         var reconciler = setup.reconciler
         var every = interval.flatMap(DurationText.parse) ?? setup.configFile.interval ?? .seconds(300)
         let logger = Logger(label: "costguard.serve")
+        let counterForHealth = reconciler.counter
+        let stale = max(every * 3, .seconds(600))
+        var server: MetricsServer?
+        let address = metricsAddress ?? setup.configFile.metricsAddress ?? "127.0.0.1:9464"
+        if address != "off" {
+            guard let (host, port) = Self.hostPort(address) else {
+                printError("costguard: serve.metrics_address '\(address)' must be HOST:PORT or 'off'")
+                throw ExitCode(ExitStatus.configuration.rawValue)
+            }
+            do {
+                server = try await MetricsServer(
+                    host: host, port: port,
+                    metrics: {
+                        var buffer: [UInt8] = []
+                        registry.emit(into: &buffer)
+                        return String(decoding: buffer, as: UTF8.self)
+                    },
+                    health: {
+                        let idle = ContinuousClock.now - counterForHealth.lastActivity
+                        return idle < stale ? nil : "no progress for \(idle)"
+                    })
+            } catch {
+                printError("costguard: cannot listen on \(address) for metrics: \(error). Fix: choose another "
+                    + "--metrics-address (or 'off')")
+                throw ExitCode(ExitStatus.configuration.rawValue)
+            }
+        }
         notifier.send("READY=1\nSTATUS=ready; first pass starting")
 
         // The watchdog: ping only while AWS calls (or passes) keep completing within the watchdog period.
@@ -86,11 +126,16 @@ struct ServeCommand: AsyncParsableCommand {
 
         while !flags.stopRequested {
             reconciler.counter.touch()
+            let started = ContinuousClock.now
             do {
                 let summary = try await reconciler.runPass()
+                let cost = try? ReportBuilder.build(reconciler.ledger.reportRecords(), options: ReportOptions(now: Timestamp.systemNow()))
+                    .totals.costPerHourUSD
+                metrics.record(summary, duration: ContinuousClock.now - started, orphanCostPerHour: cost, now: Timestamp.systemNow())
                 notifier.send("STATUS=\(summary.line)")
                 logger.notice("\(summary.line)")
             } catch {
+                metrics.recordFailedPass()
                 notifier.send("STATUS=pass failed: \(error)")
                 logger.error("pass failed", metadata: ["error": "\(error)"])
             }
@@ -122,8 +167,20 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         notifier.send("STOPPING=1\nSTATUS=stopping")
+        await server?.close()
         logger.notice("stopped")
         withExtendedLifetime(lock) {}
+    }
+}
+
+extension ServeCommand {
+    /// `127.0.0.1:9464` → ("127.0.0.1", 9464); `[::1]:9464` → ("::1", 9464).
+    static func hostPort(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
     }
 }
 

@@ -163,3 +163,37 @@ struct ServeTests {
         #expect(try Ledger.openReadOnly(path: world.database).openIntents().isEmpty)
     }
 }
+
+@Suite("costguard serve with hanging AWS calls", .serialized)
+struct ServeWatchdogTests {
+    @Test("a pass whose AWS calls hang stops the watchdog pings (systemd then restarts the service)")
+    func hungPassStopsPings() async throws {
+        // Every AWS answer takes 20 s: the first pass hangs in ListStateMachines.
+        let server = try await ScriptedServer.start(rules: [["delay": 20, "body": ["json": ["stateMachines": [] as [String]]]]])
+        defer { server.stop() }
+        let notify = try NotifySocket()
+        let home = try TestPaths.temporaryDirectory()
+        let serve = Process()
+        serve.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        serve.arguments = ["--default-signal=INT,TERM,HUP", TestPaths.productsDirectory + "/costguard", "serve",
+                           "--database", home + "/ledger.sqlite", "--interval", "1s", "--metrics-address", "off"]
+        serve.environment = [
+            "HOME": home, "PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": server.url, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
+            "NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000",
+        ]
+        serve.standardOutput = FileHandle.nullDevice
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL); serve.waitUntilExit() } }
+        #expect(await notify.wait(for: "READY=1"))
+        // Allow the pings sent before the pass started; after that, none for the watchdog period and well beyond.
+        try await Task.sleep(for: .milliseconds(1500))
+        let before = notify.times(of: "WATCHDOG=1").count
+        try await Task.sleep(for: .seconds(3))
+        let after = notify.times(of: "WATCHDOG=1").count
+        #expect(after == before, "pings continued while the pass hung: \(before) → \(after)")
+        #expect(serve.isRunning)
+        #expect(try server.requests().count >= 1)
+    }
+}

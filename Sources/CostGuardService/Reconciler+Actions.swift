@@ -88,7 +88,10 @@ extension Reconciler {
                     try ledger.recordTerminated(chunk.map(\.clusterID), reason: "terminated by CostGuard: " + (chunk.first?.reason ?? ""), at: now())
                     terminated += chunk.map(\.clusterID)
                     for decision in chunk {
-                        logger.notice("terminated cluster", metadata: ["cluster": "\(decision.clusterID)", "request_id": "\(requestID ?? "")", "reason": "\(decision.reason)"])
+                        logger.notice("terminated cluster", metadata: [
+                            "cluster": "\(decision.clusterID)", "action": "terminate", "request_id": "\(requestID ?? "")",
+                            "reason": "\(decision.reason)",
+                        ])
                     }
                 } catch let error as LedgerError {
                 throw error

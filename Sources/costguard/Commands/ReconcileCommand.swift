@@ -94,6 +94,11 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Log each step (info level) to stderr.")
     var verbose = false
 
+    @Option(help: ArgumentHelp(
+        "text (one line per event with key=value fields; syslog priority prefixes when stderr is the journal) or json.",
+        valueName: "format"))
+    var logFormat: String = "text"
+
     func validate() throws {
         for (name, value) in [("--grace", grace), ("--redrive-grace", redriveGrace)] {
             if let value, DurationText.parse(value) == nil {
@@ -101,6 +106,9 @@ struct RunOptions: ParsableArguments {
             }
         }
         if let maxTerminations, maxTerminations < 0 { throw ValidationError("--max-terminations must be 0 or more") }
+        guard KeyValueLogHandler.Format(rawValue: logFormat) != nil else {
+            throw ValidationError("--log-format must be text or json, not '\(logFormat)'")
+        }
     }
 
     struct Setup {
@@ -113,10 +121,10 @@ struct RunOptions: ParsableArguments {
         database: DatabaseOptions, trigger: String, observer: (@Sendable (AWSCallRecord) -> Void)? = nil
     ) async throws -> Setup {
         let environment = ProcessInfo.processInfo.environment
+        let format = KeyValueLogHandler.Format(rawValue: logFormat) ?? .text
+        let level: Logger.Level = verbose ? .info : (trigger == "serve" ? .notice : .warning)
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = verbose ? .info : .warning
-            return handler
+            KeyValueLogHandler(label: label, level: level, format: format, environment: environment)
         }
         let file = try loadConfig(environment: environment)
         var configuration = ReconcileConfiguration()

@@ -46,3 +46,29 @@ struct SystemdUnitTests {
         #expect((figure ?? 10) <= 2.0, "\(summary) [\(result.stdout.suffix(300))] [\(result.stderr.suffix(300))]")
     }
 }
+
+@Suite("Install script")
+struct InstallTests {
+    @Test("installs the binary, config, units, docs and completions into DESTDIR, keeping an existing config")
+    func install() async throws {
+        let root = try TestPaths.temporaryDirectory()
+        let environment = ["PATH": "/usr/bin:/bin", "DESTDIR": root, "COSTGUARD_BIN": TestPaths.productsDirectory + "/costguard"]
+        let first = try await runToCompletion("/bin/bash", [TestPaths.repositoryRoot + "/Deploy/install.sh"], environment: environment)
+        #expect(first.status == 0, "\(first.stderr)")
+        let files = [
+            "/usr/local/bin/costguard", "/etc/costguard/costguard.toml", "/etc/systemd/system/costguard.service",
+            "/etc/systemd/system/costguard-reconcile.timer", "/usr/local/share/doc/costguard/iam-policy.json",
+            "/usr/local/share/bash-completion/completions/costguard", "/usr/local/share/zsh/site-functions/_costguard",
+            "/usr/local/share/fish/vendor_completions.d/costguard.fish",
+        ]
+        for file in files { #expect(FileManager.default.fileExists(atPath: root + file), "\(file)") }
+        let binaryMode = (try FileManager.default.attributesOfItem(atPath: root + "/usr/local/bin/costguard")[.posixPermissions] as? NSNumber)?.intValue
+        #expect(binaryMode == 0o755)
+        let completion = try String(contentsOfFile: root + "/usr/local/share/bash-completion/completions/costguard", encoding: .utf8)
+        #expect(completion.contains("reconcile") && completion.contains("--dry-run"))
+        try "# edited by the admin\n".write(toFile: root + "/etc/costguard/costguard.toml", atomically: true, encoding: .utf8)
+        let second = try await runToCompletion("/bin/bash", [TestPaths.repositoryRoot + "/Deploy/install.sh"], environment: environment)
+        #expect(second.status == 0)
+        #expect(try String(contentsOfFile: root + "/etc/costguard/costguard.toml", encoding: .utf8) == "# edited by the admin\n")
+    }
+}

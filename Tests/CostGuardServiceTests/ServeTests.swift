@@ -197,3 +197,74 @@ struct ServeWatchdogTests {
         #expect(try server.requests().count >= 1)
     }
 }
+
+@Suite("costguard serve: stopping and crashing mid-pass", .serialized)
+struct ServeStopTests {
+    func startServe(_ world: ReconcileScenarioTests.World, notify: NotifySocket?, extra: [String] = []) throws -> Process {
+        var environment = world.environment
+        if let notify { environment["NOTIFY_SOCKET"] = notify.path }
+        let serve = Process()
+        serve.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        serve.arguments = ["--default-signal=INT,TERM,HUP", TestPaths.productsDirectory + "/costguard", "serve",
+                           "--database", world.database, "--interval", "1s", "--grace", "0s", "--redrive-grace", "0s",
+                           "--metrics-address", "off"] + extra
+        serve.environment = environment
+        serve.standardOutput = FileHandle.nullDevice
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        return serve
+    }
+
+    @Test("SIGTERM during a pass lets it finish, then exits 0 with the pass recorded and the journal complete")
+    func sigtermMidPass() async throws {
+        let world = try await ReconcileScenarioTests().makeWorld(only: ["stopped-while-waiting", "failed", "protected"])
+        defer { world.emulator.stop() }
+        let notify = try NotifySocket()
+        let serve = try startServe(world, notify: notify)
+        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+        #expect(await notify.wait(for: "READY=1"))
+        kill(serve.processIdentifier, SIGTERM)  // the first pass starts right after READY
+        let deadline = ContinuousClock.now + .seconds(30)
+        while serve.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!serve.isRunning)
+        #expect(serve.terminationStatus == 0)
+        #expect(await notify.wait(for: "STOPPING=1", timeout: .seconds(2)))
+        let ledger = try Ledger.openReadOnly(path: world.database)
+        #expect(try ledger.testing_count("SELECT count(*) FROM passes WHERE outcome = 'running'") == 0)
+        #expect(try ledger.testing_count("SELECT count(*) FROM passes") >= 1)
+        #expect(try ledger.openIntents().isEmpty)
+    }
+
+    @Test("SIGKILL at random points of passes, then a restart: the ledger checks out and every orphan is handled once")
+    func sigkillAndRestart() async throws {
+        let world = try await ReconcileScenarioTests().makeWorld(only: ["stopped-while-waiting", "failed", "timed-out", "parallel-branch"])
+        defer { world.emulator.stop() }
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<4 {
+            let serve = try startServe(world, notify: nil)
+            try await Task.sleep(for: .milliseconds(Int.random(in: 100...900, using: &generator)))
+            kill(serve.processIdentifier, SIGKILL)
+            serve.waitUntilExit()
+            let check = try await runToCompletion(
+                TestPaths.productsDirectory + "/costguard", ["ledger", "check", "--database", world.database],
+                environment: world.environment)
+            #expect(check.status == 0, "round \(round): \(check.stdout)")
+        }
+        // A final, uninterrupted pass completes every interrupted record and handles the orphans.
+        let final = try await world.reconcile(["--grace", "0s", "--redrive-grace", "0s"])
+        #expect(final.status == 0, "\(final.stderr)")
+        let ledger = try Ledger.openReadOnly(path: world.database)
+        #expect(try ledger.openIntents().isEmpty)
+        let journal = try ledger.journal()
+        for intent in journal.filter({ $0.kind == "intent" }) {
+            #expect(journal.filter { $0.intentSeq == intent.seq }.count == 1, "intent \(intent.seq) has no single outcome")
+        }
+        // Each orphan terminated, and at most one successful terminate outcome per cluster.
+        let orphans = world.scenarios.values.flatMap(\.clusterIds)
+        for id in orphans {
+            #expect(["TERMINATED", "TERMINATING"].contains(try await world.state(id)), "\(id)")
+            #expect(journal.filter { $0.kind == "outcome" && $0.record.clusterID == id && $0.result == .succeeded }.count <= 1)
+        }
+        #expect(try ledger.testing_count("SELECT count(*) FROM passes WHERE outcome = 'running'") == 0)
+    }
+}

@@ -115,21 +115,7 @@ public struct AWSServiceClient: Sendable {
     public func callJSON<Input: Encodable, Output: Decodable>(
         _ operation: String, _ input: Input, as output: Output.Type = Output.self, idempotent: Bool = true
     ) async throws(AWSError) -> Output {
-        guard case .json(let version, let prefix) = wireProtocol else {
-            preconditionFailure("\(service) does not speak JSON")
-        }
-        let body: [UInt8]
-        do {
-            body = Array(try JSONEncoder().encode(input))
-        } catch {
-            throw AWSError(kind: .configuration, service: service.signingName, operation: operation, message: "\(error)")
-        }
-        let response = try await send(
-            operation, body: body,
-            headers: [
-                ("Content-Type", "application/x-amz-json-\(version)"), ("X-Amz-Target", "\(prefix).\(operation)"),
-            ],
-            idempotent: idempotent, signed: true)
+        let response = try await sendJSON(operation, input, idempotent: idempotent)
         do {
             return try JSONDecoder().decode(Output.self, from: Data(response.body.isEmpty ? Array("{}".utf8) : response.body))
         } catch {
@@ -141,10 +127,10 @@ public struct AWSServiceClient: Sendable {
         }
     }
 
-    /// Calls a JSON-protocol operation whose answer carries nothing but its request id (the mutating calls).
-    public func callJSONReturningRequestID<Input: Encodable>(
-        _ operation: String, _ input: Input, idempotent: Bool = true
-    ) async throws(AWSError) -> String? {
+    /// Encodes `input`, and sends it with the JSON protocol's content type and target header.
+    private func sendJSON<Input: Encodable>(
+        _ operation: String, _ input: Input, idempotent: Bool
+    ) async throws(AWSError) -> HTTPResponse {
         guard case .json(let version, let prefix) = wireProtocol else {
             preconditionFailure("\(service) does not speak JSON")
         }
@@ -154,13 +140,19 @@ public struct AWSServiceClient: Sendable {
         } catch {
             throw AWSError(kind: .configuration, service: service.signingName, operation: operation, message: "\(error)")
         }
-        let response = try await send(
+        return try await send(
             operation, body: body,
             headers: [
                 ("Content-Type", "application/x-amz-json-\(version)"), ("X-Amz-Target", "\(prefix).\(operation)"),
             ],
             idempotent: idempotent, signed: true)
-        return Self.requestID(response)
+    }
+
+    /// Calls a JSON-protocol operation whose answer carries nothing but its request id (the mutating calls).
+    public func callJSONReturningRequestID<Input: Encodable>(
+        _ operation: String, _ input: Input, idempotent: Bool = true
+    ) async throws(AWSError) -> String? {
+        Self.requestID(try await sendJSON(operation, input, idempotent: idempotent))
     }
 
     /// Calls a query-protocol operation and returns the XML text of the response.

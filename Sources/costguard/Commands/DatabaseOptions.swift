@@ -32,3 +32,23 @@ func printError(_ message: String) {
 func currentEnvironment() -> [String: String] {
     ProcessInfo.processInfo.environment
 }
+
+/// Reads the configuration file: `--config`, else `$COSTGUARD_CONFIG`, else `$CONFIGURATION_DIRECTORY/costguard.toml`
+/// (systemd), else none (the defaults). A missing or invalid file exits 78 with the file, line and key.
+func loadConfigFile(explicit: String?, environment: [String: String]) throws -> ConfigFile {
+    var path = explicit ?? environment["COSTGUARD_CONFIG"]
+    if path == nil, let directory = environment["CONFIGURATION_DIRECTORY"] {
+        path = directory.split(separator: ":").first.map { "\($0)/costguard.toml" }
+    }
+    guard let path else { return ConfigFile() }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        printError("costguard: cannot read the configuration file \(path); check the path and its permissions")
+        throw ExitCode(ExitStatus.configuration.rawValue)
+    }
+    do {
+        return try ConfigFile.parse(String(decoding: data, as: UTF8.self), path: path)
+    } catch {
+        printError("costguard: \(error)")
+        throw ExitCode(ExitStatus.configuration.rawValue)
+    }
+}

@@ -180,20 +180,6 @@ struct RunOptions: ParsableArguments {
     }
 
     func loadConfig(environment: [String: String]) throws -> ConfigFile {
-        var path = config ?? environment["COSTGUARD_CONFIG"]
-        if path == nil, let directory = environment["CONFIGURATION_DIRECTORY"] {
-            path = directory.split(separator: ":").first.map { "\($0)/costguard.toml" }
-        }
-        guard let path else { return ConfigFile() }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            printError("costguard: cannot read the configuration file \(path); check the path and its permissions")
-            throw ExitCode(ExitStatus.configuration.rawValue)
-        }
-        do {
-            return try ConfigFile.parse(String(decoding: data, as: UTF8.self), path: path)
-        } catch {
-            printError("costguard: \(error)")
-            throw ExitCode(ExitStatus.configuration.rawValue)
-        }
+        try loadConfigFile(explicit: config, environment: environment)
     }
 }

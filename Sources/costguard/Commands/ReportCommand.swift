@@ -33,17 +33,7 @@ struct ReportFilters: ParsableArguments {
     }
 
     func loadConfig() throws -> ConfigFile {
-        guard let path = config ?? ProcessInfo.processInfo.environment["COSTGUARD_CONFIG"] else { return ConfigFile() }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            printError("costguard: cannot read the configuration file \(path)")
-            throw ExitCode(ExitStatus.configuration.rawValue)
-        }
-        do {
-            return try ConfigFile.parse(String(decoding: data, as: UTF8.self), path: path)
-        } catch {
-            printError("costguard: \(error)")
-            throw ExitCode(ExitStatus.configuration.rawValue)
-        }
+        try loadConfigFile(explicit: config, environment: ProcessInfo.processInfo.environment)
     }
 }
 

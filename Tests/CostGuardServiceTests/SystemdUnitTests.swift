@@ -52,14 +52,21 @@ struct InstallTests {
     @Test("installs the binary, config, units, docs and completions into DESTDIR, keeping an existing config")
     func install() async throws {
         let root = try TestPaths.temporaryDirectory()
-        let environment = ["PATH": "/usr/bin:/bin", "DESTDIR": root, "COSTGUARD_BIN": TestPaths.productsDirectory + "/costguard"]
+        // A stand-in page: generating the real one needs `swift package generate-manual`, which cannot run inside
+        // `swift test` (it would wait for the build lock); install.sh runs it when it builds.
+        let page = root + "-costguard.1"
+        try ".TH COSTGUARD 1\n".write(toFile: page, atomically: true, encoding: .utf8)
+        let environment = [
+            "PATH": "/usr/bin:/bin", "DESTDIR": root, "COSTGUARD_BIN": TestPaths.productsDirectory + "/costguard",
+            "COSTGUARD_MANPAGE": page,
+        ]
         let first = try await runToCompletion("/bin/bash", [TestPaths.repositoryRoot + "/Deploy/install.sh"], environment: environment)
         #expect(first.status == 0, "\(first.stderr)")
         let files = [
             "/usr/local/bin/costguard", "/etc/costguard/costguard.toml", "/etc/systemd/system/costguard.service",
             "/etc/systemd/system/costguard-reconcile.timer", "/usr/local/share/doc/costguard/iam-policy.json",
             "/usr/local/share/bash-completion/completions/costguard", "/usr/local/share/zsh/site-functions/_costguard",
-            "/usr/local/share/fish/vendor_completions.d/costguard.fish",
+            "/usr/local/share/fish/vendor_completions.d/costguard.fish", "/usr/local/share/man/man1/costguard.1",
         ]
         for file in files { #expect(FileManager.default.fileExists(atPath: root + file), "\(file)") }
         let binaryMode = (try FileManager.default.attributesOfItem(atPath: root + "/usr/local/bin/costguard")[.posixPermissions] as? NSNumber)?.intValue

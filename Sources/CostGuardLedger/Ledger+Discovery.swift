@@ -192,13 +192,21 @@ extension Ledger {
 
     // MARK: Executions
 
-    /// Executions of a state machine (or every one, with `nil`), by ARN.
-    public func executions(stateMachine: String? = nil) throws(LedgerError) -> [String: ExecutionRow] {
+    /// Executions by ARN: of one state machine, or the children of one execution, or (with neither) every one.
+    public func executions(stateMachine: String? = nil, parent: String? = nil) throws(LedgerError) -> [String: ExecutionRow] {
         try read("reading executions") { db in
             var result: [String: ExecutionRow] = [:]
-            let sql = stateMachine == nil
-                ? "SELECT * FROM executions" : "SELECT * FROM executions WHERE state_machine_arn = ?"
-            try db.forEachRow(sql, stateMachine.map { [.text($0)] } ?? []) { row in
+            var sql = "SELECT * FROM executions WHERE 1 = 1"
+            var parameters: [SQLValue] = []
+            if let stateMachine {
+                sql += " AND state_machine_arn = ?"
+                parameters.append(.text(stateMachine))
+            }
+            if let parent {
+                sql += " AND parent_execution_arn = ?"
+                parameters.append(.text(parent))
+            }
+            try db.forEachRow(sql, parameters) { row in
                 let record = ExecutionRecord(
                     arn: row["arn"].text ?? "", stateMachineARN: row["state_machine_arn"].text ?? "",
                     name: row["name"].text, parentExecutionARN: row["parent_execution_arn"].text,

@@ -123,8 +123,7 @@ extension Reconciler {
             nextToken: ended ? nil : lastToken, executionEnded: ended, region: region.region, account: account, at: now())
         // Map runs seen in this read, and those whose children are already known (their MapRunStarted event was in
         // an earlier read).
-        let knownRuns = try ledger.executions().values.filter { $0.record.parentExecutionARN == row.record.arn }
-            .compactMap(\.record.mapRunARN)
+        let knownRuns = try ledger.executions(parent: row.record.arn).values.compactMap(\.record.mapRunARN)
         for mapRun in Array(Set(findings.mapRunARNs + knownRuns)).sorted() {
             try await followMapRun(mapRun, parent: row.record, region: region, account: account, problems: &problems)
         }
@@ -174,7 +173,7 @@ extension Reconciler {
         try ledger.recordStateMachinesSeen(
             machines.map { arn in (arn: arn, name: String(arn.split(separator: ":").last ?? ""), region: region.region, account: account, type: "STANDARD") },
             at: now())
-        let known = try ledger.executions()
+        let known = try ledger.executions(parent: parent.arn)
         var fresh: [ExecutionRecord] = []
         for child in children where known[child.arn]?.record.status != child.status || known[child.arn] == nil {
             if child.status.hasEnded {
@@ -191,7 +190,7 @@ extension Reconciler {
             }
         }
         try ledger.recordExecutions(fresh, at: now())
-        let rows = try ledger.executions()
+        let rows = try ledger.executions(parent: parent.arn)
         for child in fresh {
             guard let row = rows[child.arn], row.historyStatus != "complete" else { continue }
             try await readHistory(row, region: region, account: account, problems: &problems)

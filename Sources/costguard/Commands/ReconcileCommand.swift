@@ -111,6 +111,16 @@ struct RunOptions: ParsableArguments {
         }
     }
 
+    /// The config file's policy with the command-line flags applied over it (flags win).
+    func policy(from file: ConfigFile) -> PolicyConfiguration {
+        var policy = file.policy
+        policy.dryRun = dryRun || (file.dryRun ?? false)
+        if let grace { policy.grace = DurationText.parse(grace)! }
+        if let redriveGrace { policy.redriveGrace = DurationText.parse(redriveGrace)! }
+        if let maxTerminations { policy.maxTerminationsPerPass = maxTerminations }
+        return policy
+    }
+
     struct Setup {
         var reconciler: Reconciler
         var configFile: ConfigFile
@@ -129,11 +139,7 @@ struct RunOptions: ParsableArguments {
         let file = try loadConfig(environment: environment)
         var configuration = ReconcileConfiguration()
         configuration.trigger = trigger
-        configuration.policy = file.policy
-        configuration.policy.dryRun = dryRun || (file.dryRun ?? false)
-        if let grace { configuration.policy.grace = DurationText.parse(grace)! }
-        if let redriveGrace { configuration.policy.redriveGrace = DurationText.parse(redriveGrace)! }
-        if let maxTerminations { configuration.policy.maxTerminationsPerPass = maxTerminations }
+        configuration.policy = policy(from: file)
 
         let counter = CallCounter()
         let transport = AsyncHTTPTransport()

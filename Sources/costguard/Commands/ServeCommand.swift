@@ -150,11 +150,7 @@ struct ServeCommand: AsyncParsableCommand {
                     notifier.send("RELOADING=1\nMONOTONIC_USEC=\(SystemdNotifier.monotonicMicroseconds())")
                     do {
                         let file = try run.loadConfig(environment: environment)
-                        reconciler.configuration.policy = file.policy
-                        reconciler.configuration.policy.dryRun = run.dryRun || (file.dryRun ?? false)
-                        if let grace = run.grace { reconciler.configuration.policy.grace = DurationText.parse(grace)! }
-                        if let redrive = run.redriveGrace { reconciler.configuration.policy.redriveGrace = DurationText.parse(redrive)! }
-                        if let max = run.maxTerminations { reconciler.configuration.policy.maxTerminationsPerPass = max }
+                        reconciler.configuration.policy = run.policy(from: file)
                         every = interval.flatMap(DurationText.parse) ?? file.interval ?? every
                         logger.notice("configuration reloaded")
                         notifier.send("READY=1\nSTATUS=configuration reloaded")

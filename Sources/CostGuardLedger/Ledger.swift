@@ -135,22 +135,19 @@ public final class Ledger: @unchecked Sendable {
     ///   - body: the statements; it must not call back into the ledger.
     package func write<T>(_ action: String, _ body: (SQLiteConnection) throws -> T) throws(LedgerError) -> T {
         precondition(!isReadOnly, "write on a read-only ledger")
-        do {
-            return try lock.withLock { try connection.transaction { try body(connection) } }
-        } catch let error as SQLiteError {
-            throw LedgerError.from(error, path: path, doing: action)
-        } catch let error as LedgerError {
-            throw error
-        } catch {
-            throw LedgerError(.ioFailure, path: path, message: "\(action) failed: \(error)", fix: "retry")
-        }
+        return try locked(action) { try connection.transaction { try body(connection) } }
     }
 
     /// Runs `body` with the connection for reading. On a read-only ledger each statement sees a committed state;
     /// wrap several reads in `readSnapshot` when they must agree.
     package func read<T>(_ action: String, _ body: (SQLiteConnection) throws -> T) throws(LedgerError) -> T {
+        try locked(action) { try body(connection) }
+    }
+
+    /// Runs `body` holding the connection's lock, and turns any failure into a `LedgerError` about `action`.
+    private func locked<T>(_ action: String, _ body: () throws -> T) throws(LedgerError) -> T {
         do {
-            return try lock.withLock { try body(connection) }
+            return try lock.withLock { try body() }
         } catch let error as SQLiteError {
             throw LedgerError.from(error, path: path, doing: action)
         } catch let error as LedgerError {

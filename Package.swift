@@ -128,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CostGuardLedgerTests",
-            dependencies: ["CostGuardLedger", "CostGuardCore"],
+            dependencies: ["CostGuardLedger", "CostGuardCore", "CostGuardTestKit"],
             swiftSettings: strictSettings
         ),
     ]

@@ -1,5 +1,6 @@
 import CostGuardCore
 import CostGuardLedger
+import CostGuardTestKit
 import Foundation
 import Testing
 
@@ -19,14 +20,8 @@ func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws 
     return try await body(path)
 }
 
-/// The directory holding the built products (`costguard`, `costguard-test-helper`) next to the test bundle.
-let productsDirectory: String = {
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
-    // On Linux the tests run from `<products>/costguardPackageTests.xctest`.
-    if url.lastPathComponent.hasSuffix(".xctest") { url.deleteLastPathComponent() }
-    return url.path
-}()
+/// The directory holding the built products (`costguard`, `costguard-test-helper`).
+let productsDirectory = TestPaths.productsDirectory
 
 /// The path of a built executable product.
 func product(_ name: String) -> String { productsDirectory + "/" + name }
@@ -68,5 +63,4 @@ func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: p
 let testNow = Timestamp(millisecondsSinceEpoch: 1_795_000_000_000)
 
 /// The repository root (for reading `Migrations/`).
-let repositoryRoot: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().path
+let repositoryRoot = TestPaths.repositoryRoot

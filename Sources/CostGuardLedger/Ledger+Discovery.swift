@@ -192,20 +192,47 @@ extension Ledger {
 
     // MARK: Executions
 
-    /// Executions by ARN: of one state machine, or the children of one execution, or (with neither) every one.
-    public func executions(stateMachine: String? = nil, parent: String? = nil) throws(LedgerError) -> [String: ExecutionRow] {
+    /// Executions by ARN: of one state machine, or the children of one execution, or (with neither) every one;
+    /// with `running`, only the RUNNING ones (an indexed read: what a pass needs without loading what ended).
+    public func executions(stateMachine: String? = nil, parent: String? = nil, running: Bool = false) throws(LedgerError) -> [String: ExecutionRow] {
+        var sql = "SELECT * FROM executions WHERE 1 = 1"
+        var parameters: [SQLValue] = []
+        if running { sql += " AND status = 'RUNNING'" }
+        if let stateMachine {
+            sql += " AND state_machine_arn = ?"
+            parameters.append(.text(stateMachine))
+        }
+        if let parent {
+            sql += " AND parent_execution_arn = ?"
+            parameters.append(.text(parent))
+        }
+        return try executionRows(sql, parameters)
+    }
+
+    /// The executions with these ARNs that the ledger has.
+    public func executions(arns: some Collection<String>) throws(LedgerError) -> [String: ExecutionRow] {
+        var result: [String: ExecutionRow] = [:]
+        let all = Array(Set(arns))
+        for start in stride(from: 0, to: all.count, by: 500) {
+            let chunk = all[start..<min(start + 500, all.count)]
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            result.merge(try executionRows("SELECT * FROM executions WHERE arn IN (\(marks))", chunk.map { .text($0) })) { $1 }
+        }
+        return result
+    }
+
+    /// The executions of a state machine whose history must be read: never read, or ended and not read to the end.
+    public func executionsNeedingHistory(stateMachine: String) throws(LedgerError) -> [String: ExecutionRow] {
+        try executionRows(
+            """
+            SELECT * FROM executions WHERE history_status <> 'complete' AND state_machine_arn = ?
+              AND (history_status = 'unread' OR status <> 'RUNNING')
+            """, [.text(stateMachine)])
+    }
+
+    func executionRows(_ sql: String, _ parameters: [SQLValue]) throws(LedgerError) -> [String: ExecutionRow] {
         try read("reading executions") { db in
             var result: [String: ExecutionRow] = [:]
-            var sql = "SELECT * FROM executions WHERE 1 = 1"
-            var parameters: [SQLValue] = []
-            if let stateMachine {
-                sql += " AND state_machine_arn = ?"
-                parameters.append(.text(stateMachine))
-            }
-            if let parent {
-                sql += " AND parent_execution_arn = ?"
-                parameters.append(.text(parent))
-            }
             try db.forEachRow(sql, parameters) { row in
                 let record = ExecutionRecord(
                     arn: row["arn"].text ?? "", stateMachineARN: row["state_machine_arn"].text ?? "",
@@ -410,10 +437,12 @@ extension Ledger {
                     UPDATE clusters SET disposition = ?, disposition_reason = ?, disposition_at = ?,
                         orphaned_since = CASE WHEN ? IS NULL THEN NULL ELSE coalesce(orphaned_since, ?) END
                     WHERE id = ? AND NOT (disposition = 'terminated' AND ? = 'ended')
+                      AND (disposition IS NOT ? OR disposition_reason IS NOT ? OR orphaned_since IS NOT ?)
                     """,
                     [.text(d.disposition.rawValue), .text(d.reason), .text(now.iso8601),
                      .optional(d.orphanedSince?.iso8601), .optional(d.orphanedSince?.iso8601), .text(d.clusterID),
-                     .text(d.disposition.rawValue)])
+                     .text(d.disposition.rawValue), .text(d.disposition.rawValue), .text(d.reason),
+                     .optional(d.orphanedSince?.iso8601)])
             }
         }
     }
@@ -423,18 +452,23 @@ extension Ledger {
     /// - Parameter passStart: observations at or after this time count as "this pass".
     public func policyFacts(passStart: Timestamp) throws(LedgerError) -> [ClusterFacts] {
         try readSnapshot("reading policy facts") { db in
+            // Only what the clusters that may still bill need: their creators and the executions referencing them
+            // (indexed reads: a pass does not slow down as ended executions and clusters pile up).
             let executions = try executionFacts(db)
             var references: [String: [ExecutionFacts]] = [:]
-            try db.forEachRow("SELECT DISTINCT cluster_id, execution_arn FROM cluster_references") { row in
+            try db.forEachRow(
+                """
+                SELECT DISTINCT cluster_id, execution_arn FROM cluster_references
+                WHERE cluster_id IN (SELECT id FROM clusters WHERE state IN \(Self.billingOrUnknownStates))
+                """
+            ) { row in
                 guard let cluster = row["cluster_id"].text, let arn = row["execution_arn"].text, let facts = executions[arn] else { return }
                 references[cluster, default: []].append(facts)
             }
             var result: [ClusterFacts] = []
             try db.forEachRow(
                 """
-                SELECT * FROM clusters
-                WHERE state IN ('UNKNOWN', 'STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING', 'TERMINATING')
-                ORDER BY id
+                SELECT * FROM clusters WHERE state IN \(Self.billingOrUnknownStates) ORDER BY id
                 """
             ) { row in
                 guard let id = row["id"].text, let creatorARN = row["created_by_execution_arn"].text,
@@ -454,10 +488,20 @@ extension Ledger {
         }
     }
 
+    /// The cluster states a decision is still made for (SQL list).
+    static let billingOrUnknownStates = "('UNKNOWN', 'STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING', 'TERMINATING')"
+
     func executionFacts(_ db: SQLiteConnection) throws -> [String: ExecutionFacts] {
         var result: [String: ExecutionFacts] = [:]
         try db.forEachRow(
-            "SELECT arn, state_machine_arn, status, stop_date, redrive_status, redrive_count, history_status FROM executions"
+            """
+            SELECT arn, state_machine_arn, status, stop_date, redrive_status, redrive_count, history_status FROM executions
+            WHERE arn IN (
+                SELECT created_by_execution_arn FROM clusters WHERE state IN \(Self.billingOrUnknownStates)
+                UNION
+                SELECT execution_arn FROM cluster_references
+                WHERE cluster_id IN (SELECT id FROM clusters WHERE state IN \(Self.billingOrUnknownStates)))
+            """
         ) { row in
             guard let arn = row["arn"].text else { return }
             let status = ExecutionStatus(rawValue: row["status"].text ?? "") ?? .running

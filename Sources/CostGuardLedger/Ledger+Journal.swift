@@ -38,17 +38,18 @@ extension Ledger {
     /// Records how a pass ended, with its counts and the AWS calls it made.
     public func finishPass(
         _ pass: PassID, outcome: PassOutcome, at now: Timestamp, counts: [String: Int], apiCalls: [String: Int],
-        summary: String
+        summary: String, cpuSeconds: Double? = nil, rssBytes: Int? = nil
     ) throws(LedgerError) {
         try write("finishing pass \(pass)") { db in
             _ = try db.run(
                 """
                 UPDATE passes SET ended_at = ?, outcome = ?, counts_json = ?, api_calls_json = ?, api_calls = ?,
-                summary = ? WHERE id = ?
+                summary = ?, cpu_seconds = ?, rss_bytes = ? WHERE id = ?
                 """,
                 [
                     .text(now.iso8601), .text(outcome.rawValue), .text(jsonObject(counts)),
                     .text(jsonObject(apiCalls)), .integer(Int64(apiCalls.values.reduce(0, +))), .text(summary),
+                    cpuSeconds.map { .real($0) } ?? .null, rssBytes.map { .integer(Int64($0)) } ?? .null,
                     .integer(pass.rawValue),
                 ])
         }

@@ -9,11 +9,12 @@ extension Reconciler {
     /// - Returns: the clusters whose re-check completed.
     func recheck(_ candidates: [Decision], problems: inout Problems) async throws(LedgerError) -> Set<String> {
         var done: Set<String> = []
-        let executions = try ledger.executions()
-        let clusterRows = try ledger.policyFacts(passStart: Timestamp(millisecondsSinceEpoch: 0))
+        let clusterRows = Dictionary(
+            try ledger.policyFacts(passStart: Timestamp(millisecondsSinceEpoch: 0)).map { ($0.id, $0) }) { first, _ in first }
+        let executions = try ledger.executions(arns: candidates.compactMap { clusterRows[$0.clusterID]?.creator.arn })
         for decision in candidates {
             guard let region = regions.first(where: { $0.region == decision.scope.region }),
-                let facts = clusterRows.first(where: { $0.id == decision.clusterID })
+                let facts = clusterRows[decision.clusterID]
             else { continue }
             let before = executions[facts.creator.arn]?.record
             do {

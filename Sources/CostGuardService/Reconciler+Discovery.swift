@@ -48,37 +48,48 @@ extension Reconciler {
     /// Brings the ledger's executions of one state machine up to date, then reads the histories that need it.
     func followExecutions(of machine: StateMachineRow, region: RegionClients, problems: inout Problems) async throws(LedgerError) {
         let account = machine.account
-        var known = try ledger.executions(stateMachine: machine.arn)
+        // Only what the ledger has as RUNNING, and the listed executions: a pass's cost follows what changed, not
+        // how many executions have ended.
+        let wasRunning = try ledger.executions(stateMachine: machine.arn, running: true)
         var records: [ExecutionRecord] = []
         var running: Set<String> = []
+        var listed: [SFN.ExecutionListItem] = []
         do {
             // The live set: one call per 1000 RUNNING executions.
             for try await page in region.sfn.listExecutions(.stateMachine(machine.arn), status: .running) {
                 for item in page.executions {
                     running.insert(item.executionArn)
-                    records.append(Self.record(item))
+                    // Record only what is new (or running again); the ledger already has the rest.
+                    if wasRunning[item.executionArn] == nil { records.append(Self.record(item)) }
                 }
             }
-            // New executions, newest first, until past the newest one already known (with an overlap).
+            // New executions, newest first, until past the newest one already known (with an overlap). The first
+            // page is small (usually nothing is new); later ones are full.
             let horizon = machine.newestExecutionStart.map { $0.adding(.zero - configuration.executionOverlap) }
-            pages: for try await page in region.sfn.listExecutions(.stateMachine(machine.arn)) {
-                for item in page.executions where !running.contains(item.executionArn) {
-                    if known[item.executionArn] == nil || known[item.executionArn]?.record.status != ExecutionStatus(rawValue: item.status) {
-                        records.append(Self.record(item))
-                    }
-                }
+            var pageSize = horizon == nil ? 1000 : 100
+            var token: String?
+            pages: repeat {
+                let page = try await region.sfn.listExecutionsPage(.stateMachine(machine.arn), pageSize: pageSize, token: token)
+                listed += page.executions.filter { !running.contains($0.executionArn) }
                 if let horizon, let oldest = page.executions.map(\.startDate).min(), oldest < horizon { break pages }
-            }
+                token = page.nextToken
+                pageSize = 1000
+            } while token != nil
         } catch {
             problems.add("ListExecutions \(machine.arn): \(error)", region: region.region, reach: .scope(account: account))
             return
         }
-        // Executions the ledger has as RUNNING that are no longer in the live set, and new ended ones: confirm with
-        // DescribeExecution (status, stop date, redrive fields) before anything depends on them.
-        var toDescribe: [String] = known.values.filter { $0.record.status == .running && !running.contains($0.record.arn) }.map(\.record.arn)
-        toDescribe += records.filter { $0.status.hasEnded && known[$0.arn] == nil }.map(\.arn)
-        records.removeAll { record in toDescribe.contains(record.arn) }
-        for arn in Set(toDescribe).sorted() {
+        let knownListed = try ledger.executions(arns: listed.map(\.executionArn))
+        for item in listed where knownListed[item.executionArn]?.record.status != ExecutionStatus(rawValue: item.status) {
+            records.append(Self.record(item))
+        }
+        // Executions the ledger has as RUNNING that are no longer in the live set: confirm with DescribeExecution
+        // (status, stop date, redrive fields) before anything depends on them. New executions that had already
+        // ended are taken from the list (status and stop date); their redrive fields are read by the re-check
+        // that precedes any action on their clusters.
+        let toDescribe = wasRunning.keys.filter { !running.contains($0) }.sorted()
+        records.removeAll { record in wasRunning[record.arn] != nil && !running.contains(record.arn) }
+        for arn in toDescribe {
             do {
                 records.append(Self.record(try await region.sfn.describeExecution(arn)))
             } catch {
@@ -87,14 +98,11 @@ extension Reconciler {
             }
         }
         try ledger.recordExecutions(records, at: now())
-        let transitioned = Set(records.filter { $0.status.hasEnded && known[$0.arn]?.record.status == .running }.map(\.arn))
-        known = try ledger.executions(stateMachine: machine.arn)
+        let transitioned = Set(records.filter { $0.status.hasEnded && wasRunning[$0.arn] != nil }.map(\.arn))
         // Histories: new executions, executions that just ended, and ended ones not yet fully read.
-        for row in known.values.sorted(by: { $0.record.arn < $1.record.arn }) {
-            let ended = row.record.status.hasEnded
-            let needsRead = row.historyStatus == "unread" || transitioned.contains(row.record.arn)
-                || (ended && row.historyStatus != "complete")
-            guard needsRead else { continue }
+        var toRead = try ledger.executionsNeedingHistory(stateMachine: machine.arn)
+        toRead.merge(try ledger.executions(arns: transitioned)) { current, _ in current }
+        for row in toRead.values.sorted(by: { $0.record.arn < $1.record.arn }) {
             try await readHistory(row, region: region, account: account, problems: &problems)
         }
     }
@@ -131,12 +139,14 @@ extension Reconciler {
 
     /// Re-lists the map runs that still have RUNNING children, so that their statuses stay current.
     func followRunningMapRuns(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) {
-        let all = try ledger.executions()
+        let runningChildren = try ledger.executions(running: true).values.filter { $0.record.mapRunARN != nil }
+        guard !runningChildren.isEmpty else { return }
+        let parents = try ledger.executions(arns: runningChildren.compactMap(\.record.parentExecutionARN))
         let machines = try ledger.stateMachines()
         var runs: [String: ExecutionRecord] = [:]
-        for row in all.values where row.record.status == .running {
+        for row in runningChildren {
             guard let mapRun = row.record.mapRunARN, let parentARN = row.record.parentExecutionARN,
-                let parent = all[parentARN]?.record, machines[parent.stateMachineARN]?.region == region.region
+                let parent = parents[parentARN]?.record, machines[parent.stateMachineARN]?.region == region.region
             else { continue }
             runs[mapRun] = parent
         }
@@ -201,8 +211,7 @@ extension Reconciler {
     /// since the last read protect their clusters before anything is terminated.
     func refreshRunningHistories(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) {
         let machines = try ledger.stateMachines()
-        for row in try ledger.executions().values.sorted(by: { $0.record.arn < $1.record.arn })
-        where row.record.status == .running {
+        for row in try ledger.executions(running: true).values.sorted(by: { $0.record.arn < $1.record.arn }) {
             guard let machine = machines[row.record.stateMachineARN], machine.region == region.region, machine.touchesEMR
             else { continue }
             try await readHistory(row, region: region, account: machine.account, problems: &problems)

@@ -83,6 +83,7 @@ public struct Reconciler: Sendable {
     /// Runs one pass. Ledger failures end the pass (they are thrown); AWS failures degrade it.
     public func runPass() async throws(LedgerError) -> PassSummary {
         counter.reset()
+        let cpuAtStart = ProcessUsage.cpuSeconds()
         let passStart = now()
         let pass = try ledger.startPass(trigger: configuration.trigger, dryRun: configuration.policy.dryRun, at: passStart)
         var problems = Problems()
@@ -133,7 +134,8 @@ public struct Reconciler: Sendable {
         try ledger.finishPass(
             pass, outcome: outcome, at: now(),
             counts: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
-            apiCalls: counter.snapshot, summary: summary.line)
+            apiCalls: counter.snapshot, summary: summary.line,
+            cpuSeconds: max(0, ProcessUsage.cpuSeconds() - cpuAtStart), rssBytes: ProcessUsage.residentBytes())
         logger.info("pass finished", metadata: ["pass": "\(pass)", "outcome": "\(outcome.rawValue)", "terminated": "\(terminated.count)"])
         return summary
     }
@@ -167,7 +169,7 @@ public struct Reconciler: Sendable {
     func uncertainReferenceScopes() throws(LedgerError) -> Set<Scope> {
         let machines = try ledger.stateMachines()
         var scopes: Set<Scope> = []
-        for (_, row) in try ledger.executions() where row.record.status == .running && row.historyStatus == "incomplete" {
+        for (_, row) in try ledger.executions(running: true) where row.historyStatus == "incomplete" {
             if let machine = machines[row.record.stateMachineARN], machine.touchesEMR {
                 scopes.insert(Scope(account: machine.account, region: machine.region))
             }

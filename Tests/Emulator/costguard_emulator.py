@@ -111,8 +111,90 @@ def patch_redrive():
     StepFunctionResponse.describe_execution = describe
 
 
+_REQUESTS = {}
+_REQUESTS_LOCK = threading.Lock()
+
+
+def count_requests():
+    """Counts the requests clients make, by operation (the X-Amz-Target of the JSON protocols, else the query
+    Action): the benchmark checks CostGuard's own call counts against it. The interpreter's internal calls (key
+    "ak") and unsigned requests to moto's own API are not counted."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.__call__
+
+    def call(self, environ, start_response):
+        authorization = environ.get("HTTP_AUTHORIZATION", "")
+        if authorization and "Credential=ak/" not in authorization:
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if target:
+                service, _, operation = target.rpartition(".")
+                key = ("states" if "StepFunctions" in service else "elasticmapreduce" if "ElasticMapReduce" in service
+                       else service) + ":" + operation
+            else:
+                from urllib.parse import parse_qs
+
+                key = "query:" + (parse_qs(environ.get("QUERY_STRING", "")).get("Action") or ["?"])[0]
+            with _REQUESTS_LOCK:
+                _REQUESTS[key] = _REQUESTS.get(key, 0) + 1
+        return original(self, environ, start_response)
+
+    DomainDispatcherApplication.__call__ = call
+
+
+def request_counts(reset=False):
+    with _REQUESTS_LOCK:
+        counts = dict(_REQUESTS)
+        if reset:
+            _REQUESTS.clear()
+    return counts
+
+
+def bulk_start(body):
+    """{"stateMachineArn", "names": [...], "input": "{...}"} → the started executions' ARNs."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    parts = body["stateMachineArn"].split(":")
+    backend = stepfunctions_parser_backends[parts[4]][parts[3]]
+    arns = []
+    for name in body["names"]:
+        execution = backend.start_execution(body["stateMachineArn"], name=name, execution_input=body.get("input", "{}"))
+        arns.append(execution.exec_arn)
+    return arns
+
+
+def bulk_clone(body):
+    """{"templateExecutionArn", "names", "spacingSeconds"}: adds ended executions that are copies of an ended
+    template (same status and history, which names no execution), started `spacingSeconds` apart going back from
+    the template. For a benchmark's bulk of ended executions, whose real runs would take minutes."""
+    import copy
+    import datetime
+
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    template = find_execution(body["templateExecutionArn"])
+    if template.stop_date is None:
+        raise KeyError("the template execution has not ended")
+    backend = stepfunctions_parser_backends[template.account_id][template.region_name]
+    machine = backend.describe_state_machine(template.state_machine_arn)
+    spacing = datetime.timedelta(seconds=float(body.get("spacingSeconds", 1)))
+    prefix = template.exec_arn.rsplit(":", 1)[0]
+    arns = []
+    for index, name in enumerate(body["names"]):
+        clone = copy.copy(template)
+        clone.name = name
+        clone.exec_arn = clone.execution_arn = prefix + ":" + name
+        clone.start_date = template.start_date - spacing * (index + 1)
+        clone.stop_date = clone.start_date + (template.stop_date - template.start_date)
+        machine.executions.append(clone)
+        arns.append(clone.exec_arn)
+    return arns
+
+
 def control_server(port):
-    """POST /redrive {"executionArn"}; POST /redrive-status {"executionArn", "redriveStatus"}."""
+    """POST /redrive {"executionArn"}; POST /redrive-status {"executionArn", "redriveStatus"};
+    POST /bulk-start {"stateMachineArn", "names", "input"}; POST /bulk-clone {"templateExecutionArn", "names"};
+    POST /requests {"reset"}: requests served per operation."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from moto.stepfunctions.parser.api import ExecutionStatus
 
@@ -123,16 +205,24 @@ def control_server(port):
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
             try:
-                execution = find_execution(body["executionArn"])
-                if self.path == "/redrive":
-                    execution.costguard_redrive_count = getattr(execution, "costguard_redrive_count", 0) + 1
-                    execution.exec_status = ExecutionStatus.RUNNING
-                    execution.stop_date = None
-                elif self.path == "/redrive-status":
-                    execution.costguard_redrive_status = body["redriveStatus"]
+                result = {}
+                if self.path == "/bulk-start":
+                    result = {"executionArns": bulk_start(body)}
+                elif self.path == "/bulk-clone":
+                    result = {"executionArns": bulk_clone(body)}
+                elif self.path == "/requests":
+                    result = {"requests": request_counts(reset=body.get("reset", False))}
                 else:
-                    raise KeyError(self.path)
-                code, answer = 200, b"{}"
+                    execution = find_execution(body["executionArn"])
+                    if self.path == "/redrive":
+                        execution.costguard_redrive_count = getattr(execution, "costguard_redrive_count", 0) + 1
+                        execution.exec_status = ExecutionStatus.RUNNING
+                        execution.stop_date = None
+                    elif self.path == "/redrive-status":
+                        execution.costguard_redrive_status = body["redriveStatus"]
+                    else:
+                        raise KeyError(self.path)
+                code, answer = 200, json.dumps(result).encode()
             except KeyError as error:
                 code, answer = 404, json.dumps({"error": str(error)}).encode()
             self.send_response(code)
@@ -157,6 +247,7 @@ def serve(port, control_port=None):
         control_server(control_port)
     os.environ.setdefault("MOTO_PORT", str(port))
     patch_moto()
+    count_requests()
     from moto.server import main
 
     main(["-H", "127.0.0.1", "-p", str(port)])

@@ -61,6 +61,23 @@ public struct SFNClient: Sendable {
         }
     }
 
+    /// One page of `ListExecutions` (newest first), for callers that choose each page's size.
+    public func listExecutionsPage(
+        _ parent: ExecutionParent, status: ExecutionStatus? = nil, pageSize: Int, token: String?
+    ) async throws(AWSError) -> SFN.ListExecutionsOutput {
+        var input = ListExecutionsInput(statusFilter: status?.rawValue, maxResults: pageSize, nextToken: token)
+        switch parent {
+        case .stateMachine(let arn): input.stateMachineArn = arn
+        case .mapRun(let arn): input.mapRunArn = arn
+        }
+        let page: SFN.ListExecutionsOutput = try await client.callJSON("ListExecutions", input)
+        if let next = page.nextToken, next == token {
+            throw AWSError(kind: .malformedResponse, service: "states", operation: "ListExecutions",
+                           message: "the page's nextToken repeats the request's token (the listing would never end)")
+        }
+        return page
+    }
+
     /// `DescribeExecution`.
     public func describeExecution(_ arn: String) async throws(AWSError) -> SFN.DescribeExecutionOutput {
         try await client.callJSON("DescribeExecution", ARNInput(executionArn: arn))

@@ -42,8 +42,22 @@ package final class SQLiteConnection {
     }
 
     deinit {
+        for entry in statements.values { sqlite3_finalize(entry.statement) }
         sqlite3_close_v2(handle)
     }
+
+    /// A prepared statement kept for reuse, with its column-name index.
+    private struct CachedStatement {
+        var statement: OpaquePointer
+        var columns: [String: Int]
+        var inUse = false
+    }
+
+    /// Prepared statements by SQL text: a pass runs the same few statements thousands of times, and preparing is
+    /// most of their cost. Bounded: cleared when it grows past `statementCacheLimit` (SQL with variable-length
+    /// `IN (…)` lists makes many distinct texts).
+    private var statements: [String: CachedStatement] = [:]
+    private static let statementCacheLimit = 64
 
     /// The version of the SQLite library in use, e.g. `3.40.1`.
     package static var libraryVersion: String { String(cString: sqlite3_libversion()) }
@@ -73,15 +87,43 @@ package final class SQLiteConnection {
         _ parameters: [SQLValue] = [],
         _ body: (SQLRow) throws(SQLiteError) -> Void
     ) throws(SQLiteError) {
-        let statement = try prepare(sql)
-        defer { sqlite3_finalize(statement) }
+        let statement: OpaquePointer
+        let columns: [String: Int]
+        let cached: Bool
+        if let entry = statements[sql], !entry.inUse {
+            (statement, columns, cached) = (entry.statement, entry.columns, true)
+        } else {
+            // Not cached, or in use by an enclosing iteration of the same SQL: a statement of its own.
+            statement = try prepare(sql)
+            var names: [String: Int] = [:]
+            for index in 0..<sqlite3_column_count(statement) {
+                let name = String(cString: sqlite3_column_name(statement, index))
+                if names[name] == nil { names[name] = Int(index) }
+            }
+            columns = names
+            cached = statements[sql] == nil
+            if cached {
+                if statements.count >= Self.statementCacheLimit {
+                    for (key, entry) in statements where !entry.inUse {
+                        sqlite3_finalize(entry.statement)
+                        statements[key] = nil
+                    }
+                }
+                statements[sql] = CachedStatement(statement: statement, columns: columns)
+            }
+        }
+        if cached { statements[sql]?.inUse = true }
+        defer {
+            if cached {
+                sqlite3_reset(statement)
+                sqlite3_clear_bindings(statement)
+                statements[sql]?.inUse = false
+            } else {
+                sqlite3_finalize(statement)
+            }
+        }
         try bind(parameters, to: statement, sql: sql)
         let columnCount = sqlite3_column_count(statement)
-        var columns: [String: Int] = [:]
-        for index in 0..<columnCount {
-            let name = String(cString: sqlite3_column_name(statement, index))
-            if columns[name] == nil { columns[name] = Int(index) }
-        }
         while true {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_DONE { return }

@@ -3,6 +3,7 @@ import AWSSigV4
 import CostGuardCore
 import CostGuardTestKit
 import Foundation
+import Synchronization
 import Testing
 
 /// The retry loop against a fault-injecting HTTP server on loopback. Serialized: the timeout test measures wall
@@ -152,6 +153,38 @@ struct RetryTests {
         #expect(abs(corrected.millisecondsSinceEpoch - serverNow.millisecondsSinceEpoch) < 60_000)
     }
 
+    @Test("a throttling answer pauses the region: the retry and the next call of another operation wait")
+    func throttlingPausesRegion() async throws {
+        let server = try await ScriptedServer.start(rules: [
+            ["status": 400, "times": 1, "headers": ["X-Amzn-ErrorType": "ThrottlingException:http://internal.amazon.com/"],
+             "body": ["json": ["__type": "ThrottlingException", "message": "Rate exceeded"]]],
+            ["target": "ListExecutions", "body": ["json": ["executions": [] as [String]]]],
+            ["body": ["json": [
+                "executionArn": "arn:aws:states:us-east-1:1:execution:x:y", "status": "RUNNING",
+                "stateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:x", "startDate": 1.7e9,
+            ] as [String: any Sendable]] as [String: any Sendable]],
+        ])
+        defer { server.stop() }
+        let sleeps = SleepRecorder()
+        let environment = isolatedEnvironment(
+            ["AWS_ENDPOINT_URL": server.url, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+             "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"], home: try temporaryHome())
+        var context = testContext(maxAttempts: 3, sleeps: sleeps)
+        let limiter = RateLimiter()
+        context.rateLimiter = limiter
+        let sfn = try await Clients(environment: environment, context: context).sfn
+        _ = try await sfn.listExecutions(.stateMachine("arn:aws:states:us-east-1:1:stateMachine:x")).collect()
+        _ = try await sfn.describeExecution("arn:aws:states:us-east-1:1:execution:x:y")
+        let waits = sleeps.recorded.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
+        // The retry's backoff (0.5 s), then the region's pause before the retry and before DescribeExecution
+        // (1 s from the throttling answer, less the milliseconds since).
+        #expect(waits.count == 3, "\(waits)")
+        #expect(waits.first == 0.5)
+        #expect(waits.dropFirst().allSatisfy { $0 > 0.5 && $0 <= 1.0 }, "\(waits)")
+        #expect(limiter.totals.throttles == 1)
+        #expect(try server.requests().count == 3)
+    }
+
     @Test("the retry quota: retries stop when it is spent, and successes refill it")
     func quota() {
         var configuration = RetryStrategy.Configuration()
@@ -181,4 +214,82 @@ func timestamp(amzDate text: String) -> Timestamp? {
     guard c.count == 16 else { return nil }
     let iso = "\(String(c[0..<4]))-\(String(c[4..<6]))-\(String(c[6..<8]))T\(String(c[9..<11])):\(String(c[11..<13])):\(String(c[13..<15]))Z"
     return Timestamp(iso8601: iso)
+}
+
+/// The rate limiter with an injected clock: buckets at a share of AWS's, waits instead of bursts, and a region-wide
+/// pause after throttling.
+@Suite("Rate limiter")
+struct RateLimiterTests {
+    final class FakeClock: Sendable {
+        private let value = Mutex<Double>(0)
+        var now: Double { value.withLock { $0 } }
+        func advance(_ seconds: Double) { value.withLock { $0 += seconds } }
+    }
+
+    func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    @Test("a share of each bucket: the burst goes at once, then one call per refill interval")
+    func shareOfBucket() {
+        let clock = FakeClock()
+        let limiter = RateLimiter(clock: { clock.now })  // share 0.5: ListExecutions in us-east-1 is 200/5 → 100/2.5
+        #expect(limiter.effectiveQuota(service: "states", operation: "ListExecutions", region: "us-east-1")
+            == RateQuota(burst: 100, perSecond: 2.5))
+        #expect(limiter.effectiveQuota(service: "states", operation: "ListExecutions", region: "ap-south-1")
+            == RateQuota(burst: 50, perSecond: 1))
+        for _ in 0..<100 { #expect(limiter.reserve(service: "states", operation: "ListExecutions", region: "us-east-1") == .zero) }
+        // The 101st waits for one token (0.4 s), the 102nd for two (0.8 s): reservations queue.
+        #expect(abs(seconds(limiter.reserve(service: "states", operation: "ListExecutions", region: "us-east-1")) - 0.4) < 1e-6)
+        #expect(abs(seconds(limiter.reserve(service: "states", operation: "ListExecutions", region: "us-east-1")) - 0.8) < 1e-6)
+        // Other operations and regions have buckets of their own.
+        #expect(limiter.reserve(service: "states", operation: "DescribeExecution", region: "us-east-1") == .zero)
+        #expect(limiter.reserve(service: "states", operation: "ListExecutions", region: "eu-west-1") == .zero)
+        // Time refills the bucket, never above its burst.
+        clock.advance(3600)
+        for _ in 0..<100 { #expect(limiter.reserve(service: "states", operation: "ListExecutions", region: "us-east-1") == .zero) }
+        #expect(limiter.reserve(service: "states", operation: "ListExecutions", region: "us-east-1") > .zero)
+    }
+
+    @Test("configured quotas replace AWS's defaults; disabled means no waiting")
+    func configured() {
+        var configuration = RateLimitConfiguration()
+        configuration.share = 1
+        configuration.quotas = ["elasticmapreduce:*": RateQuota(burst: 2, perSecond: 0.5),
+                                "elasticmapreduce:ListClusters": RateQuota(burst: 1, perSecond: 1)]
+        let clock = FakeClock()
+        let limiter = RateLimiter(configuration: configuration, clock: { clock.now })
+        #expect(limiter.effectiveQuota(service: "elasticmapreduce", operation: "DescribeCluster", region: "us-east-1")
+            == RateQuota(burst: 2, perSecond: 0.5))
+        #expect(limiter.reserve(service: "elasticmapreduce", operation: "ListClusters", region: "us-east-1") == .zero)
+        #expect(limiter.reserve(service: "elasticmapreduce", operation: "ListClusters", region: "us-east-1") == .seconds(1))
+        configuration.enabled = false
+        let off = RateLimiter(configuration: configuration, clock: { clock.now })
+        for _ in 0..<10 { #expect(off.reserve(service: "elasticmapreduce", operation: "ListClusters", region: "us-east-1") == .zero) }
+    }
+
+    @Test("throttling pauses every operation of the region, longer each time, until a success")
+    func regionPause() {
+        var configuration = RateLimitConfiguration()
+        configuration.maxPause = .seconds(4)
+        let clock = FakeClock()
+        let limiter = RateLimiter(configuration: configuration, clock: { clock.now })
+        limiter.recordThrottle(region: "us-east-1")
+        #expect(limiter.reserve(service: "elasticmapreduce", operation: "ListClusters", region: "us-east-1") == .seconds(1))
+        #expect(limiter.reserve(service: "states", operation: "GetExecutionHistory", region: "us-east-1") == .seconds(1))
+        #expect(limiter.reserve(service: "states", operation: "GetExecutionHistory", region: "eu-west-1") == .zero)
+        clock.advance(1)
+        limiter.recordThrottle(region: "us-east-1")
+        #expect(limiter.reserve(service: "states", operation: "ListExecutions", region: "us-east-1") == .seconds(2))
+        clock.advance(2)
+        limiter.recordThrottle(region: "us-east-1")
+        clock.advance(4)
+        limiter.recordThrottle(region: "us-east-1")  // capped at max_pause
+        #expect(limiter.reserve(service: "states", operation: "ListExecutions", region: "us-east-1") == .seconds(4))
+        limiter.recordSuccess(region: "us-east-1")
+        clock.advance(4)
+        limiter.recordThrottle(region: "us-east-1")
+        #expect(limiter.reserve(service: "states", operation: "ListExecutions", region: "us-east-1") == .seconds(1))
+        #expect(limiter.totals.throttles == 5)
+    }
 }

@@ -15,6 +15,24 @@ struct ConfigFileTests {
         #expect(config.metricsAddress == "127.0.0.1:9464")
         #expect(config.prices == PriceTable())
         #expect(config.noticeHours == 24)
+        #expect(config.rateLimits == RateLimitConfiguration())
+    }
+
+    @Test("rate limits: share, pause and per-operation quotas")
+    func rateLimits() throws {
+        let config = try ConfigFile.parse(
+            """
+            [rate_limits]
+            share = "0.25"
+            max_pause = "30s"
+            "states:ListExecutions" = "400/10"
+            "elasticmapreduce:*" = "20/0.5"
+            """, path: "c.toml")
+        #expect(config.rateLimits.share == 0.25)
+        #expect(config.rateLimits.maxPause == .seconds(30))
+        #expect(config.rateLimits.quotas["states:ListExecutions"] == RateQuota(burst: 400, perSecond: 10))
+        #expect(config.rateLimits.quotas["elasticmapreduce:*"] == RateQuota(burst: 20, perSecond: 0.5))
+        #expect(config.rateLimits.enabled)
     }
 
     @Test("values, tables and comments")
@@ -58,6 +76,9 @@ struct ConfigFileTests {
         ("database = \"open", "line 1: the string value of database is not closed"),
         ("[policy]\nmax_terminations_per_pass = -1", "line 2: policy.max_terminations_per_pass must be a whole number"),
         ("just words", "line 1: expected 'key = value'"),
+        ("[rate_limits]\nshare = \"1.5\"", "line 2: rate_limits.share = \"1.5\" must be a number in quotes above 0 and at most 1"),
+        ("[rate_limits]\n\"states:ListExecutions\" = \"fast\"", "line 2: rate_limits.\"states:ListExecutions\" = \"fast\" must be \"burst/per-second\""),
+        ("[rate_limits]\n\"ListExecutions\" = \"1/1\"", "line 2: unknown key 'rate_limits.ListExecutions'"),
     ])
     func errors(text: String, message: String) {
         #expect(throws: ConfigFile.Problem.self) { try ConfigFile.parse(text, path: "c.toml") }

@@ -21,6 +21,8 @@ public struct AWSCallContext: Sendable {
     /// Receives one record per finished call (after retries), for metrics and the pass's call counts.
     public var observer: @Sendable (AWSCallRecord) -> Void
     public var logger: Logger
+    /// Paces calls within a share of AWS's throttling buckets, and pauses a region after throttling.
+    public var rateLimiter: RateLimiter?
     /// The offset learned from the service's `Date` header after a clock-skew error, shared by all calls.
     let clockSkew: ClockSkew
 
@@ -32,8 +34,10 @@ public struct AWSCallContext: Sendable {
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         attemptTimeout: Duration = .seconds(30),
         observer: @escaping @Sendable (AWSCallRecord) -> Void = { _ in },
-        logger: Logger = Logger(label: "costguard.aws")
+        logger: Logger = Logger(label: "costguard.aws"),
+        rateLimiter: RateLimiter? = nil
     ) {
+        self.rateLimiter = rateLimiter
         self.transport = transport
         self.retry = retry
         self.now = now
@@ -183,6 +187,19 @@ public struct AWSServiceClient: Sendable {
         let payloadHash = SigV4Signer.payloadHash(body)
         while true {
             attempt += 1
+            if let limiter = context.rateLimiter {
+                let wait = limiter.reserve(service: service.signingName, operation: operation, region: region)
+                if wait > .zero {
+                    context.logger.debug(
+                        "waiting for the rate limit",
+                        metadata: ["operation": "\(service.signingName):\(operation)", "wait": "\(wait)"])
+                    do {
+                        try await context.sleep(wait)
+                    } catch {
+                        throw AWSError(kind: .transport, service: service.signingName, operation: operation, message: "cancelled")
+                    }
+                }
+            }
             // Credentials and signing failures are final: retrying would not change them.
             let request = try await buildRequest(operation, body: body, headers: headers, payloadHash: payloadHash, signed: signed)
             let failure: AWSError
@@ -192,6 +209,7 @@ public struct AWSServiceClient: Sendable {
             case .success(let response):
                 if (200..<300).contains(response.status) {
                     context.retry.recordSuccess(retryCost: retryCost)
+                    context.rateLimiter?.recordSuccess(region: region)
                     context.observer(AWSCallRecord(
                         service: service.signingName, operation: operation, outcome: "ok", attempts: attempt,
                         throttles: throttles, requestID: Self.requestID(response)))
@@ -199,7 +217,10 @@ public struct AWSServiceClient: Sendable {
                 }
                 failure = decodeError(operation, response)
                 decision = RetryClassifier.classify(code: failure.code, status: response.status)
-                if decision == .throttled { throttles += 1 }
+                if decision == .throttled {
+                    throttles += 1
+                    context.rateLimiter?.recordThrottle(region: region)
+                }
                 if decision == .clockSkew, !skewRetried, let serverDate = response.header("Date").flatMap(HTTPDate.parse) {
                     let offset = serverDate.millisecondsSinceEpoch - context.now().millisecondsSinceEpoch
                     if abs(offset) > 4 * 60 * 1000 {

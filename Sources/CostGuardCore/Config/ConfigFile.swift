@@ -13,6 +13,8 @@ public struct ConfigFile: Sendable, Equatable {
     /// `[prices]` overrides of the shipped price table, and `[report]` settings.
     public var prices = PriceTable()
     public var noticeHours: Double?
+    /// `[rate_limits]`.
+    public var rateLimits = RateLimitConfiguration()
 
     public init() {}
 
@@ -37,8 +39,8 @@ public struct ConfigFile: Sendable, Equatable {
             if content.hasPrefix("[") {
                 guard content.hasSuffix("]") else { throw fail("a table header must end with ']'") }
                 table = String(content.dropFirst().dropLast()).trimmingWhitespace
-                guard ["policy", "serve", "prices", "report"].contains(table) else {
-                    throw fail("unknown table [\(table)]; the tables are [policy], [serve], [prices] and [report]")
+                guard ["policy", "serve", "prices", "report", "rate_limits"].contains(table) else {
+                    throw fail("unknown table [\(table)]; the tables are [policy], [serve], [prices], [report] and [rate_limits]")
                 }
                 continue
             }
@@ -118,6 +120,25 @@ public struct ConfigFile: Sendable, Equatable {
                 } else {
                     config.prices.prices[key] = price
                 }
+            case "rate_limits.enabled": config.rateLimits.enabled = try bool()
+            case "rate_limits.share":
+                let text = try string()
+                guard let share = Double(text), share > 0, share <= 1 else {
+                    throw fail("rate_limits.share = \"\(text)\" must be a number in quotes above 0 and at most 1, like \"0.5\"")
+                }
+                config.rateLimits.share = share
+            case "rate_limits.max_pause": config.rateLimits.maxPause = try duration()
+            case _ where table == "rate_limits":
+                // "states:ListExecutions" = "200/5": the account's bucket (burst/refill per second).
+                let text = try string()
+                let parts = key.split(separator: ":")
+                guard parts.count == 2, ["states", "elasticmapreduce", "sts"].contains(parts[0]), !parts[1].isEmpty else {
+                    throw fail("unknown key 'rate_limits.\(key)'; quotas are keyed \"service:Operation\" (states, elasticmapreduce or sts), like \"states:ListExecutions\"")
+                }
+                guard let quota = RateQuota(text) else {
+                    throw fail("rate_limits.\"\(key)\" = \"\(text)\" must be \"burst/per-second\", like \"200/5\"")
+                }
+                config.rateLimits.quotas[key] = quota
             case "serve.interval": config.interval = try duration()
             case "serve.metrics_address": config.metricsAddress = try string()
             default:

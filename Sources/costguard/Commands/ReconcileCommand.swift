@@ -143,6 +143,8 @@ struct RunOptions: ParsableArguments {
 
         let counter = CallCounter()
         let transport = AsyncHTTPTransport()
+        // One limiter for the process: AWS's buckets are per account and region, whichever client calls.
+        let limiter = RateLimiter(configuration: file.rateLimits)
         let regionNames: [String?] = !regions.isEmpty ? regions : (!file.regions.isEmpty ? file.regions : [nil])
         var clients: [RegionClients] = []
         for name in regionNames {
@@ -159,7 +161,7 @@ struct RunOptions: ParsableArguments {
                 observer: { call in
                     counter.record(call)
                     observer?(call)
-                }, logger: Logger(label: "costguard.aws"))
+                }, logger: Logger(label: "costguard.aws"), rateLimiter: limiter)
             do {
                 let chain = try settings.credentialChain(context: context)
                 clients.append(RegionClients(

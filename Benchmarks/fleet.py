@@ -81,33 +81,59 @@ def main():
     done = args.done_with_cluster // args.emr_machines
     templates = []
     for machine_index, arn in enumerate(emr_arns):
+        # One machine at a time, replacing runs that failed: the emulated EMR integration calls the emulator over
+        # HTTP, and moto's server drops connections when hundreds of executions start at once.
+        prefix = f"m{machine_index:02d}"
         post(args.control + "/bulk-start", {"stateMachineArn": arn, "input": json.dumps({"create": False}),
-                                           "names": [f"m{machine_index:02d}-skip-template"]})
-        post(args.control + "/bulk-start", {"stateMachineArn": arn, "input": json.dumps({"create": True, "hold": 0}),
-                                           "names": [f"m{machine_index:02d}-done-{i:04d}" for i in range(done)]})
-        post(args.control + "/bulk-start", {"stateMachineArn": arn,
-                                           "input": json.dumps({"create": True, "hold": 86400}),
-                                           "names": [f"m{machine_index:02d}-hold-{i:04d}" for i in range(holding)]})
-        templates.append(f"{arn.replace(':stateMachine:', ':execution:')}:m{machine_index:02d}-skip-template")
-    # Wait until only the holding executions run (the others finish within seconds).
-    deadline = time.monotonic() + 900
+                                           "names": [f"{prefix}-skip-template"]})
+        want = {"done": (done, "SUCCEEDED", {"create": True, "hold": 0}),
+                "hold": (holding, "RUNNING", {"create": True, "hold": 86400})}
+        attempt = 0
+        while True:
+            counts = {kind: 0 for kind in want}
+            settled = True
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+                for execution in page["executions"]:
+                    kind = execution["name"].split("-")[1]
+                    if kind == "done" and execution["status"] == "RUNNING":
+                        settled = False
+                    if kind in want and execution["status"] == want[kind][1]:
+                        counts[kind] += 1
+            if settled and attempt > 0 and all(counts[k] >= want[k][0] for k in want):
+                break
+            if settled:
+                for kind, (number, _, payload) in want.items():
+                    missing = number - counts[kind]
+                    if missing > 0:
+                        post(args.control + "/bulk-start", {"stateMachineArn": arn, "input": json.dumps(payload),
+                                                           "names": [f"{prefix}-{kind}-{attempt}-{i:04d}" for i in range(missing)]})
+                attempt += 1
+                if attempt > 20:
+                    raise SystemExit(f"{arn}: executions keep failing to start")
+            time.sleep(1 if attempt else 0)
+        templates.append(f"{arn.replace(':stateMachine:', ':execution:')}:{prefix}-skip-template")
+    # Hold executions may still be creating their cluster: wait until every one holds a billing cluster.
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        running = sum(len(sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING", maxResults=1000)["executions"])
-                      for arn in emr_arns)
-        if running == holding * len(emr_arns):
+        billing = sum(len(page["Clusters"]) for page in emr.get_paginator("list_clusters").paginate(
+            ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]))
+        if billing >= holding * len(emr_arns):
             break
-        time.sleep(2)
-    else:
-        raise SystemExit(f"executions did not settle: {running} running")
-    clones = per_machine - holding - done - 1
+        time.sleep(1)
     for machine_index, template in enumerate(templates):
+        arn = emr_arns[machine_index]
+        existing = sum(len(page["executions"]) for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn))
         post(args.control + "/bulk-clone", {"templateExecutionArn": template, "spacingSeconds": 60,
-                                           "names": [f"m{machine_index:02d}-skip-{i:05d}" for i in range(clones)]})
+                                           "names": [f"m{machine_index:02d}-skip-{i:05d}" for i in range(per_machine - existing)]})
+    running = sum(len(page["executions"]) for arn in emr_arns for page in
+                  sfn.get_paginator("list_executions").paginate(stateMachineArn=arn, statusFilter="RUNNING"))
+    total = sum(len(page["executions"]) for arn in emr_arns for page in
+                sfn.get_paginator("list_executions").paginate(stateMachineArn=arn))
     billing = []
     for page in emr.get_paginator("list_clusters").paginate(ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]):
         billing += [cluster["Id"] for cluster in page["Clusters"]]
-    summary = {"machines": args.machines, "emrMachines": emr_arns, "executions": len(emr_arns) * per_machine,
-               "running": holding * len(emr_arns), "billingClusters": sorted(billing),
+    summary = {"machines": args.machines, "emrMachines": emr_arns, "executions": total,
+               "running": running, "billingClusters": sorted(billing),
                "seconds": round(time.monotonic() - started, 1)}
     with open(args.out, "w") as handle:
         json.dump(summary, handle)

@@ -6,3 +6,4 @@ ALTER TABLE passes ADD COLUMN rss_bytes INTEGER CHECK (rss_bytes IS NULL OR rss_
 
 -- The executions whose history is not read to the end: a pass looks only at these, however many have ended.
 CREATE INDEX executions_history_pending ON executions (state_machine_arn) WHERE history_status <> 'complete';
+

@@ -58,20 +58,40 @@ extension Ledger {
     }
 
     /// Clusters whose capacity was read, by id.
-    public func clustersWithCapacity() throws(LedgerError) -> Set<String> {
-        try read("reading capacity") { db in
-            Set(try db.query("SELECT DISTINCT cluster_id FROM cluster_capacity").compactMap { $0[0].text })
+    public func clustersWithCapacity(among ids: some Collection<String>) throws(LedgerError) -> Set<String> {
+        var result: Set<String> = []
+        try forEachChunk(of: ids) { db, marks, values throws(SQLiteError) in
+            try db.forEachRow("SELECT DISTINCT cluster_id FROM cluster_capacity WHERE cluster_id IN (\(marks))", values) {
+                if let id = $0[0].text { result.insert(id) }
+            }
         }
+        return result
     }
 
-    /// A cluster's instance collection type, if a DescribeCluster said.
-    public func collectionTypes() throws(LedgerError) -> [String: String] {
-        try read("reading collection types") { db in
-            var result: [String: String] = [:]
-            try db.forEachRow("SELECT id, instance_collection_type FROM clusters WHERE instance_collection_type IS NOT NULL") {
+    /// The instance collection types DescribeCluster reported for these clusters.
+    public func collectionTypes(of ids: some Collection<String>) throws(LedgerError) -> [String: String] {
+        var result: [String: String] = [:]
+        try forEachChunk(of: ids) { db, marks, values throws(SQLiteError) in
+            try db.forEachRow(
+                "SELECT id, instance_collection_type FROM clusters WHERE instance_collection_type IS NOT NULL AND id IN (\(marks))",
+                values
+            ) {
                 if let id = $0["id"].text, let type = $0["instance_collection_type"].text { result[id] = type }
             }
-            return result
+        }
+        return result
+    }
+
+    /// Runs `body` for chunks of at most 500 ids, with the `?` list and the values to bind.
+    func forEachChunk(
+        of ids: some Collection<String>, _ body: (SQLiteConnection, String, [SQLValue]) throws(SQLiteError) -> Void
+    ) throws(LedgerError) {
+        let all = Array(Set(ids))
+        for start in stride(from: 0, to: all.count, by: 500) {
+            let chunk = all[start..<min(start + 500, all.count)]
+            try read("reading clusters") { db in
+                try body(db, Array(repeating: "?", count: chunk.count).joined(separator: ","), chunk.map { .text($0) })
+            }
         }
     }
 }

@@ -192,6 +192,28 @@ extension Ledger {
 
     // MARK: Executions
 
+    /// One finished read of an execution's history, to record.
+    public struct HistoryRead: Sendable {
+        public var executionARN: String
+        public var findings: HistoryFindings
+        public var nextToken: String?
+        public var executionEnded: Bool
+        public var region: String
+        public var account: String
+
+        public init(
+            executionARN: String, findings: HistoryFindings, nextToken: String?, executionEnded: Bool, region: String,
+            account: String
+        ) {
+            self.executionARN = executionARN
+            self.findings = findings
+            self.nextToken = nextToken
+            self.executionEnded = executionEnded
+            self.region = region
+            self.account = account
+        }
+    }
+
     /// Executions by ARN: of one state machine, or the children of one execution, or (with neither) every one;
     /// with `running`, only the RUNNING ones (an indexed read: what a pass needs without loading what ended).
     public func executions(stateMachine: String? = nil, parent: String? = nil, running: Bool = false) throws(LedgerError) -> [String: ExecutionRow] {
@@ -300,7 +322,18 @@ extension Ledger {
         executionARN: String, findings: HistoryFindings, nextToken: String?, executionEnded: Bool, region: String,
         account: String, at now: Timestamp
     ) throws(LedgerError) {
-        try write("recording the history of \(executionARN)") { db in
+        try recordHistories([HistoryRead(
+            executionARN: executionARN, findings: findings, nextToken: nextToken, executionEnded: executionEnded,
+            region: region, account: account)], at: now)
+    }
+
+    /// Records what several history reads proved, in one transaction.
+    public func recordHistories(_ reads: [HistoryRead], at now: Timestamp) throws(LedgerError) {
+        guard !reads.isEmpty else { return }
+        try write("recording \(reads.count) execution histories") { db in
+          for read in reads {
+            let (executionARN, findings, nextToken, executionEnded, region, account) =
+                (read.executionARN, read.findings, read.nextToken, read.executionEnded, read.region, read.account)
             for creation in findings.creations {
                 try db.run(
                     """
@@ -332,6 +365,7 @@ extension Ledger {
                 [.integer(Int64(findings.lastEventID)), .optional(nextToken), .text(status),
                  .optional(findings.problems.isEmpty ? nil : findings.problems.joined(separator: "; ")),
                  .text(now.iso8601), .optional(findings.endedAt?.iso8601), .text(executionARN)])
+          }
         }
     }
 
@@ -399,7 +433,7 @@ extension Ledger {
         }
     }
 
-    /// Every cluster's current disposition, by id.
+    /// Every cluster's current disposition, by id (a full read: for tests and tools, not for a pass).
     public func dispositions() throws(LedgerError) -> [String: String] {
         try read("reading dispositions") { db in
             var result: [String: String] = [:]
@@ -408,6 +442,17 @@ extension Ledger {
             }
             return result
         }
+    }
+
+    /// These clusters' current dispositions, by id.
+    public func dispositions(of ids: some Collection<String>) throws(LedgerError) -> [String: String] {
+        var result: [String: String] = [:]
+        try forEachChunk(of: ids) { db, marks, values throws(SQLiteError) in
+            try db.forEachRow("SELECT id, disposition FROM clusters WHERE id IN (\(marks))", values) { row in
+                if let id = row["id"].text { result[id] = row["disposition"].text }
+            }
+        }
+        return result
     }
 
     /// Records that CostGuard terminated these clusters (after TerminateJobFlows succeeded).

@@ -27,10 +27,17 @@ public struct ClusterReportRecord: Sendable, Equatable {
 
 extension Ledger {
     /// Every cluster with its execution, state machine, capacity and last journaled action.
-    public func reportRecords() throws(LedgerError) -> [ClusterReportRecord] {
-        try readSnapshot("reading the report") { db in
+    ///
+    /// - Parameter dispositions: only clusters with these dispositions (indexed: the daemon's per-pass cost gauge
+    ///   reads the unresolved ones without reading every cluster ever seen); nil for all.
+    public func reportRecords(dispositions: [String]? = nil) throws(LedgerError) -> [ClusterReportRecord] {
+        let only = dispositions.map { list in
+            "(" + list.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" }.joined(separator: ", ") + ")"
+        }
+        let clusterFilter = only.map { "cluster_id IN (SELECT id FROM clusters WHERE disposition IN \($0))" }
+        return try readSnapshot("reading the report") { db in
             var capacity: [String: [CapacityUnit]] = [:]
-            try db.forEachRow("SELECT * FROM cluster_capacity") { row in
+            try db.forEachRow("SELECT * FROM cluster_capacity" + (clusterFilter.map { " WHERE " + $0 } ?? "")) { row in
                 guard let id = row["cluster_id"].text else { return }
                 capacity[id, default: []].append(CapacityUnit(
                     unitID: row["unit_id"].text ?? "", kind: row["kind"].text ?? "group", role: row["role"].text,
@@ -42,7 +49,8 @@ extension Ledger {
             try db.forEachRow(
                 """
                 SELECT j.cluster_id, j.action, j.result, j.at FROM journal j
-                JOIN (SELECT cluster_id, max(seq) AS seq FROM journal WHERE kind = 'outcome' GROUP BY cluster_id) last
+                JOIN (SELECT cluster_id, max(seq) AS seq FROM journal WHERE kind = 'outcome'
+                      \(clusterFilter.map { "AND " + $0 } ?? "") GROUP BY cluster_id) last
                   ON last.seq = j.seq
                 """
             ) { row in
@@ -53,7 +61,8 @@ extension Ledger {
             try db.forEachRow(
                 """
                 SELECT c.*, e.status AS execution_status, e.stop_date AS execution_stop, e.state_machine_arn
-                FROM clusters c JOIN executions e ON e.arn = c.created_by_execution_arn ORDER BY c.id
+                FROM clusters c JOIN executions e ON e.arn = c.created_by_execution_arn
+                \(only.map { "WHERE c.disposition IN \($0)" } ?? "") ORDER BY c.id
                 """
             ) { row in
                 let id = row["id"].text ?? ""

@@ -4,7 +4,7 @@ internal import Glibc
 internal import Foundation
 
 /// What this process has spent: CPU time and resident memory, recorded with each pass.
-enum ProcessUsage {
+public enum ProcessUsage {
     /// User plus system CPU time since the process started, in seconds.
     static func cpuSeconds() -> Double {
         var usage = rusage()
@@ -21,3 +21,20 @@ enum ProcessUsage {
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 }
+
+extension ProcessUsage {
+    /// Limits glibc's malloc to two arenas. By default glibc gives threads up to 8 × cores arenas, each keeping
+    /// freed memory; a small daemon with a dozen threads (NIO, the concurrency pool) then holds several MB it does
+    /// not use. Call before threads start.
+    public static func limitMallocArenas() {
+        #if os(Linux)
+        _ = glibcMallopt(-8 /* M_ARENA_MAX */, 2)
+        #endif
+    }
+}
+
+#if os(Linux)
+/// glibc's `int mallopt(int, int)` (malloc.h is not part of the Glibc module).
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif

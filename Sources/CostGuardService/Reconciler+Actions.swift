@@ -41,10 +41,9 @@ extension Reconciler {
     ///
     /// - Returns: the clusters terminated.
     func act(on decisions: [Decision], pass: PassID, problems: inout Problems) async throws(LedgerError) -> [String] {
-        let previous = try ledger.dispositions()
-        for decision in decisions where [.wouldTerminate, .deferred, .protected].contains(decision.disposition)
-            && previous[decision.clusterID] != decision.disposition.rawValue
-        {
+        let journaled = decisions.filter { [.wouldTerminate, .deferred, .protected].contains($0.disposition) }
+        let previous = try ledger.dispositions(of: journaled.map(\.clusterID))
+        for decision in journaled where previous[decision.clusterID] != decision.disposition.rawValue {
             try ledger.journalDecision(
                 record(decision, action: decision.disposition.rawValue), pass: pass, at: now())
         }

@@ -102,19 +102,23 @@ extension Reconciler {
         // Histories: new executions, executions that just ended, and ended ones not yet fully read.
         var toRead = try ledger.executionsNeedingHistory(stateMachine: machine.arn)
         toRead.merge(try ledger.executions(arns: transitioned)) { current, _ in current }
+        let batch = HistoryBatch(ledger: ledger, now: now)
         for row in toRead.values.sorted(by: { $0.record.arn < $1.record.arn }) {
-            try await readHistory(row, region: region, account: account, problems: &problems)
+            try await readHistory(row, region: region, account: account, problems: &problems, batch: batch)
         }
+        try batch.flush()
     }
 
     /// Reads an execution's history from where the last read stopped and records what it proves.
-    func readHistory(_ row: ExecutionRow, region: RegionClients, account: String, problems: inout Problems) async throws(LedgerError) {
+    func readHistory(
+        _ row: ExecutionRow, region: RegionClients, account: String, problems: inout Problems, batch: HistoryBatch
+    ) async throws(LedgerError) {
         var analyzer = HistoryAnalyzer(resumingAfter: row.historyLastEventID)
         var lastToken = row.historyNextToken
         do {
             var iterator = region.sfn.getExecutionHistory(row.record.arn, startToken: row.historyNextToken).makeAsyncIterator()
             while let page = try await iterator.next() {
-                analyzer.read(page.events.map(Self.fact))
+                analyzer.read(page.events.map(\.fact))
                 lastToken = page.nextToken
             }
         } catch {
@@ -126,9 +130,9 @@ extension Reconciler {
         let ended = row.record.status.hasEnded
         let findings = analyzer.finish(executionEnded: ended)
         // A finished read of an ended execution resumes from the last event id, not from a stale token.
-        try ledger.recordHistory(
-            executionARN: row.record.arn, findings: findings,
-            nextToken: ended ? nil : lastToken, executionEnded: ended, region: region.region, account: account, at: now())
+        try batch.add(Ledger.HistoryRead(
+            executionARN: row.record.arn, findings: findings, nextToken: ended ? nil : lastToken, executionEnded: ended,
+            region: region.region, account: account))
         // Map runs seen in this read, and those whose children are already known (their MapRunStarted event was in
         // an earlier read).
         let knownRuns = try ledger.executions(parent: row.record.arn).values.compactMap(\.record.mapRunARN)
@@ -201,21 +205,25 @@ extension Reconciler {
         }
         try ledger.recordExecutions(fresh, at: now())
         let rows = try ledger.executions(parent: parent.arn)
+        let batch = HistoryBatch(ledger: ledger, now: now)
         for child in fresh {
             guard let row = rows[child.arn], row.historyStatus != "complete" else { continue }
-            try await readHistory(row, region: region, account: account, problems: &problems)
+            try await readHistory(row, region: region, account: account, problems: &problems, batch: batch)
         }
+        try batch.flush()
     }
 
     /// Re-reads the histories of RUNNING executions of state machines that use clusters, so that references made
     /// since the last read protect their clusters before anything is terminated.
     func refreshRunningHistories(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) {
         let machines = try ledger.stateMachines()
+        let batch = HistoryBatch(ledger: ledger, now: now)
         for row in try ledger.executions(running: true).values.sorted(by: { $0.record.arn < $1.record.arn }) {
             guard let machine = machines[row.record.stateMachineARN], machine.region == region.region, machine.touchesEMR
             else { continue }
-            try await readHistory(row, region: region, account: machine.account, problems: &problems)
+            try await readHistory(row, region: region, account: machine.account, problems: &problems, batch: batch)
         }
+        try batch.flush()
     }
 
     static func record(_ item: SFN.ExecutionListItem) -> ExecutionRecord {
@@ -233,18 +241,6 @@ extension Reconciler {
             redriveDate: item.redriveDate, source: "DescribeExecution")
     }
 
-    static func fact(_ event: SFN.HistoryEvent) -> HistoryEventFact {
-        let scheduled = event.taskScheduledEventDetails
-        let output = event.taskSubmittedEventDetails ?? event.taskSucceededEventDetails
-        let failed = event.taskFailedEventDetails ?? event.taskTimedOutEventDetails
-        return HistoryEventFact(
-            id: event.id, previousID: event.previousEventId, type: event.type, timestamp: event.timestamp,
-            resourceType: scheduled?.resourceType ?? output?.resourceType ?? failed?.resourceType,
-            resource: scheduled?.resource ?? output?.resource ?? failed?.resource, parameters: scheduled?.parameters,
-            output: output?.output, outputTruncated: output?.outputDetails?.truncated,
-            mapRunARN: event.mapRunStartedEventDetails?.mapRunArn)
-    }
-
     /// The account in an ARN (`arn:aws:states:us-east-1:123456789012:…`).
     static func account(of arn: String) -> String {
         let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
@@ -257,5 +253,31 @@ extension String {
     init(format2 byte: UInt8) {
         let digits = Array("0123456789abcdef")
         self = String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+    }
+}
+
+/// History reads waiting to be recorded: written together (one transaction per `limit` reads, and at the end of
+/// each stage) instead of one transaction per execution. A crash loses only reads, which the next pass repeats.
+final class HistoryBatch {
+    let ledger: Ledger
+    let now: @Sendable () -> Timestamp
+    let limit: Int
+    private var pending: [Ledger.HistoryRead] = []
+
+    init(ledger: Ledger, now: @escaping @Sendable () -> Timestamp, limit: Int = 250) {
+        self.ledger = ledger
+        self.now = now
+        self.limit = limit
+    }
+
+    func add(_ read: Ledger.HistoryRead) throws(LedgerError) {
+        pending.append(read)
+        if pending.count >= limit { try flush() }
+    }
+
+    func flush() throws(LedgerError) {
+        guard !pending.isEmpty else { return }
+        try ledger.recordHistories(pending, at: now())
+        pending.removeAll(keepingCapacity: true)
     }
 }

@@ -142,8 +142,9 @@ public struct Reconciler: Sendable {
 
     /// Reads the capacity of costed clusters that have none yet (before acting, so terminated ones keep their cost).
     func readMissingCapacity(_ decisions: [Decision], problems: inout Problems) async throws(LedgerError) {
-        let known = try ledger.clustersWithCapacity()
-        let types = try ledger.collectionTypes()
+        let costed = decisions.filter { Self.costedDispositions.contains($0.disposition) }.map(\.clusterID)
+        let known = try ledger.clustersWithCapacity(among: costed)
+        let types = try ledger.collectionTypes(of: costed)
         for decision in decisions where Self.costedDispositions.contains(decision.disposition) && !known.contains(decision.clusterID) {
             guard let region = regions.first(where: { $0.region == decision.scope.region }) else { continue }
             try await readCapacity(decision.clusterID, region: region, collectionType: types[decision.clusterID], problems: &problems)

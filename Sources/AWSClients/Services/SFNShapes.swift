@@ -127,3 +127,18 @@ public enum SFN {
         public var nextToken: String?
     }
 }
+
+extension SFN.HistoryEvent {
+    /// What history analysis needs of the event.
+    public var fact: HistoryEventFact {
+        let scheduled = taskScheduledEventDetails
+        let output = taskSubmittedEventDetails ?? taskSucceededEventDetails
+        let failed = taskFailedEventDetails ?? taskTimedOutEventDetails
+        return HistoryEventFact(
+            id: id, previousID: previousEventId, type: type, timestamp: timestamp,
+            resourceType: scheduled?.resourceType ?? output?.resourceType ?? failed?.resourceType,
+            resource: scheduled?.resource ?? output?.resource ?? failed?.resource, parameters: scheduled?.parameters,
+            output: output?.output, outputTruncated: output?.outputDetails?.truncated,
+            mapRunARN: mapRunStartedEventDetails?.mapRunArn)
+    }
+}

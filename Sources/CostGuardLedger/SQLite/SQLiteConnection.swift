@@ -69,7 +69,7 @@ package final class SQLiteConnection {
         if rc != SQLITE_OK {
             let message = errorMessage.map { String(cString: $0) } ?? lastMessage
             sqlite3_free(errorMessage)
-            throw SQLiteError(code: sqlite3_extended_errcode(handle), message: message, sql: sql)
+            throw SQLiteError(code: sqlite3_extended_errcode(handle), message: message, sql: sql, systemErrno: sqlite3_system_errno(handle))
         }
     }
 
@@ -128,7 +128,7 @@ package final class SQLiteConnection {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_DONE { return }
             guard rc == SQLITE_ROW else {
-                throw SQLiteError(code: sqlite3_extended_errcode(handle), message: lastMessage, sql: sql)
+                throw SQLiteError(code: sqlite3_extended_errcode(handle), message: lastMessage, sql: sql, systemErrno: sqlite3_system_errno(handle))
             }
             var values: [SQLValue] = []
             values.reserveCapacity(Int(columnCount))
@@ -195,7 +195,7 @@ package final class SQLiteConnection {
         var statement: OpaquePointer?
         let rc = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
         guard rc == SQLITE_OK, let statement else {
-            throw SQLiteError(code: sqlite3_extended_errcode(handle), message: lastMessage, sql: sql)
+            throw SQLiteError(code: sqlite3_extended_errcode(handle), message: lastMessage, sql: sql, systemErrno: sqlite3_system_errno(handle))
         }
         return statement
     }

@@ -38,6 +38,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     var wait = false
 
     func run() async throws {
+        ProcessUsage.limitMallocArenas()
         let setup = try await run.prepare(database: database, trigger: "reconcile")
         let lock: InstanceLock
         do {

@@ -55,6 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        ProcessUsage.limitMallocArenas()
         let environment = ProcessInfo.processInfo.environment
         let notifier = SystemdNotifier(environment: environment)
         // Signals become flags the loop reads; the default actions are turned off first.
@@ -129,8 +130,11 @@ struct ServeCommand: AsyncParsableCommand {
             let started = ContinuousClock.now
             do {
                 let summary = try await reconciler.runPass()
-                let cost = try? ReportBuilder.build(reconciler.ledger.reportRecords(), options: ReportOptions(now: Timestamp.systemNow()))
-                    .totals.costPerHourUSD
+                // The report's default rows (unresolved clusters), read by disposition: not every cluster ever seen.
+                let unresolved = Disposition.allCases.filter { $0 != .terminated && $0 != .ended }.map(\.rawValue)
+                let cost = try? ReportBuilder.build(
+                    reconciler.ledger.reportRecords(dispositions: unresolved), options: ReportOptions(now: Timestamp.systemNow())
+                ).totals.costPerHourUSD
                 metrics.record(summary, duration: ContinuousClock.now - started, orphanCostPerHour: cost, now: Timestamp.systemNow())
                 notifier.send("STATUS=\(summary.line)")
                 logger.notice("\(summary.line)")

@@ -115,6 +115,23 @@ public struct TrackedCluster: Sendable, Equatable {
     public var region: String
     public var account: String
     public var state: ClusterState
+    /// What the ledger last recorded, to skip rewriting an unchanged observation.
+    public var name: String?
+    public var normalizedInstanceHours: Int?
+    public var createdAt: String?
+
+    public init(
+        id: String, region: String, account: String, state: ClusterState, name: String? = nil,
+        normalizedInstanceHours: Int? = nil, createdAt: String? = nil
+    ) {
+        self.id = id
+        self.region = region
+        self.account = account
+        self.state = state
+        self.name = name
+        self.normalizedInstanceHours = normalizedInstanceHours
+        self.createdAt = createdAt
+    }
 }
 
 extension Ledger {
@@ -386,14 +403,16 @@ extension Ledger {
         try read("reading tracked clusters") { db in
             try db.query(
                 """
-                SELECT id, region, account, state FROM clusters
+                SELECT id, region, account, state, name, normalized_instance_hours, cluster_created_at FROM clusters
                 WHERE state IN ('UNKNOWN', 'STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING', 'TERMINATING')
                 ORDER BY id
                 """
             ).map {
                 TrackedCluster(
                     id: $0["id"].text ?? "", region: $0["region"].text ?? "", account: $0["account"].text ?? "",
-                    state: ClusterState(rawValue: $0["state"].text ?? "") ?? .unknown)
+                    state: ClusterState(rawValue: $0["state"].text ?? "") ?? .unknown, name: $0["name"].text,
+                    normalizedInstanceHours: $0["normalized_instance_hours"].integer.map { Int($0) },
+                    createdAt: $0["cluster_created_at"].text)
             }
         }
     }
@@ -495,7 +514,8 @@ extension Ledger {
     /// The facts the policy needs about every tracked cluster that may still bill.
     ///
     /// - Parameter passStart: observations at or after this time count as "this pass".
-    public func policyFacts(passStart: Timestamp) throws(LedgerError) -> [ClusterFacts] {
+    ///   - observed: clusters observed this pass whose unchanged observation was not rewritten.
+    public func policyFacts(passStart: Timestamp, observed: Set<String> = []) throws(LedgerError) -> [ClusterFacts] {
         try readSnapshot("reading policy facts") { db in
             // Only what the clusters that may still bill need: their creators and the executions referencing them
             // (indexed reads: a pass does not slow down as ended executions and clusters pile up).
@@ -523,7 +543,7 @@ extension Ledger {
                 result.append(ClusterFacts(
                     id: id, scope: Scope(account: row["account"].text ?? "", region: row["region"].text ?? ""),
                     state: ClusterState(rawValue: row["state"].text ?? "") ?? .unknown,
-                    observedThisPass: observedAt.map { $0 >= passStart } ?? false,
+                    observedThisPass: observed.contains(id) || (observedAt.map { $0 >= passStart } ?? false),
                     terminationProtected: row["termination_protected"].integer.map { $0 == 1 },
                     tags: row["tags_json"].text.flatMap(parseStringMap),
                     creator: creator,

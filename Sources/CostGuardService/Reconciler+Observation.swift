@@ -9,9 +9,13 @@ extension Reconciler {
     /// Observes the tracked clusters of a region: one ListClusters page per 50 billing clusters; a DescribeCluster
     /// only for a tracked cluster that is missing from that list (to learn how it ended). Absence from a list is a
     /// hint, a describe is the proof.
-    func observeClusters(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) {
+    ///
+    /// - Returns: the clusters seen this pass whose observation matched the ledger and was not rewritten (the
+    ///   policy counts them as observed this pass; a pass then writes only what changed).
+    func observeClusters(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) -> Set<String> {
         let tracked = try ledger.trackedClusters().filter { $0.region == region.region }
-        guard !tracked.isEmpty else { return }
+        guard !tracked.isEmpty else { return [] }
+        var unchanged: Set<String> = []
         var listed: [String: EMR.ClusterSummary] = [:]
         do {
             for try await page in region.emr.listClusters(states: Self.billingStates) {
@@ -19,12 +23,19 @@ extension Reconciler {
             }
         } catch {
             problems.add("ListClusters in \(region.region): \(error)", region: region.region, reach: .region)
-            return
+            return []
         }
         var observations: [ClusterObservation] = []
         for cluster in tracked {
             if let summary = listed[cluster.id] {
-                observations.append(Self.observation(summary))
+                let observation = Self.observation(summary)
+                if observation.state == cluster.state, observation.name == cluster.name, cluster.createdAt != nil,
+                    observation.normalizedInstanceHours == cluster.normalizedInstanceHours
+                {
+                    unchanged.insert(cluster.id)
+                } else {
+                    observations.append(observation)
+                }
                 continue
             }
             do {
@@ -37,6 +48,7 @@ extension Reconciler {
             }
         }
         try ledger.recordClusterObservations(observations, at: now())
+        return unchanged
     }
 
     static func observation(_ summary: EMR.ClusterSummary) -> ClusterObservation {

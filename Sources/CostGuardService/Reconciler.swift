@@ -91,17 +91,18 @@ public struct Reconciler: Sendable {
         for region in regions {
             try await discover(region, problems: &problems)
         }
+        var observed: Set<String> = []
         for region in regions {
-            try await observeClusters(region, problems: &problems)
+            observed.formUnion(try await observeClusters(region, problems: &problems))
         }
-        var decisions = try decide(passStart: passStart, problems: problems)
+        var decisions = try decide(passStart: passStart, problems: problems, observed: observed)
         if decisions.contains(where: { $0.action != nil || $0.needsRecheck }) {
             // Something may be acted on: bring RUNNING references up to date, re-check every candidate, decide again.
             for region in regions where decisions.contains(where: { $0.scope.region == region.region && ($0.action != nil || $0.needsRecheck) }) {
                 try await refreshRunningHistories(region, problems: &problems)
             }
             let rechecked = try await recheck(decisions.filter { $0.action != nil || $0.needsRecheck }, problems: &problems)
-            decisions = try decide(passStart: passStart, problems: problems).map { decision in
+            decisions = try decide(passStart: passStart, problems: problems, observed: observed).map { decision in
                 // Act only on what was re-read right now.
                 guard decision.action != nil, !rechecked.contains(decision.clusterID) else { return decision }
                 var held = decision
@@ -156,8 +157,8 @@ public struct Reconciler: Sendable {
         (error as? AWSError) ?? AWSError(kind: .transport, service: "aws", operation: "call", message: "\(error)")
     }
 
-    func decide(passStart: Timestamp, problems: Problems) throws(LedgerError) -> [Decision] {
-        let facts = try ledger.policyFacts(passStart: passStart)
+    func decide(passStart: Timestamp, problems: Problems, observed: Set<String>) throws(LedgerError) -> [Decision] {
+        let facts = try ledger.policyFacts(passStart: passStart, observed: observed)
         let uncertain = try uncertainReferenceScopes()
         var degraded = problems.degradedScopes
         for cluster in facts where problems.degradedRegions.contains(cluster.scope.region) { degraded.insert(cluster.scope) }

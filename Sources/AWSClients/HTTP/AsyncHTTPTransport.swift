@@ -5,6 +5,20 @@ internal import NIOCore
 #endif
 internal import NIOHTTP1
 
+/// The process's HTTP client for AWS. Unlike `HTTPClient.shared` (a browser-like configuration): no redirects (AWS
+/// APIs do not redirect; following one would send a signed request elsewhere), a 5 s connect timeout, and no
+/// connection-establishment retries inside the pool — CostGuard's retry strategy decides, as the SDKs' do — so an
+/// unreachable endpoint fails a call at once instead of holding every request until its deadline (a pass against a
+/// dead endpoint then ends in seconds, degraded, instead of hours). A global: never shut down, like `.shared`.
+public let awsHTTPClient: HTTPClient = {
+    var configuration = HTTPClient.Configuration(
+        certificateVerification: .fullVerification, redirectConfiguration: .disallow,
+        timeout: .init(connect: .seconds(5), read: .seconds(60)), connectionPool: .seconds(60), proxy: nil,
+        ignoreUncleanSSLShutdown: false, decompression: .disabled, backgroundActivityLogger: nil)
+    configuration.connectionPool.retryConnectionEstablishment = false
+    return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+}()
+
 /// `HTTPTransport` over async-http-client: TLS with the system trust store, a connect timeout, a deadline for the
 /// whole exchange, and a cap on the response size.
 public struct AsyncHTTPTransport: HTTPTransport {
@@ -19,8 +33,9 @@ public struct AsyncHTTPTransport: HTTPTransport {
     let client: HTTPClient
     let configuration: Configuration
 
-    /// Uses `HTTPClient.shared` (connect timeout 10 s, system trust roots), which needs no shutdown.
-    public init(client: HTTPClient = .shared, configuration: Configuration = Configuration()) {
+    /// Uses the process's AWS client (`awsHTTPClient`: system trust roots, no redirects, 5 s connect timeout, no
+    /// connection retries inside the pool), which needs no shutdown.
+    public init(client: HTTPClient = awsHTTPClient, configuration: Configuration = Configuration()) {
         self.client = client
         self.configuration = configuration
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine (Deploy/dev-setup.sh), builds CostGuard and its tests, and runs every test.
-# The last line is Swift Testing's summary; the exit status is non-zero when any test fails.
+# Then fuzzes the parsers for a bounded time. The exit status is non-zero when any test fails or the fuzzer finds
+# something.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Deploy/dev-setup.sh
@@ -10,4 +11,10 @@ echo "==> building (swift build --build-tests)" >&2
 swift build --build-tests
 echo "==> running the tests" >&2
 # Swift Testing only (the project has no XCTest cases); its own parallelism covers the 2 cores.
-exec swift test --skip-build --disable-xctest
+status=0
+swift test --skip-build --disable-xctest || status=$?
+# The parsers of untrusted input under libFuzzer + AddressSanitizer, a bounded time each (COSTGUARD_FUZZ_SECONDS,
+# default 45; longer runs: Tests/Fuzz/run.sh 3600), after replaying every input that once crashed.
+echo "==> fuzzing (Tests/Fuzz/run.sh)" >&2
+bash Tests/Fuzz/run.sh "${COSTGUARD_FUZZ_SECONDS:-45}" || status=$?
+exit $status

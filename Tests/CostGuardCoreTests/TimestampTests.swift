@@ -35,4 +35,14 @@ struct TimestampTests {
         #expect(Timestamp(secondsSinceEpoch: 1_795_549_847.221).millisecondsSinceEpoch == 1_795_549_847_221)
         #expect(Timestamp(millisecondsSinceEpoch: 1000).adding(.seconds(90)).millisecondsSinceEpoch == 91_000)
     }
+
+    @Test("a decoded time out of range is an error, not a trap (found by fuzzing: Tests/Fuzz/regressions/history)")
+    func implausibleSeconds() throws {
+        struct Box: Decodable { var t: Timestamp }
+        for text in ["1e300", "-1e300", "171111111111111111111111111111111111111.0", "94670000001"] {
+            #expect(throws: DecodingError.self) { try JSONDecoder().decode(Box.self, from: Data("{\"t\": \(text)}".utf8)) }
+        }
+        let fine = try JSONDecoder().decode(Box.self, from: Data("{\"t\": 1732492800.5}".utf8))
+        #expect(fine.t.millisecondsSinceEpoch == 1_732_492_800_500)
+    }
 }

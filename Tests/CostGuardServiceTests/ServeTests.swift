@@ -237,21 +237,38 @@ struct ServeStopTests {
         #expect(try ledger.openIntents().isEmpty)
     }
 
-    @Test("SIGKILL at random points of passes, then a restart: the ledger checks out and every orphan is handled once")
+    @Test("SIGKILL 50 times at random points of passes (some between a journal intent and its call), then a restart: the ledger checks out and every orphan is handled once")
     func sigkillAndRestart() async throws {
-        let world = try await ReconcileScenarioTests().makeWorld(only: ["stopped-while-waiting", "failed", "timed-out", "parallel-branch"])
+        let world = try await ReconcileScenarioTests().makeWorld(
+            only: ["stopped-while-waiting", "failed", "timed-out", "parallel-branch", "map-iteration", "stopped-while-starting"])
         defer { world.emulator.stop() }
+        // TerminateJobFlows is held 1.5 s by a proxy: a kill then often lands after the intent is journaled and
+        // before the call reaches the emulator. One termination per pass spreads the orphans over many rounds.
+        let port = freeLoopbackPort()
+        let proxy = try await BackgroundProcess.start(
+            TestPaths.python,
+            [TestPaths.emulatorScript("fault_proxy.py"), "--port", "\(port)", "--upstream", world.emulator.endpoint,
+             "--rate", "0", "--delay", "TerminateJobFlows=1.5"],
+            environment: ["PATH": "/usr/bin:/bin"], readyPrefix: "ready")
+        defer { proxy.stop() }
+        var proxied = world
+        proxied.environment["AWS_ENDPOINT_URL"] = "http://127.0.0.1:\(port)"
         var generator = SystemRandomNumberGenerator()
-        for round in 0..<4 {
-            let serve = try startServe(world, notify: nil)
-            try await Task.sleep(for: .milliseconds(Int.random(in: 100...900, using: &generator)))
+        var killedWithOpenIntent = 0
+        let rounds = Int(ProcessInfo.processInfo.environment["COSTGUARD_SIGKILL_ROUNDS"] ?? "") ?? 50
+        for round in 0..<rounds {
+            let serve = try startServe(proxied, notify: nil, extra: ["--max-terminations", "1"])
+            try await Task.sleep(for: .milliseconds(Int.random(in: 50...1500, using: &generator)))
             kill(serve.processIdentifier, SIGKILL)
             serve.waitUntilExit()
+            if try !Ledger.openReadOnly(path: world.database).openIntents().isEmpty { killedWithOpenIntent += 1 }
             let check = try await runToCompletion(
                 TestPaths.productsDirectory + "/costguard", ["ledger", "check", "--database", world.database],
                 environment: world.environment)
             #expect(check.status == 0, "round \(round): \(check.stdout)")
         }
+        print("SIGKILL: \(rounds) kills, \(killedWithOpenIntent) with a journal intent open (between intent and outcome)")
+        #expect(killedWithOpenIntent >= 1, "no kill landed between an intent and its outcome")
         // A final, uninterrupted pass completes every interrupted record and handles the orphans.
         let final = try await world.reconcile(["--grace", "0s", "--redrive-grace", "0s"])
         #expect(final.status == 0, "\(final.stderr)")

@@ -14,6 +14,8 @@ injected instead:
     wrongtypes   the upstream's answer with every string value replaced by a number
     earlyend     a list answer without its next-page token (a listing that ends early)
     skew         400 InvalidSignatureException "Signature expired" with a Date 15 minutes ahead
+--delay OPERATION=SECONDS holds that operation's requests before forwarding them (a window to crash CostGuard in
+between its journal intent and the call reaching AWS).
 Control (never called by CostGuard): GET /__faults → counts by type; POST /__faults {"rate": R} → new rate.
 """
 import argparse
@@ -45,7 +47,10 @@ def main():
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--rate", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--delay", action="append", default=[],
+                        help="OPERATION=SECONDS: hold requests for that operation before forwarding them")
     args = parser.parse_args()
+    delays = {name: float(seconds) for name, seconds in (item.split("=", 1) for item in args.delay)}
     upstream = urlparse(args.upstream)
     assert upstream.hostname in ("127.0.0.1", "localhost"), "loopback only"
     state = {"rate": args.rate, "counts": {k: 0 for k in KINDS}, "forwarded": 0}
@@ -84,6 +89,9 @@ def main():
                 with lock:
                     state["rate"] = float(json.loads(body)["rate"])
                 return self.reply(200, b"{}")
+            operation = (self.headers.get("X-Amz-Target") or "").rpartition(".")[2]
+            if operation in delays:
+                time.sleep(delays[operation])
             with lock:
                 kind = rng.choice(KINDS) if rng.random() < state["rate"] else None
                 if kind:

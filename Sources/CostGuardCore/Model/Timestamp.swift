@@ -15,6 +15,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         self.millisecondsSinceEpoch = Int64((secondsSinceEpoch * 1000).rounded())
     }
 
+    /// The largest magnitude of epoch seconds accepted from outside (about the year 4970).
+    public static let maximumSecondsSinceEpoch: Double = 94_670_000_000
+
     /// Seconds since the epoch.
     public var secondsSinceEpoch: Double { Double(millisecondsSinceEpoch) / 1000 }
 
@@ -133,6 +136,12 @@ extension Timestamp: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let seconds = try? container.decode(Double.self) {
+            // AWS sends epoch seconds; anything beyond ±3000 years is a broken answer, not a time (and would trap
+            // converting to milliseconds). Found by fuzzing the history decoder.
+            guard seconds.isFinite, abs(seconds) < Self.maximumSecondsSinceEpoch else {
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "\(seconds) is not a plausible time in epoch seconds")
+            }
             self.init(secondsSinceEpoch: seconds)
             return
         }

@@ -1,0 +1,46 @@
+// libFuzzer entry point for CostGuard's parsers of untrusted input, compiled by Tests/Fuzz/run.sh together with
+// the sources of CostGuardCore and the AWS response shapes (one module). The target is chosen by
+// COSTGUARD_FUZZ_TARGET:
+//   config      the configuration file parser (ConfigFile.parse)
+//   definition  the ASL definition analysis (DefinitionAnalysis.analyze)
+//   history     GetExecutionHistory answers: decoded as AWS sends them, then history analysis, resumed mid-way
+//   emr         ListClusters / DescribeCluster / ListInstanceGroups answers, decoded
+// A crash, a hang or an address-sanitizer report is a finding; each becomes a file under
+// Tests/Fuzz/regressions/<target>/ that run.sh replays on every run.
+internal import Foundation
+
+let fuzzTarget = ProcessInfo.processInfo.environment["COSTGUARD_FUZZ_TARGET"] ?? "config"
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    let bytes = start.map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? []
+    switch fuzzTarget {
+    case "config":
+        _ = try? ConfigFile.parse(String(decoding: bytes, as: UTF8.self), path: "fuzz.toml")
+    case "definition":
+        if case .success(let analysis) = DefinitionAnalysis.analyze(String(decoding: bytes, as: UTF8.self)) {
+            _ = analysis.touchesEMR
+        }
+    case "history":
+        guard let page = try? JSONDecoder().decode(SFN.GetExecutionHistoryOutput.self, from: Data(bytes)) else { return 0 }
+        let facts = page.events.map(\.fact)
+        var whole = HistoryAnalyzer()
+        whole.read(facts)
+        _ = whole.finish(executionEnded: true)
+        // The same events read in two pages, resuming after the first half: must not crash either.
+        let half = facts.count / 2
+        var first = HistoryAnalyzer()
+        first.read(Array(facts.prefix(half)))
+        var resumed = HistoryAnalyzer(resumingAfter: first.finish(executionEnded: false).lastEventID)
+        resumed.read(Array(facts.dropFirst(half)))
+        _ = resumed.finish(executionEnded: false)
+    case "emr":
+        let data = Data(bytes)
+        _ = try? JSONDecoder().decode(EMR.ListClustersOutput.self, from: data)
+        _ = try? JSONDecoder().decode(EMR.DescribeClusterOutput.self, from: data)
+        _ = try? JSONDecoder().decode(EMR.ListInstanceGroupsOutput.self, from: data)
+    default:
+        fatalError("unknown COSTGUARD_FUZZ_TARGET \(fuzzTarget)")
+    }
+    return 0
+}

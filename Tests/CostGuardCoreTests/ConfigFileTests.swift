@@ -76,6 +76,8 @@ struct ConfigFileTests {
         ("database = \"open", "line 1: the string value of database is not closed"),
         ("[policy]\nmax_terminations_per_pass = -1", "line 2: policy.max_terminations_per_pass must be a whole number"),
         ("just words", "line 1: expected 'key = value'"),
+        ("[policy]\nexempt_tags = [\"\"]", "line 2: policy.exempt_tags has an entry \"\" without a tag key"),
+        ("[policy]\nexempt_tags = [\"=x\"]", "line 2: policy.exempt_tags has an entry \"=x\" without a tag key"),
         ("[rate_limits]\nshare = \"1.5\"", "line 2: rate_limits.share = \"1.5\" must be a number in quotes above 0 and at most 1"),
         ("[rate_limits]\n\"states:ListExecutions\" = \"fast\"", "line 2: rate_limits.\"states:ListExecutions\" = \"fast\" must be \"burst/per-second\""),
         ("[rate_limits]\n\"ListExecutions\" = \"1/1\"", "line 2: unknown key 'rate_limits.ListExecutions'"),
@@ -94,7 +96,9 @@ struct ConfigFileTests {
         #expect(DurationText.parse("90s") == .seconds(90))
         #expect(DurationText.parse("2d1h") == .seconds(176_400))
         #expect(DurationText.parse("0s") == .zero)
-        for bad in ["", "15", "m", "1x", "-5m"] { #expect(DurationText.parse(bad) == nil, "\(bad)") }
+        for bad in ["", "15", "m", "1x", "-5m", "1h3088888888888888888m", "99999999999d", "4000d"] {
+            #expect(DurationText.parse(bad) == nil, "\(bad)")
+        }
         #expect(DurationText.format(.seconds(5400)) == "1h30m")
     }
 }

@@ -93,9 +93,13 @@ public struct ConfigFile: Sendable, Equatable {
                 }
                 actionsSeen[status] = action
             case "policy.exempt_tags":
-                config.policy.exemptTags = try strings().map { item in
-                    let parts = item.split(separator: "=", maxSplits: 1)
-                    return PolicyConfiguration.ExemptTag(key: String(parts[0]), value: parts.count > 1 ? String(parts[1]) : nil)
+                config.policy.exemptTags = try strings().map { item throws(Problem) in
+                    // "key" or "key=value"; an empty key would match nothing (found by fuzzing: it crashed).
+                    let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                    guard let key = parts.first, !key.isEmpty else {
+                        throw fail("policy.exempt_tags has an entry \"\(item)\" without a tag key; write \"key\" or \"key=value\"")
+                    }
+                    return PolicyConfiguration.ExemptTag(key: String(key), value: parts.count > 1 ? String(parts[1]) : nil)
                 }
                 if !config.policy.exemptTags.contains(where: { $0.key == "costguard:exempt" }) {
                     config.policy.exemptTags.append(.init(key: "costguard:exempt", value: "true"))
@@ -264,7 +268,11 @@ public enum DurationText {
             case "d": unit = 86400
             default: return nil
             }
-            total += value * unit
+            // Overflow is a bad value, not a crash (found by fuzzing); nothing sensible exceeds ten years.
+            let (part, overflow) = value.multipliedReportingOverflow(by: unit)
+            let (sum, overflowSum) = total.addingReportingOverflow(part)
+            guard !overflow, !overflowSum, sum <= 10 * 366 * 86400 else { return nil }
+            total = sum
             number = ""
             sawUnit = true
         }

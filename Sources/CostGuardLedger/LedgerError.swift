@@ -60,25 +60,17 @@ extension LedgerError {
     /// Classifies an SQLite failure on `path` into a ledger error with a fix.
     package static func from(_ error: SQLiteError, path: String, doing action: String) -> LedgerError {
         // An I/O error whose cause is a full or read-only file system (SQLite reports writes to the WAL index
-        // or a failed fsync as SQLITE_IOERR): say so, with the fix for that.
-        if error.primaryCode == 10 {  // SQLITE_IOERR
+        // or a failed fsync as SQLITE_IOERR) is classified as SQLITE_FULL or SQLITE_READONLY, with their fixes.
+        var code = error.primaryCode
+        if code == 10 {  // SQLITE_IOERR
             switch error.systemErrno {
-            case 28, 122:  // ENOSPC, EDQUOT
-                return LedgerError(
-                    .full, path: path,
-                    message: "the disk is full while \(action); the transaction was rolled back",
-                    fix: "free space on the file system that holds the ledger, then retry",
-                    underlying: error.description)
-            case 30:  // EROFS
-                return LedgerError(
-                    .readOnly, path: path, message: "the file system is read-only while \(action)",
-                    fix: "make the state directory writable (systemd: StateDirectory=costguard)",
-                    underlying: error.description)
+            case 28, 122: code = 13  // ENOSPC, EDQUOT
+            case 30: code = 8  // EROFS
             default: break
             }
         }
         // Primary result codes from sqlite3.h.
-        switch error.primaryCode {
+        switch code {
         case 5, 6:  // SQLITE_BUSY, SQLITE_LOCKED
             return LedgerError(
                 .busy, path: path,

@@ -24,7 +24,7 @@ import urllib.request
 
 import boto3
 
-from scenarios import ROLE, TERMINATE, cluster_params
+from scenarios import ROLE, TERMINATE, cluster_params, clusters_of
 
 FATES = ["stop", "fail", "timeout", "succeed-terminate", "succeed-leave", "running"]
 WEIGHTS = [4, 3, 1, 1, 1, 2]
@@ -127,19 +127,6 @@ def main():
         spec.pop("ready", None)
     with open(args.out, "w") as handle:
         json.dump({"seed": args.seed, "scenarios": specs, "strays": strays}, handle, indent=1)
-
-
-def clusters_of(sfn, execution_arn):
-    ids = []
-    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
-        for event in page["events"]:
-            for key in ("taskSubmittedEventDetails", "taskSucceededEventDetails"):
-                details = event.get(key) or {}
-                if details.get("resource", "").startswith("createCluster") and details.get("output"):
-                    cluster = json.loads(details["output"]) or {}
-                    if cluster.get("ClusterId") and cluster["ClusterId"] not in ids:
-                        ids.append(cluster["ClusterId"])
-    return ids
 
 
 def settle(sfn, emr, specs, control, user_arn):

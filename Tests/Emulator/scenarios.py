@@ -74,6 +74,20 @@ SCENARIOS = {
 }
 
 
+def clusters_of(sfn, execution_arn):
+    """The cluster ids an execution's history shows it created (createCluster task output), in order."""
+    ids = []
+    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+        for event in page["events"]:
+            for key in ("taskSubmittedEventDetails", "taskSucceededEventDetails"):
+                details = event.get(key) or {}
+                if details.get("resource", "").startswith("createCluster") and details.get("output"):
+                    cluster = json.loads(details["output"]) or {}
+                    if cluster.get("ClusterId") and cluster["ClusterId"] not in ids:
+                        ids.append(cluster["ClusterId"])
+    return ids
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--endpoint", required=True)
@@ -93,17 +107,6 @@ def main():
                                         input=json.dumps({"items": [1, 2]} if name == "map-iteration" else {}))
         started[name] = (arn, execution["executionArn"])
 
-    def clusters_of(execution_arn):
-        ids = []
-        for event in sfn.get_execution_history(executionArn=execution_arn)["events"]:
-            for key in ("taskSubmittedEventDetails", "taskSucceededEventDetails"):
-                details = event.get(key) or {}
-                if details.get("resource", "").startswith("createCluster") and details.get("output"):
-                    cluster = json.loads(details["output"]) or {}
-                    if cluster.get("ClusterId") and cluster["ClusterId"] not in ids:
-                        ids.append(cluster["ClusterId"])
-        return ids
-
     expected_clusters = {name: (2 if name == "map-iteration" else 1) for name in chosen}
     result = {}
     pending = set(chosen)
@@ -113,7 +116,7 @@ def main():
             arn, execution_arn = started[name]
             _, action, expectation, disposition = SCENARIOS[name]
             status = sfn.describe_execution(executionArn=execution_arn)["status"]
-            ids = clusters_of(execution_arn)
+            ids = clusters_of(sfn, execution_arn)
             states = [emr.describe_cluster(ClusterId=i)["Cluster"]["Status"]["State"] for i in ids]
             have_all = len(ids) >= expected_clusters[name]
             done = False
@@ -142,7 +145,7 @@ def main():
             if done:
                 pending.discard(name)
                 final = sfn.describe_execution(executionArn=execution_arn)["status"]
-                result[name] = {"stateMachineArn": arn, "executionArn": execution_arn, "clusterIds": clusters_of(execution_arn),
+                result[name] = {"stateMachineArn": arn, "executionArn": execution_arn, "clusterIds": clusters_of(sfn, execution_arn),
                                 "executionStatus": final, "expect": expectation, "disposition": disposition}
         time.sleep(0.3)
     if pending:

@@ -251,11 +251,11 @@ extension Ledger {
     /// The executions with these ARNs that the ledger has.
     public func executions(arns: some Collection<String>) throws(LedgerError) -> [String: ExecutionRow] {
         var result: [String: ExecutionRow] = [:]
-        let all = Array(Set(arns))
-        for start in stride(from: 0, to: all.count, by: 500) {
-            let chunk = all[start..<min(start + 500, all.count)]
-            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-            result.merge(try executionRows("SELECT * FROM executions WHERE arn IN (\(marks))", chunk.map { .text($0) })) { $1 }
+        try forEachChunk(of: arns) { db, marks, values throws(SQLiteError) in
+            try db.forEachRow("SELECT * FROM executions WHERE arn IN (\(marks))", values) { row in
+                let execution = Self.executionRow(row)
+                result[execution.record.arn] = execution
+            }
         }
         return result
     }
@@ -273,24 +273,30 @@ extension Ledger {
         try read("reading executions") { db in
             var result: [String: ExecutionRow] = [:]
             try db.forEachRow(sql, parameters) { row in
-                let record = ExecutionRecord(
-                    arn: row["arn"].text ?? "", stateMachineARN: row["state_machine_arn"].text ?? "",
-                    name: row["name"].text, parentExecutionARN: row["parent_execution_arn"].text,
-                    mapRunARN: row["map_run_arn"].text,
-                    status: ExecutionStatus(rawValue: row["status"].text ?? "") ?? .running,
-                    startDate: row["start_date"].text.flatMap(Timestamp.init(iso8601:)) ?? Timestamp(millisecondsSinceEpoch: 0),
-                    stopDate: row["stop_date"].text.flatMap(Timestamp.init(iso8601:)),
-                    redriveCount: Int(row["redrive_count"].integer ?? 0),
-                    redriveStatus: row["redrive_status"].text.flatMap(RedriveStatus.init(rawValue:)),
-                    redriveDate: row["redrive_date"].text.flatMap(Timestamp.init(iso8601:)),
-                    source: row["status_source"].text ?? "")
-                result[record.arn] = ExecutionRow(
-                    record: record, historyLastEventID: Int(row["history_last_event_id"].integer ?? 0),
-                    historyNextToken: row["history_next_token"].text,
-                    historyStatus: row["history_status"].text ?? "unread", historyProblem: row["history_problem"].text)
+                let execution = Self.executionRow(row)
+                result[execution.record.arn] = execution
             }
             return result
         }
+    }
+
+    /// An `executions` row as the pass uses it.
+    static func executionRow(_ row: SQLRow) -> ExecutionRow {
+        let record = ExecutionRecord(
+            arn: row["arn"].text ?? "", stateMachineARN: row["state_machine_arn"].text ?? "",
+            name: row["name"].text, parentExecutionARN: row["parent_execution_arn"].text,
+            mapRunARN: row["map_run_arn"].text,
+            status: ExecutionStatus(rawValue: row["status"].text ?? "") ?? .running,
+            startDate: row["start_date"].text.flatMap(Timestamp.init(iso8601:)) ?? Timestamp(millisecondsSinceEpoch: 0),
+            stopDate: row["stop_date"].text.flatMap(Timestamp.init(iso8601:)),
+            redriveCount: Int(row["redrive_count"].integer ?? 0),
+            redriveStatus: row["redrive_status"].text.flatMap(RedriveStatus.init(rawValue:)),
+            redriveDate: row["redrive_date"].text.flatMap(Timestamp.init(iso8601:)),
+            source: row["status_source"].text ?? "")
+        return ExecutionRow(
+            record: record, historyLastEventID: Int(row["history_last_event_id"].integer ?? 0),
+            historyNextToken: row["history_next_token"].text,
+            historyStatus: row["history_status"].text ?? "unread", historyProblem: row["history_problem"].text)
     }
 
     /// Upserts executions; redrive fields are kept when the record does not carry them. Advances the state

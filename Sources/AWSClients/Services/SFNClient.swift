@@ -51,12 +51,7 @@ public struct SFNClient: Sendable {
         _ parent: ExecutionParent, status: ExecutionStatus? = nil, pageSize: Int = 1000
     ) -> PageSequence<SFN.ListExecutionsOutput> {
         PageSequence(operation: "ListExecutions") { token async throws(AWSError) in
-            var input = ListExecutionsInput(statusFilter: status?.rawValue, maxResults: pageSize, nextToken: token)
-            switch parent {
-            case .stateMachine(let arn): input.stateMachineArn = arn
-            case .mapRun(let arn): input.mapRunArn = arn
-            }
-            let page: SFN.ListExecutionsOutput = try await client.callJSON("ListExecutions", input)
+            let page = try await listExecutionsPage(parent, status: status, pageSize: pageSize, token: token)
             return (page, page.nextToken)
         }
     }

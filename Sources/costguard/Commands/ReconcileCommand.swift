@@ -38,7 +38,6 @@ struct ReconcileCommand: AsyncParsableCommand {
     var wait = false
 
     func run() async throws {
-        ProcessUsage.limitMallocArenas()
         let setup = try await run.prepare(database: database, trigger: "reconcile")
         let lock: InstanceLock
         do {
@@ -131,6 +130,7 @@ struct RunOptions: ParsableArguments {
     func prepare(
         database: DatabaseOptions, trigger: String, observer: (@Sendable (AWSCallRecord) -> Void)? = nil
     ) async throws -> Setup {
+        ProcessUsage.limitMallocArenas()  // before the HTTP client's threads start
         let environment = ProcessInfo.processInfo.environment
         let format = KeyValueLogHandler.Format(rawValue: logFormat) ?? .text
         let level: Logger.Level = verbose ? .info : (trigger == "serve" ? .notice : .warning)

@@ -55,7 +55,6 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        ProcessUsage.limitMallocArenas()
         let environment = ProcessInfo.processInfo.environment
         let notifier = SystemdNotifier(environment: environment)
         // Signals become flags the loop reads; the default actions are turned off first.

@@ -248,6 +248,33 @@ extension Ledger {
         return try executionRows(sql, parameters)
     }
 
+    /// How many executions of a state machine the ledger has that started at or after `start` (an indexed count).
+    public func executionCount(stateMachine: String, startedSince start: Timestamp) throws(LedgerError) -> Int {
+        try read("counting executions") { db in
+            Int(try db.query(
+                "SELECT count(*) FROM executions WHERE state_machine_arn = ? AND start_date >= ?",
+                [.text(stateMachine), .text(start.iso8601)]).first?[0].integer ?? 0)
+        }
+    }
+
+    /// The RUNNING children of Distributed Map runs.
+    public func runningMapRunChildren() throws(LedgerError) -> [String: ExecutionRow] {
+        try executionRows("SELECT * FROM executions WHERE status = 'RUNNING' AND map_run_arn IS NOT NULL", [])
+    }
+
+    /// The state machines that have a RUNNING execution whose history could not be read in full.
+    public func stateMachinesWithIncompleteRunningHistories() throws(LedgerError) -> Set<String> {
+        try read("reading incomplete histories") { db in
+            var result: Set<String> = []
+            try db.forEachRow(
+                "SELECT DISTINCT state_machine_arn FROM executions WHERE status = 'RUNNING' AND history_status = 'incomplete'"
+            ) { row in
+                if let arn = row["state_machine_arn"].text { result.insert(arn) }
+            }
+            return result
+        }
+    }
+
     /// The executions with these ARNs that the ledger has.
     public func executions(arns: some Collection<String>) throws(LedgerError) -> [String: ExecutionRow] {
         var result: [String: ExecutionRow] = [:]

@@ -54,6 +54,13 @@ extension Reconciler {
         var records: [ExecutionRecord] = []
         var running: Set<String> = []
         var listed: [SFN.ExecutionListItem] = []
+        // Usually nothing is new: the first newest-first page holds what the ledger already has inside the overlap
+        // and a few more, so that one small call reaches past it; later pages are full.
+        let horizon = machine.newestExecutionStart.map { $0.adding(.zero - configuration.executionOverlap) }
+        var firstPageSize = 1000
+        if let horizon {
+            firstPageSize = min(1000, try ledger.executionCount(stateMachine: machine.arn, startedSince: horizon) + Self.newExecutionsPageMargin)
+        }
         do {
             // The live set: one call per 1000 RUNNING executions.
             for try await page in region.sfn.listExecutions(.stateMachine(machine.arn), status: .running) {
@@ -63,10 +70,8 @@ extension Reconciler {
                     if wasRunning[item.executionArn] == nil { records.append(Self.record(item)) }
                 }
             }
-            // New executions, newest first, until past the newest one already known (with an overlap). The first
-            // page is small (usually nothing is new); later ones are full.
-            let horizon = machine.newestExecutionStart.map { $0.adding(.zero - configuration.executionOverlap) }
-            var pageSize = horizon == nil ? 1000 : 100
+            // New executions, newest first, until past the newest one already known (with an overlap).
+            var pageSize = firstPageSize
             var token: String?
             pages: repeat {
                 let page = try await region.sfn.listExecutionsPage(.stateMachine(machine.arn), pageSize: pageSize, token: token)
@@ -143,7 +148,7 @@ extension Reconciler {
 
     /// Re-lists the map runs that still have RUNNING children, so that their statuses stay current.
     func followRunningMapRuns(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) {
-        let runningChildren = try ledger.executions(running: true).values.filter { $0.record.mapRunARN != nil }
+        let runningChildren = try ledger.runningMapRunChildren().values
         guard !runningChildren.isEmpty else { return }
         let parents = try ledger.executions(arns: runningChildren.compactMap(\.record.parentExecutionARN))
         let machines = try ledger.stateMachines()
@@ -225,6 +230,9 @@ extension Reconciler {
         }
         try batch.flush()
     }
+
+    /// How many new executions the first newest-first page has room for beyond those already known.
+    static let newExecutionsPageMargin = 10
 
     static func record(_ item: SFN.ExecutionListItem) -> ExecutionRecord {
         ExecutionRecord(

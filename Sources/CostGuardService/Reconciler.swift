@@ -171,8 +171,8 @@ public struct Reconciler: Sendable {
     func uncertainReferenceScopes() throws(LedgerError) -> Set<Scope> {
         let machines = try ledger.stateMachines()
         var scopes: Set<Scope> = []
-        for (_, row) in try ledger.executions(running: true) where row.historyStatus == "incomplete" {
-            if let machine = machines[row.record.stateMachineARN], machine.touchesEMR {
+        for arn in try ledger.stateMachinesWithIncompleteRunningHistories() {
+            if let machine = machines[arn], machine.touchesEMR {
                 scopes.insert(Scope(account: machine.account, region: machine.region))
             }
         }

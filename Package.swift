@@ -123,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CostGuardCoreTests",
-            dependencies: ["CostGuardCore"],
+            dependencies: ["CostGuardCore", "CostGuardTestKit"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -5,6 +5,9 @@
 //   definition  the ASL definition analysis (DefinitionAnalysis.analyze)
 //   history     GetExecutionHistory answers: decoded as AWS sends them, then history analysis, resumed mid-way
 //   emr         ListClusters / DescribeCluster / ListInstanceGroups answers, decoded
+//   lists       ListExecutions / ListClusters answers read by JSONReader and decoded by JSONDecoder: whatever the
+//               reader takes, JSONDecoder must take with equal values (the reader may refuse more: it is strict JSON
+//               also where JSONDecoder skips); a disagreement is a finding
 // A crash, a hang or an address-sanitizer report is a finding; each becomes a file under
 // Tests/Fuzz/regressions/<target>/ that run.sh replays on every run.
 internal import Foundation
@@ -39,6 +42,22 @@ public func fuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         _ = try? JSONDecoder().decode(EMR.ListClustersOutput.self, from: data)
         _ = try? JSONDecoder().decode(EMR.DescribeClusterOutput.self, from: data)
         _ = try? JSONDecoder().decode(EMR.ListInstanceGroupsOutput.self, from: data)
+    case "lists":
+        let data = Data(bytes)
+        let executions = try? JSONReader.read(bytes) { (reader: inout JSONReader) throws(JSONReadError) in
+            try SFN.ListExecutionsOutput(reading: &reader)
+        }
+        let decodedExecutions = try? JSONDecoder().decode(SFN.ListExecutionsOutput.self, from: data)
+        guard executions == nil || executions == decodedExecutions else {
+            fatalError("JSONReader and JSONDecoder disagree on a ListExecutions answer")
+        }
+        let clusters = try? JSONReader.read(bytes) { (reader: inout JSONReader) throws(JSONReadError) in
+            try EMR.ListClustersOutput(reading: &reader)
+        }
+        let decodedClusters = try? JSONDecoder().decode(EMR.ListClustersOutput.self, from: data)
+        guard clusters == nil || clusters == decodedClusters else {
+            fatalError("JSONReader and JSONDecoder disagree on a ListClusters answer")
+        }
     default:
         fatalError("unknown COSTGUARD_FUZZ_TARGET \(fuzzTarget)")
     }

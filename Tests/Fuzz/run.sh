@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes CostGuard's parsers of untrusted input with libFuzzer and AddressSanitizer, then replays the regressions.
 # Usage: Tests/Fuzz/run.sh [seconds per target (default 45)] [target ...]
-# Targets: config definition history emr (see FuzzTargets.swift). Exit 0 when nothing was found; a finding is
+# Targets: config definition history emr lists (see FuzzTargets.swift). Exit 0 when nothing was found; a finding is
 # written to Tests/Fuzz/findings/<target>/ (kept out of git): reproduce with
 #   COSTGUARD_FUZZ_TARGET=<target> .build-fuzz/fuzz <file>
 # then fix it and move the file to Tests/Fuzz/regressions/<target>/.
@@ -11,14 +11,16 @@ command -v swiftc >/dev/null 2>&1 || export PATH="/opt/swift/usr/bin:$PATH"
 seconds="${1:-45}"
 shift || true
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(config definition history emr)
+[ "${#targets[@]}" -gt 0 ] || targets=(config definition history emr lists)
 out=.build-fuzz
 mkdir -p "$out/src"
 # One module: CostGuardCore, the AWS response shapes (their `import CostGuardCore` dropped) and the entry point.
-cp Sources/AWSClients/Services/SFNShapes.swift Sources/AWSClients/Services/EMRShapes.swift "$out/src/"
+cp Sources/AWSClients/Services/SFNShapes.swift Sources/AWSClients/Services/EMRShapes.swift \
+    Sources/AWSClients/Protocol/JSONReader.swift "$out/src/"
 sed -i '/^public import CostGuardCore$/d' "$out/src/"*.swift
 sources=$(find Sources/CostGuardCore -name '*.swift' | sort)
-if [ ! -x "$out/fuzz" ] || [ -n "$(find Sources/CostGuardCore Sources/AWSClients/Services Tests/Fuzz/FuzzTargets.swift -newer "$out/fuzz" -name '*.swift' | head -1)" ]; then
+if [ ! -x "$out/fuzz" ] || [ -n "$(find Sources/CostGuardCore Sources/AWSClients/Services Sources/AWSClients/Protocol/JSONReader.swift \
+    Tests/Fuzz/FuzzTargets.swift -newer "$out/fuzz" -name '*.swift' | head -1)" ]; then
     echo "==> building the fuzzer (libFuzzer + AddressSanitizer)" >&2
     # shellcheck disable=SC2086
     swiftc -sanitize=fuzzer,address -parse-as-library -module-name CostGuardFuzz -O -g -enable-upcoming-feature InternalImportsByDefault -enable-upcoming-feature ExistentialAny \

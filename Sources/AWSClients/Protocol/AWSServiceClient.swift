@@ -121,7 +121,14 @@ public struct AWSServiceClient: Sendable {
     ) async throws(AWSError) -> Output {
         let response = try await sendJSON(operation, input, idempotent: idempotent)
         do {
-            return try JSONDecoder().decode(Output.self, from: Data(response.body.isEmpty ? Array("{}".utf8) : response.body))
+            let body = response.body.isEmpty ? Array("{}".utf8) : response.body
+            if let readable = Output.self as? any JSONReadable.Type {
+                // The shapes a pass reads by the thousand: read straight from the bytes.
+                return try JSONReader.read(body) { (reader: inout JSONReader) throws(JSONReadError) in
+                    try readable.init(reading: &reader)
+                } as! Output
+            }
+            return try JSONDecoder().decode(Output.self, from: Data(body))
         } catch {
             throw AWSError(
                 kind: .malformedResponse, service: service.signingName, operation: operation,

@@ -38,7 +38,7 @@ public enum EMR {
         }
     }
 
-    public struct ListClustersOutput: Codable, Sendable {
+    public struct ListClustersOutput: Codable, Sendable, Equatable {
         public var clusters: [ClusterSummary]
         public var marker: String?
         enum CodingKeys: String, CodingKey { case clusters = "Clusters", marker = "Marker" }
@@ -154,4 +154,95 @@ public enum EMR {
     }
 
     struct Empty: Codable, Sendable {}
+}
+
+// Read by hand (`JSONReader`): a steady pass lists every billing cluster.
+
+extension EMR.StateChangeReason: JSONReadable {
+    static let fields = ["Code", "Message"]
+
+    public init(reading reader: inout JSONReader) throws(JSONReadError) {
+        var code: String?, message: String?
+        try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
+            switch field {
+            case 0: code = try reader.readOptionalString()
+            case 1: message = try reader.readOptionalString()
+            default: break
+            }
+        }
+        self.init(code: code, message: message)
+    }
+}
+
+extension EMR.Timeline: JSONReadable {
+    static let fields = ["CreationDateTime", "ReadyDateTime", "EndDateTime"]
+
+    public init(reading reader: inout JSONReader) throws(JSONReadError) {
+        var creation: Timestamp?, ready: Timestamp?, end: Timestamp?
+        try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
+            switch field {
+            case 0: creation = try reader.readOptionalTimestamp()
+            case 1: ready = try reader.readOptionalTimestamp()
+            case 2: end = try reader.readOptionalTimestamp()
+            default: break
+            }
+        }
+        self.init(creationDateTime: creation, readyDateTime: ready, endDateTime: end)
+    }
+}
+
+extension EMR.ClusterStatus: JSONReadable {
+    static let fields = ["State", "StateChangeReason", "Timeline"]
+
+    public init(reading reader: inout JSONReader) throws(JSONReadError) {
+        var state: String?, reason: EMR.StateChangeReason?, timeline: EMR.Timeline?
+        try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
+            switch field {
+            case 0: state = try reader.readString()
+            case 1: reason = try reader.readOptional(EMR.StateChangeReason.self)
+            case 2: timeline = try reader.readOptional(EMR.Timeline.self)
+            default: break
+            }
+        }
+        guard let state else { throw reader.missing("State") }
+        self.init(state: state, stateChangeReason: reason, timeline: timeline)
+    }
+}
+
+extension EMR.ClusterSummary: JSONReadable {
+    static let fields = ["Id", "Name", "Status", "NormalizedInstanceHours", "ClusterArn"]
+
+    public init(reading reader: inout JSONReader) throws(JSONReadError) {
+        var id: String?, name: String?, status: EMR.ClusterStatus?, hours: Int?, arn: String?
+        try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
+            switch field {
+            case 0: id = try reader.readString()
+            case 1: name = try reader.readOptionalString()
+            case 2: status = try EMR.ClusterStatus(reading: &reader)
+            case 3: hours = try reader.readOptionalInt()
+            case 4: arn = try reader.readOptionalString()
+            default: break
+            }
+        }
+        guard let id else { throw reader.missing("Id") }
+        guard let status else { throw reader.missing("Status") }
+        self.init(id: id, name: name, status: status, normalizedInstanceHours: hours, clusterArn: arn)
+    }
+}
+
+extension EMR.ListClustersOutput: JSONReadable {
+    static let fields = ["Clusters", "Marker"]
+
+    public init(reading reader: inout JSONReader) throws(JSONReadError) {
+        var clusters: [EMR.ClusterSummary]?, marker: String?
+        try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
+            switch field {
+            case 0: clusters = try reader.readArray(of: EMR.ClusterSummary.self)
+            case 1: marker = try reader.readOptionalString()
+            default: break
+            }
+        }
+        guard let clusters else { throw reader.missing("Clusters") }
+        self.init(clusters: clusters, marker: marker)
+    }
 }

@@ -37,7 +37,7 @@ public enum SFN {
         public var redriveDate: Timestamp?
     }
 
-    public struct ListExecutionsOutput: Codable, Sendable {
+    public struct ListExecutionsOutput: Codable, Sendable, Equatable {
         public var executions: [ExecutionListItem]
         public var nextToken: String?
     }
@@ -140,5 +140,57 @@ extension SFN.HistoryEvent {
             resource: scheduled?.resource ?? output?.resource ?? failed?.resource, parameters: scheduled?.parameters,
             output: output?.output, outputTruncated: output?.outputDetails?.truncated,
             mapRunARN: mapRunStartedEventDetails?.mapRunArn)
+    }
+}
+
+// Read by hand (`JSONReader`): a steady pass reads thousands of list items per pass.
+
+extension SFN.ExecutionListItem: JSONReadable {
+    static let fields = [
+        "executionArn", "stateMachineArn", "name", "status", "startDate", "stopDate", "mapRunArn", "redriveCount",
+        "redriveDate",
+    ]
+
+    public init(reading reader: inout JSONReader) throws(JSONReadError) {
+        var executionArn: String?, stateMachineArn: String?, status: String?, startDate: Timestamp?
+        var name: String?, stopDate: Timestamp?, mapRunArn: String?, redriveCount: Int?, redriveDate: Timestamp?
+        try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
+            switch field {
+            case 0: executionArn = try reader.readString()
+            case 1: stateMachineArn = try reader.readString()
+            case 2: name = try reader.readOptionalString()
+            case 3: status = try reader.readString()
+            case 4: startDate = try reader.readTimestamp()
+            case 5: stopDate = try reader.readOptionalTimestamp()
+            case 6: mapRunArn = try reader.readOptionalString()
+            case 7: redriveCount = try reader.readOptionalInt()
+            case 8: redriveDate = try reader.readOptionalTimestamp()
+            default: break
+            }
+        }
+        guard let executionArn else { throw reader.missing("executionArn") }
+        guard let stateMachineArn else { throw reader.missing("stateMachineArn") }
+        guard let status else { throw reader.missing("status") }
+        guard let startDate else { throw reader.missing("startDate") }
+        self.init(
+            executionArn: executionArn, stateMachineArn: stateMachineArn, name: name, status: status, startDate: startDate,
+            stopDate: stopDate, mapRunArn: mapRunArn, redriveCount: redriveCount, redriveDate: redriveDate)
+    }
+}
+
+extension SFN.ListExecutionsOutput: JSONReadable {
+    static let fields = ["executions", "nextToken"]
+
+    public init(reading reader: inout JSONReader) throws(JSONReadError) {
+        var executions: [SFN.ExecutionListItem]?, nextToken: String?
+        try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
+            switch field {
+            case 0: executions = try reader.readArray(of: SFN.ExecutionListItem.self)
+            case 1: nextToken = try reader.readOptionalString()
+            default: break
+            }
+        }
+        guard let executions else { throw reader.missing("executions") }
+        self.init(executions: executions, nextToken: nextToken)
     }
 }

@@ -1,0 +1,395 @@
+public import CostGuardCore
+
+/// Why a document could not be read by `JSONReader`: where, and what was wrong.
+public struct JSONReadError: Error, Sendable, CustomStringConvertible {
+    /// Byte offset in the document.
+    public var offset: Int
+    public var message: String
+    /// Where in the document, outermost first (keys, and `[index]` for array elements).
+    public var path: [String] = []
+
+    public init(offset: Int, message: String) {
+        self.offset = offset
+        self.message = message
+    }
+
+    public var description: String {
+        let location = path.isEmpty ? "" : " at " + path.enumerated().map { $0.offset == 0 || $0.element.hasPrefix("[") ? $0.element : "." + $0.element }.joined()
+        return "\(message)\(location) (byte \(offset))"
+    }
+
+    func within(_ component: String) -> JSONReadError {
+        var error = self
+        error.path.insert(component, at: 0)
+        return error
+    }
+}
+
+/// A response shape read straight from JSON bytes by `JSONReader`, without Foundation's `JSONDecoder`.
+///
+/// For the few shapes a steady pass reads by the thousand (list items); everything else stays `Decodable`.
+/// A conforming type must accept and reject exactly what its `Decodable` conformance does (a differential test
+/// checks it).
+public protocol JSONReadable {
+    init(reading reader: inout JSONReader) throws(JSONReadError)
+}
+
+/// A strict single-pass JSON reader (RFC 8259) over UTF-8 bytes, for hand-written decoders of response shapes.
+///
+/// Values are consumed in document order: `readObject` hands each key to the caller, which reads or skips its
+/// value. Strings are validated (UTF-8, control characters, escapes including surrogate pairs), numbers follow the
+/// JSON grammar, nesting is limited, and nothing but whitespace may follow the document.
+public struct JSONReader: ~Copyable {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var index = 0
+    private var depth = 0
+    /// Nesting deeper than this is refused (as a malformed answer), so a hostile document cannot exhaust the stack.
+    static let maximumDepth = 512
+
+    /// Reads one document from `bytes` with `body`, and checks that nothing follows it.
+    public static func read<T>(_ bytes: [UInt8], _ body: (inout JSONReader) throws(JSONReadError) -> T) throws(JSONReadError) -> T {
+        let result: Result<T, JSONReadError> = bytes.withUnsafeBufferPointer { buffer in
+            var reader = JSONReader(bytes: buffer)
+            do throws(JSONReadError) {
+                let value = try body(&reader)
+                reader.skipWhitespace()
+                guard reader.index == buffer.count else { return .failure(reader.error("unexpected data after the document")) }
+                return .success(value)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    private init(bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+    }
+
+    func error(_ message: String) -> JSONReadError {
+        JSONReadError(offset: index, message: message)
+    }
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default: return
+            }
+        }
+    }
+
+    /// The next significant byte, after whitespace (nil at the end).
+    private mutating func peek() -> UInt8? {
+        skipWhitespace()
+        return index < bytes.count ? bytes[index] : nil
+    }
+
+    private mutating func expect(_ byte: UInt8, _ what: String) throws(JSONReadError) {
+        guard peek() == byte else { throw error("expected \(what)") }
+        index += 1
+    }
+
+    private mutating func literal(_ word: StaticString) throws(JSONReadError) {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw error("unexpected end of the document") }
+        let start = word.utf8Start
+        for offset in 0..<count where bytes[index + offset] != start[offset] {
+            throw error("invalid literal")
+        }
+        index += count
+    }
+
+    /// Consumes `null` if it is next; returns whether it was.
+    public mutating func readNull() throws(JSONReadError) -> Bool {
+        guard peek() == UInt8(ascii: "n") else { return false }
+        try literal("null")
+        return true
+    }
+
+    /// Reads an object: calls `body` with each key, which must read or skip the key's value.
+    public mutating func readObject(_ body: (inout JSONReader, String) throws(JSONReadError) -> Void) throws(JSONReadError) {
+        try expect(UInt8(ascii: "{"), "an object")
+        try enter()
+        defer { depth -= 1 }
+        if peek() == UInt8(ascii: "}") {
+            index += 1
+            return
+        }
+        while true {
+            guard peek() == UInt8(ascii: "\"") else { throw error("expected a key") }
+            let key = try readString()
+            try expect(UInt8(ascii: ":"), "':' after a key")
+            do {
+                try body(&self, key)
+            } catch {
+                throw error.within(key)
+            }
+            switch peek() {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"):
+                index += 1
+                return
+            default: throw error("expected ',' or '}' in an object")
+            }
+        }
+    }
+
+    /// Reads an object whose keys of interest are `fields`: calls `body` with the index in `fields` of each such key,
+    /// which must read its value; other keys' values are skipped (validated). A key of interest given twice is
+    /// refused: which of the two values counts is ambiguous (decoders differ), so the answer is not trusted.
+    public mutating func readObject(
+        fields: [String], _ body: (inout JSONReader, Int) throws(JSONReadError) -> Void
+    ) throws(JSONReadError) {
+        precondition(fields.count <= 64)
+        var seen: UInt64 = 0
+        try readObject { (reader: inout JSONReader, key: String) throws(JSONReadError) in
+            guard let field = fields.firstIndex(of: key) else { return try reader.skipValue() }
+            guard seen & (1 << field) == 0 else { throw reader.error("the key \"\(key)\" appears twice") }
+            seen |= 1 << field
+            try body(&reader, field)
+        }
+    }
+
+    /// Reads an array: calls `body` once per element, which must read or skip it.
+    public mutating func readArray(_ body: (inout JSONReader) throws(JSONReadError) -> Void) throws(JSONReadError) {
+        try expect(UInt8(ascii: "["), "an array")
+        try enter()
+        defer { depth -= 1 }
+        if peek() == UInt8(ascii: "]") {
+            index += 1
+            return
+        }
+        var element = 0
+        while true {
+            do {
+                try body(&self)
+            } catch {
+                throw error.within("[\(element)]")
+            }
+            element += 1
+            switch peek() {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "]"):
+                index += 1
+                return
+            default: throw error("expected ',' or ']' in an array")
+            }
+        }
+    }
+
+    private mutating func enter() throws(JSONReadError) {
+        depth += 1
+        guard depth <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth) levels") }
+    }
+
+    /// Reads an array of `T`.
+    public mutating func readArray<T: JSONReadable>(of type: T.Type) throws(JSONReadError) -> [T] {
+        var result: [T] = []
+        try readArray { (reader: inout JSONReader) throws(JSONReadError) in result.append(try T(reading: &reader)) }
+        return result
+    }
+
+    /// Reads a string.
+    public mutating func readString() throws(JSONReadError) -> String {
+        try expect(UInt8(ascii: "\""), "a string")
+        let start = index
+        // The common case: no escapes. Scan to the closing quote, then validate the UTF-8 once.
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                guard let text else { throw JSONReadError(offset: start, message: "a string is not valid UTF-8") }
+                index += 1
+                return text
+            }
+            if byte == UInt8(ascii: "\\") { break }
+            guard byte >= 0x20 else { throw error("a control character in a string") }
+            index += 1
+        }
+        // Escapes: decode into a byte buffer.
+        var decoded = Array(bytes[start..<index])
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\""):
+                guard let text = String(validating: decoded, as: UTF8.self) else {
+                    throw JSONReadError(offset: start, message: "a string is not valid UTF-8")
+                }
+                index += 1
+                return text
+            case UInt8(ascii: "\\"):
+                index += 1
+                guard index < bytes.count else { break }
+                let escape = bytes[index]
+                index += 1
+                switch escape {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): decoded.append(escape)
+                case UInt8(ascii: "b"): decoded.append(0x08)
+                case UInt8(ascii: "f"): decoded.append(0x0C)
+                case UInt8(ascii: "n"): decoded.append(0x0A)
+                case UInt8(ascii: "r"): decoded.append(0x0D)
+                case UInt8(ascii: "t"): decoded.append(0x09)
+                case UInt8(ascii: "u"):
+                    var scalar = try readHex4()
+                    if (0xD800..<0xDC00).contains(scalar) {
+                        // A high surrogate must be followed by an escaped low surrogate.
+                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+                        else { throw error("an unpaired surrogate in a string") }
+                        index += 2
+                        let low = try readHex4()
+                        guard (0xDC00..<0xE000).contains(low) else { throw error("an unpaired surrogate in a string") }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else if (0xDC00..<0xE000).contains(scalar) {
+                        throw error("an unpaired surrogate in a string")
+                    }
+                    guard let unicode = Unicode.Scalar(scalar) else { throw error("an invalid \\u escape") }
+                    decoded.append(contentsOf: UTF8.encode(unicode)!)
+                default:
+                    throw error("an invalid escape in a string")
+                }
+            default:
+                guard byte >= 0x20 else { throw error("a control character in a string") }
+                decoded.append(byte)
+                index += 1
+            }
+        }
+        throw error("an unterminated string")
+    }
+
+    private mutating func readHex4() throws(JSONReadError) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw error("an incomplete \\u escape") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw error("an invalid \\u escape")
+            }
+            value = value << 4 | UInt32(digit)
+            index += 1
+        }
+        return value
+    }
+
+    /// The bytes of a number, checked against the JSON grammar.
+    private mutating func numberText() throws(JSONReadError) -> (text: String, integral: Bool) {
+        _ = peek()
+        let start = index
+        var integral = true
+        func digits(_ reader: inout JSONReader) -> Int {
+            let first = reader.index
+            while reader.index < reader.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(reader.bytes[reader.index]) {
+                reader.index += 1
+            }
+            return reader.index - first
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let leading = index
+        let integerDigits = digits(&self)
+        guard integerDigits > 0 else { throw error("expected a number") }
+        guard integerDigits == 1 || bytes[leading] != UInt8(ascii: "0") else { throw error("a number with a leading zero") }
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            integral = false
+            guard digits(&self) > 0 else { throw error("a number without digits after '.'") }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+            integral = false
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard digits(&self) > 0 else { throw error("a number without exponent digits") }
+        }
+        return (String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self), integral)
+    }
+
+    /// Reads a number as a `Double`.
+    public mutating func readDouble() throws(JSONReadError) -> Double {
+        let start = index
+        let (text, _) = try numberText()
+        guard let value = Double(text), value.isFinite else {
+            throw JSONReadError(offset: start, message: "\(text) is not a representable number")
+        }
+        return value
+    }
+
+    /// Reads an integer: a number that fits an `Int` exactly (`2`, `2.0` and `2e0` alike, as `JSONDecoder` does).
+    public mutating func readInt() throws(JSONReadError) -> Int {
+        let start = index
+        let (text, integral) = try numberText()
+        if integral, let value = Int(text) { return value }
+        if !integral, let double = Double(text), double == double.rounded(), let value = Int(exactly: double) { return value }
+        throw JSONReadError(offset: start, message: "\(text) is not an integer")
+    }
+
+    /// Reads a boolean.
+    public mutating func readBool() throws(JSONReadError) -> Bool {
+        switch peek() {
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return true
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return false
+        default: throw error("expected true or false")
+        }
+    }
+
+    /// Reads a time in epoch seconds, as AWS's JSON protocols send it, or ISO-8601 text (as `Timestamp`'s
+    /// `Decodable` conformance accepts).
+    public mutating func readTimestamp() throws(JSONReadError) -> Timestamp {
+        let start = index
+        if peek() == UInt8(ascii: "\"") {
+            let text = try readString()
+            guard let parsed = Timestamp(iso8601: text) else {
+                throw JSONReadError(offset: start, message: "'\(text)' is neither epoch seconds nor an ISO-8601 timestamp")
+            }
+            return parsed
+        }
+        let seconds = try readDouble()
+        guard abs(seconds) < Timestamp.maximumSecondsSinceEpoch else {
+            throw JSONReadError(offset: start, message: "\(seconds) is not a plausible time in epoch seconds")
+        }
+        return Timestamp(secondsSinceEpoch: seconds)
+    }
+
+    /// Skips any value (validating it).
+    public mutating func skipValue() throws(JSONReadError) {
+        switch peek() {
+        case UInt8(ascii: "{"): try readObject { (reader: inout JSONReader, _: String) throws(JSONReadError) in try reader.skipValue() }
+        case UInt8(ascii: "["): try readArray { (reader: inout JSONReader) throws(JSONReadError) in try reader.skipValue() }
+        case UInt8(ascii: "\""): _ = try readString()
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): _ = try readBool()
+        case UInt8(ascii: "n"): _ = try readNull()
+        case nil: throw error("unexpected end of the document")
+        default: _ = try numberText()
+        }
+    }
+
+    // Optional fields: `null` reads as nil, as `decodeIfPresent` does.
+
+    public mutating func readOptionalString() throws(JSONReadError) -> String? {
+        try readNull() ? nil : try readString()
+    }
+
+    public mutating func readOptionalInt() throws(JSONReadError) -> Int? {
+        try readNull() ? nil : try readInt()
+    }
+
+    public mutating func readOptionalTimestamp() throws(JSONReadError) -> Timestamp? {
+        try readNull() ? nil : try readTimestamp()
+    }
+
+    /// Reads an optional object shape.
+    public mutating func readOptional<T: JSONReadable>(_ type: T.Type) throws(JSONReadError) -> T? {
+        try readNull() ? nil : try T(reading: &self)
+    }
+
+    /// The error for a required key missing from an object.
+    public func missing(_ key: String) -> JSONReadError {
+        JSONReadError(offset: index, message: "the required key \"\(key)\" is missing")
+    }
+}

@@ -1,0 +1,209 @@
+@testable import AWSClients
+import CostGuardCore
+import CostGuardTestKit
+import Foundation
+import Testing
+
+/// The hand-written readers of the list shapes must accept and reject what `JSONDecoder` does, with equal values.
+@Suite("JSON reader of list responses")
+struct JSONReaderTests {
+    /// Decodes `text` both ways: (reader's value or nil, decoder's value or nil, reader's error).
+    func both<T: JSONReadable & Decodable & Equatable>(_ type: T.Type, _ bytes: [UInt8]) -> (T?, T?, JSONReadError?) {
+        var readError: JSONReadError?
+        var read: T?
+        do {
+            read = try JSONReader.read(bytes) { (reader: inout JSONReader) throws(JSONReadError) in try T(reading: &reader) }
+        } catch {
+            readError = error
+        }
+        let decoded = try? JSONDecoder().decode(T.self, from: Data(bytes))
+        return (read, decoded, readError)
+    }
+
+    @Test("AWS-shaped answers read the same as with JSONDecoder")
+    func wellFormed() throws {
+        let executions = """
+            {"executions":[{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:m:e1",
+              "stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:m","name":"e1","status":"RUNNING",
+              "startDate":1.7641e9,"redriveCount":0,"itemCount":3,"extra":{"a":[1,2,{"b":null}],"c":true}},
+             {"executionArn":"x","stateMachineArn":"y","status":"ABORTED","startDate":"2026-11-25T01:02:03.456Z",
+              "stopDate":1764100000.25,"mapRunArn":null,"redriveDate":null,"name":"caf\\u00e9 \\ud83d\\ude00 \\"q\\" \\\\ \\/"}],
+             "nextToken":"tok\\n"}
+            """
+        let (read, decoded, error) = both(SFN.ListExecutionsOutput.self, Array(executions.utf8))
+        #expect(error == nil)
+        #expect(read != nil && read?.executions == decoded?.executions && read?.nextToken == decoded?.nextToken)
+        #expect(read?.executions[1].name == "café 😀 \"q\" \\ /")
+        #expect(read?.executions[1].startDate == Timestamp(iso8601: "2026-11-25T01:02:03.456Z"))
+        let clusters = """
+            { "Clusters" : [ {"Id":"j-1","Name":"a","Status":{"State":"WAITING","StateChangeReason":{"Code":"ok","Message":"m"},
+              "Timeline":{"CreationDateTime":1764000000,"ReadyDateTime":1764000100.5}},"NormalizedInstanceHours":32,
+              "ClusterArn":"arn:aws:elasticmapreduce:us-east-1:123456789012:cluster/j-1","OutpostArn":"o"},
+              {"Id":"j-2","Status":{"State":"STARTING","StateChangeReason":{},"Timeline":null},"NormalizedInstanceHours":2.0} ],
+              "Marker":null }
+            """
+        let (readClusters, decodedClusters, clusterError) = both(EMR.ListClustersOutput.self, Array(clusters.utf8))
+        #expect(clusterError == nil)
+        #expect(readClusters?.clusters == decodedClusters?.clusters && readClusters?.clusters.count == 2)
+        #expect(readClusters?.clusters[1].normalizedInstanceHours == 2)
+    }
+
+    /// The reader is strict JSON (RFC 8259) everywhere, also inside keys it skips; `JSONDecoder` does not look
+    /// closely at what it skips (it takes `[1,2,]` or `"\\x"` in an unknown key, and a trailing comma in an
+    /// object). Where they differ, the reader refuses: a malformed answer fails the call (closed), never half-read.
+    @Test("malformed answers are refused, naming where", arguments: [
+        (#"{"executions":[{"stateMachineArn":"y","status":"RUNNING","startDate":1}]}"#, "executionArn", "executions[0]", true),
+        (#"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":"soon"}]}"#, "neither epoch", "executions[0].startDate", true),
+        (#"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1e300}]}"#, "plausible", "executions[0].startDate", true),
+        (#"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":null,"startDate":1}]}"#, "expected a string", "executions[0].status", true),
+        (#"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1,"redriveCount":1.5}]}"#, "not an integer", "executions[0].redriveCount", true),
+        (#"{"executions":[],"nextToken":"a"} x"#, "after the document", nil, true),
+        ("{\"executions\":[{\"executionArn\":\"x\u{01}\"}]}", "control character", "executions[0].executionArn", true),
+        (#"{"executions":[{"executionArn":"\ud800"}]}"#, "unpaired surrogate", "executions[0].executionArn", true),
+        (#"{"executions":[}"#, "expected an object", "executions[0]", true),
+        (#"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1,"u":tru}]}"#, "invalid literal", "executions[0].u", true),
+        (#"{"nextToken":"a"}"#, "\"executions\" is missing", nil, true),
+        (#""#, "expected an object", nil, true),
+        // Refused by the reader, taken by JSONDecoder (lenient in what it skips).
+        (#"{"executions":[],}"#, "expected a key", nil, false),
+        (#"{"executions":[{"executionArn":"x","name":"a","stateMachineArn":"y","status":"RUNNING","startDate":1,"name":"b"}]}"#, "\"name\" appears twice", "executions[0].name", false),
+        (#"{"executions":[], "u": 01}"#, "leading zero", "u", false),
+        (#"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1,"u":[1,2,]}]}"#, "expected a number", "executions[0].u[2]", false),
+        (#"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1,"u":"\x"}]}"#, "invalid escape", "executions[0].u", false),
+        (#"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1,"u":-}]}"#, "expected a number", "executions[0].u", false),
+    ])
+    func malformed(text: String, message: String, path: String?, decoderRefuses: Bool) {
+        let (read, decoded, error) = both(SFN.ListExecutionsOutput.self, Array(text.utf8))
+        #expect(read == nil, "the reader refuses \(text)")
+        #expect((decoded == nil) == decoderRefuses, "JSONDecoder \(decoderRefuses ? "refuses" : "takes") \(text)")
+        let description = error.map { "\($0)" } ?? "no error"
+        #expect(description.contains(message), "\(description) says \(message)")
+        if let path { #expect(description.contains(" at \(path) "), "\(description) names \(path)") }
+    }
+
+    @Test("nesting is bounded")
+    func depth() {
+        let deep = "{\"executions\":[],\"u\":" + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "}"
+        let (read, _, error) = both(SFN.ListExecutionsOutput.self, Array(deep.utf8))
+        #expect(read == nil)
+        #expect("\(error.map { "\($0)" } ?? "")".contains("nesting deeper"))
+    }
+
+    /// Random documents of the list shapes (valid JSON; fields missing, null, of the wrong type, unknown fields,
+    /// escapes, whitespace), then random damage to each. On every valid document the reader and `JSONDecoder` agree
+    /// (both refuse the shape, or both read equal values); on damaged ones, whatever the reader takes, `JSONDecoder`
+    /// takes with the same values (the reader is never more lenient).
+    @Test("differential against JSONDecoder: 3000 random documents and 3000 damaged ones")
+    func differential() throws {
+        var random = SplitMix(seed: 0xC057_6A4D)
+        var disagreements: [String] = []
+        var readBoth = 0
+        var refusedDamage = 0
+        for round in 0..<3000 {
+            let isExecutions = round % 2 == 0
+            let document = isExecutions ? Self.executionsDocument(&random) : Self.clustersDocument(&random)
+            var damaged = Array(document.utf8)
+            switch random.next(upTo: 4) {
+            case 0: damaged = Array(damaged.prefix(random.next(upTo: damaged.count)))
+            case 1: damaged[random.next(upTo: damaged.count)] = UInt8(random.next(upTo: 256))
+            case 2:
+                let noise = Array(#"{}[],:"\ 0-e.n"#.utf8)
+                damaged.insert(noise[random.next(upTo: noise.count)], at: random.next(upTo: damaged.count))
+            default: damaged.remove(at: random.next(upTo: damaged.count))
+            }
+            for (bytes, valid) in [(Array(document.utf8), true), (damaged, false)] {
+                let readOK: Bool, decodedOK: Bool, equal: Bool
+                if isExecutions {
+                    let (read, decoded, _) = both(SFN.ListExecutionsOutput.self, bytes)
+                    (readOK, decodedOK, equal) = (read != nil, decoded != nil, read == decoded)
+                } else {
+                    let (read, decoded, _) = both(EMR.ListClustersOutput.self, bytes)
+                    (readOK, decodedOK, equal) = (read != nil, decoded != nil, read == decoded)
+                }
+                if readOK && decodedOK { readBoth += 1 }
+                if !valid && !readOK && decodedOK { refusedDamage += 1 }
+                let agree = valid ? (readOK == decodedOK && equal) : (!readOK || equal)
+                if !agree { disagreements.append(String(decoding: bytes, as: UTF8.self)) }
+            }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements.count) disagreements; first: \(disagreements.first ?? "")")
+        #expect(readBoth > 500, "documents read by both: \(readBoth)")
+        print("JSON reader differential: \(readBoth) documents read alike, \(refusedDamage) damaged ones refused only by the reader")
+    }
+
+    static let texts = ["a", "", "caf\\u00e9", "line\\nbreak", "\\ud83d\\ude00", "q\\\"uote", "slash\\/", "\\\\", "日本", "tab\\t"]
+
+    static func text(_ random: inout SplitMix) -> String {
+        "\"" + (0..<random.next(upTo: 3)).map { _ in texts[random.next(upTo: texts.count)] }.joined() + "\""
+    }
+
+    static func number(_ random: inout SplitMix) -> String {
+        ["0", "1", "-1", "1764000000", "1764000000.125", "1.764e9", "2.0", "17E2", "-0", "0.5"][random.next(upTo: 10)]
+    }
+
+    static func unknown(_ random: inout SplitMix, depth: Int = 0) -> String {
+        switch random.next(upTo: depth > 2 ? 4 : 6) {
+        case 0: return text(&random)
+        case 1: return number(&random)
+        case 2: return ["true", "false"][random.next(upTo: 2)]
+        case 3: return "null"
+        case 4: return "[" + (0..<random.next(upTo: 3)).map { _ in unknown(&random, depth: depth + 1) }.joined(separator: ",") + "]"
+        default:
+            return "{" + (0..<random.next(upTo: 3)).map { i in "\"k\(i)\": " + unknown(&random, depth: depth + 1) }.joined(separator: ",") + "}"
+        }
+    }
+
+    /// A field's value: usually the right type, sometimes null, sometimes another type.
+    static func value(_ random: inout SplitMix, _ right: (inout SplitMix) -> String) -> String {
+        switch random.next(upTo: 12) {
+        case 0: return "null"
+        case 1: return unknown(&random)
+        default: return right(&random)
+        }
+    }
+
+    static func object(_ random: inout SplitMix, _ fields: [(String, (inout SplitMix) -> String)]) -> String {
+        var members: [String] = []
+        for (key, make) in fields where random.next(upTo: 10) != 0 {
+            members.append("\"\(key)\":\(value(&random, make))")
+        }
+        if random.next(upTo: 3) == 0 { members.append("\"Unknown\(random.next(upTo: 9))\":\(unknown(&random))") }
+        var shuffled = members
+        for i in shuffled.indices.reversed() where i > 0 { shuffled.swapAt(i, random.next(upTo: i + 1)) }
+        let spaces = [" ", "", "\n", "\t", "\r\n "]
+        return "{" + shuffled.joined(separator: "," + spaces[random.next(upTo: spaces.count)]) + "}"
+    }
+
+    static func executionsDocument(_ random: inout SplitMix) -> String {
+        let item: (inout SplitMix) -> String = { random in
+            object(&random, [
+                ("executionArn", text), ("stateMachineArn", text), ("name", text), ("status", text),
+                ("startDate", { random in random.next(upTo: 5) == 0 ? "\"2026-11-25T01:02:03.456Z\"" : number(&random) }),
+                ("stopDate", number), ("mapRunArn", text), ("redriveCount", number), ("redriveDate", number),
+            ])
+        }
+        return object(&random, [
+            ("executions", { random in "[" + (0..<random.next(upTo: 4)).map { _ in item(&random) }.joined(separator: ",") + "]" }),
+            ("nextToken", text),
+        ])
+    }
+
+    static func clustersDocument(_ random: inout SplitMix) -> String {
+        let timeline: (inout SplitMix) -> String = { random in
+            object(&random, [("CreationDateTime", number), ("ReadyDateTime", number), ("EndDateTime", number)])
+        }
+        let status: (inout SplitMix) -> String = { random in
+            object(&random, [
+                ("State", text), ("StateChangeReason", { random in object(&random, [("Code", text), ("Message", text)]) }),
+                ("Timeline", timeline),
+            ])
+        }
+        let item: (inout SplitMix) -> String = { random in
+            object(&random, [("Id", text), ("Name", text), ("Status", status), ("NormalizedInstanceHours", number), ("ClusterArn", text)])
+        }
+        return object(&random, [
+            ("Clusters", { random in "[" + (0..<random.next(upTo: 4)).map { _ in item(&random) }.joined(separator: ",") + "]" }),
+            ("Marker", text),
+        ])
+    }
+}

@@ -74,11 +74,12 @@ def run_measured(argv, env):
 
 
 class Emulator:
-    def __init__(self, python):
+    def __init__(self, python, keep_alive=True):
         self.port = free_port()
         self.control_port = self.port + 1
         self.process = subprocess.Popen(
-            [python, EMULATOR, "serve", "--port", str(self.port), "--control-port", str(self.control_port)],
+            [python, EMULATOR, "serve", "--port", str(self.port), "--control-port", str(self.control_port)]
+            + (["--keep-alive"] if keep_alive else []),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         self.url = f"http://127.0.0.1:{self.port}"
         self.control = f"http://127.0.0.1:{self.control_port}"

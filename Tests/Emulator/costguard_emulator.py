@@ -234,7 +234,60 @@ def control_server(port):
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
 
-def serve(port, control_port=None):
+def keep_connections_alive():
+    """Keeps client connections open between requests, as AWS endpoints do. werkzeug closes every connection
+    (`Connection: close`) because it cannot tell whether an application left part of a request body unread, and
+    after each response it discards whatever the socket holds. Here every request body is read in full before moto
+    sees it (a copy in memory), so the connection stays open and nothing is discarded: the next request on it is
+    read whole. Requests with chunked bodies still close their connection."""
+    import io
+    import selectors
+    import threading
+    import types
+
+    import werkzeug.serving as serving
+
+    drained = threading.local()  # one thread per connection (threaded server)
+    serving.WSGIRequestHandler.protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and the client's delayed
+    # ACK hold each answer ~40 ms on an open connection.
+    serving.WSGIRequestHandler.disable_nagle_algorithm = True
+    original_send_header = serving.WSGIRequestHandler.send_header
+    original_make_environ = serving.WSGIRequestHandler.make_environ
+
+    def send_header(self, keyword, value):
+        if keyword.lower() == "connection" and value.lower() == "close" and getattr(drained, "value", False):
+            return
+        original_send_header(self, keyword, value)
+
+    def make_environ(self):
+        environ = original_make_environ(self)
+        drained.value = "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if drained.value:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            environ["wsgi.input"] = io.BytesIO(self.rfile.read(length) if length > 0 else b"")
+        return environ
+
+    class NothingLeft:
+        """The selector werkzeug uses to discard unread input: after a drained request there is none."""
+
+        def register(self, *args, **kwargs):
+            pass
+
+        def select(self, timeout=None):
+            return []
+
+        def close(self):
+            pass
+
+    serving.WSGIRequestHandler.send_header = send_header
+    serving.WSGIRequestHandler.make_environ = make_environ
+    serving.selectors = types.SimpleNamespace(
+        EVENT_READ=selectors.EVENT_READ,
+        DefaultSelector=lambda: NothingLeft() if getattr(drained, "value", False) else selectors.DefaultSelector())
+
+
+def serve(port, control_port=None, keep_alive=False):
     # A parent may have started us with SIGTERM/SIGINT ignored (ignored signals are inherited across exec): restore
     # the defaults so that the demo's and the tests' clean-up can stop the server.
     import signal
@@ -248,6 +301,8 @@ def serve(port, control_port=None):
     os.environ.setdefault("MOTO_PORT", str(port))
     patch_moto()
     count_requests()
+    if keep_alive:
+        keep_connections_alive()
     from moto.server import main
 
     main(["-H", "127.0.0.1", "-p", str(port)])
@@ -324,6 +379,8 @@ def main():
     s = sub.add_parser("serve")
     s.add_argument("--port", type=int, required=True)
     s.add_argument("--control-port", type=int)
+    s.add_argument("--keep-alive", action="store_true",
+                   help="keep HTTP connections open between requests, as AWS endpoints do (the benchmark's setting)")
     i = sub.add_parser("setup-iam")
     i.add_argument("--endpoint", required=True)
     i.add_argument("--out", required=True)
@@ -331,7 +388,7 @@ def main():
     if args.command == "setup-iam" and not args.endpoint.startswith("http://127."):
         sys.exit("the emulator endpoint must be on loopback")
     if args.command == "serve":
-        serve(args.port, args.control_port)
+        serve(args.port, args.control_port, args.keep_alive)
     else:
         setup_iam(args.endpoint, args.out)
 

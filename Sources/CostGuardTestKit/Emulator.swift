@@ -29,12 +29,26 @@ public final class Emulator: Sendable {
         try await post("/redrive-status", ["executionArn": executionARN, "redriveStatus": status])
     }
 
+    /// Starts executions of a state machine directly in the emulator (no signed calls: not counted as a client's
+    /// requests); returns their ARNs.
+    public func startExecutions(_ stateMachineARN: String, names: [String], input: String = "{}") async throws -> [String] {
+        struct Body: Encodable { var stateMachineArn: String, names: [String], input: String }
+        struct Answer: Decodable { var executionArns: [String] }
+        let answer = try await post("/bulk-start", try JSONEncoder().encode(Body(stateMachineArn: stateMachineARN, names: names, input: input)))
+        return try JSONDecoder().decode(Answer.self, from: answer).executionArns
+    }
+
     private func post(_ path: String, _ body: [String: String]) async throws {
+        _ = try await post(path, try JSONSerialization.data(withJSONObject: body))
+    }
+
+    private func post(_ path: String, _ body: Data) async throws -> Data {
         var request = URLRequest(url: URL(string: control + path)!)
         request.httpMethod = "POST"
-        request.httpBody = try JSONSerialization.data(withJSONObject: body)
-        let (_, response) = try await URLSession.shared.data(for: request)
+        request.httpBody = body
+        let (data, response) = try await URLSession.shared.data(for: request)
         guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw TestKitError("control \(path) failed") }
+        return data
     }
 
     /// Starts a fresh emulator on a free loopback port and waits until it answers.

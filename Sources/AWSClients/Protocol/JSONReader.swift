@@ -194,15 +194,18 @@ public struct JSONReader: ~Copyable {
     public mutating func readString() throws(JSONReadError) -> String {
         try expect(UInt8(ascii: "\""), "a string")
         let start = index
-        // The common case: no escapes. Scan to the closing quote, then validate the UTF-8 once.
+        // The common case: no escapes. Scan to the closing quote, then validate the UTF-8 once (ASCII needs none).
+        var ascii = true
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                let text = ascii ? String(decoding: raw, as: UTF8.self) : String(validating: raw, as: UTF8.self)
                 guard let text else { throw JSONReadError(offset: start, message: "a string is not valid UTF-8") }
                 index += 1
                 return text
             }
+            ascii = ascii && byte < 0x80
             if byte == UInt8(ascii: "\\") { break }
             guard byte >= 0x20 else { throw error("a control character in a string") }
             index += 1

@@ -326,6 +326,9 @@ def main():
         f"{json.dumps(first['callsByOperation'], sort_keys=True)}",
         f"- Pass CPU / pass wall, steady: {med(steady, 'passCPU') / med(steady, 'passWall') * 100:.1f}% "
         f"(reconcile, one pass per process).",
+        f"- Pass CPU per AWS call, steady: {med(steady, 'passCPU') / cg_calls * 1000:.2f} ms; the emulator answers in "
+        f"{med(steady, 'passWall') / cg_calls * 1000:.1f} ms per call (pass wall / calls); CPU would be 5% of a pass whose "
+        f"calls take {med(steady, 'passCPU') / cg_calls / 0.05 * 1000:.0f} ms each.",
         f"- Padded ledger: steady pass wall {med(padded, 'passWall') / med(steady, 'passWall') * 100 - 100:+.1f}%, "
         f"pass CPU {med(padded, 'passCPU') / med(steady, 'passCPU') * 100 - 100:+.1f}% (target: <= +10%).",
         f"- CostGuard's own call counts equal the emulator's request log for every pass: {checked}.",

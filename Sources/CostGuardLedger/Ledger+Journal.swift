@@ -88,15 +88,16 @@ extension Ledger {
     /// Intents with no outcome yet (a crash came between the intent and the outcome), oldest first.
     public func openIntents() throws(LedgerError) -> [JournalRow] {
         try read("reading open intents") { db in
-            try db.query(
-                """
-                SELECT * FROM journal AS i WHERE i.kind = 'intent'
-                AND NOT EXISTS (SELECT 1 FROM journal AS o WHERE o.kind = 'outcome' AND o.intent_seq = i.seq)
-                ORDER BY seq
-                """
-            ).map(JournalRow.init(row:))
+            try db.query(Self.openIntentsQuery).map(JournalRow.init(row:))
         }
     }
+
+    /// Intents without an outcome (indexed on both sides: `journal_intents`, `journal_one_outcome_per_intent`).
+    package static let openIntentsQuery = """
+        SELECT * FROM journal AS i WHERE i.kind = 'intent'
+        AND NOT EXISTS (SELECT 1 FROM journal AS o WHERE o.kind = 'outcome' AND o.intent_seq = i.seq)
+        ORDER BY seq
+        """
 
     /// Journal rows, oldest first, optionally after a sequence number.
     public func journal(after seq: Int64 = 0, limit: Int = 1000) throws(LedgerError) -> [JournalRow] {

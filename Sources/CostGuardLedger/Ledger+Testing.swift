@@ -28,6 +28,13 @@ extension Ledger {
         }
     }
 
+    /// Test support: SQLite's plan for a query (`EXPLAIN QUERY PLAN`), one step per line.
+    package func testing_queryPlan(_ sql: String) throws(LedgerError) -> String {
+        try read("explaining a query") { db in
+            try db.query("EXPLAIN QUERY PLAN " + sql).compactMap { $0["detail"].text }.joined(separator: "\n")
+        }
+    }
+
     /// Test support: a single integer from a query.
     package func testing_count(_ sql: String) throws(LedgerError) -> Int {
         try read("counting") { db in Int(try db.query(sql).first?[0].integer ?? 0) }

@@ -33,6 +33,7 @@ extension Migration {
         Migration(name: "0001_initial_ledger.sql", bytes: PackageResources._001_initial_ledger_sql),
         Migration(name: "0002_cluster_capacity.sql", bytes: PackageResources._002_cluster_capacity_sql),
         Migration(name: "0003_pass_costs.sql", bytes: PackageResources._003_pass_costs_sql),
+        Migration(name: "0004_journal_intents.sql", bytes: PackageResources._004_journal_intents_sql),
     ]
 
     /// The schema version this binary writes.

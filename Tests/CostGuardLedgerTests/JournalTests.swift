@@ -58,6 +58,20 @@ struct JournalTests {
         }
     }
 
+    @Test("the open-intent check every pass starts with reads only intents, however many decisions the journal holds")
+    func openIntentsIndexed() throws {
+        try withTemporaryDirectory { dir in
+            let ledger = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
+            for _ in 0..<50 { try ledger.journalDecision(record, pass: nil, at: testNow) }
+            let open = try ledger.journalIntent(record, pass: nil, at: testNow)
+            try ledger.write("statistics") { try $0.execute("ANALYZE") }
+            let plan = try ledger.testing_queryPlan(Ledger.openIntentsQuery)
+            #expect(plan.contains("USING INDEX journal_intents"), "\(plan)")
+            #expect(plan.contains("USING INDEX journal_one_outcome_per_intent"), "\(plan)")
+            #expect(try ledger.openIntents().map(\.seq) == [open])
+        }
+    }
+
     @Test("a pass left running by a crash is marked interrupted when the next one starts")
     func interruptedPass() throws {
         try withTemporaryDirectory { dir in

@@ -190,6 +190,19 @@ public struct JSONReader: ~Copyable {
         return result
     }
 
+    /// Reads one page of a list answer: the items under the required key `items`, and the optional pagination token
+    /// under `token`.
+    public mutating func readPage<Item: JSONReadable>(
+        items itemsKey: String, token tokenKey: String, of type: Item.Type
+    ) throws(JSONReadError) -> (items: [Item], token: String?) {
+        var items: [Item]?, token: String?
+        try readObject(fields: [itemsKey, tokenKey]) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
+            if field == 0 { items = try reader.readArray(of: Item.self) } else { token = try reader.readOptionalString() }
+        }
+        guard let items else { throw missing(itemsKey) }
+        return (items, token)
+    }
+
     /// Reads a string.
     public mutating func readString() throws(JSONReadError) -> String {
         try expect(UInt8(ascii: "\""), "a string")

@@ -231,18 +231,8 @@ extension EMR.ClusterSummary: JSONReadable {
 }
 
 extension EMR.ListClustersOutput: JSONReadable {
-    static let fields = ["Clusters", "Marker"]
-
     public init(reading reader: inout JSONReader) throws(JSONReadError) {
-        var clusters: [EMR.ClusterSummary]?, marker: String?
-        try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
-            switch field {
-            case 0: clusters = try reader.readArray(of: EMR.ClusterSummary.self)
-            case 1: marker = try reader.readOptionalString()
-            default: break
-            }
-        }
-        guard let clusters else { throw reader.missing("Clusters") }
-        self.init(clusters: clusters, marker: marker)
+        let page = try reader.readPage(items: "Clusters", token: "Marker", of: EMR.ClusterSummary.self)
+        self.init(clusters: page.items, marker: page.token)
     }
 }

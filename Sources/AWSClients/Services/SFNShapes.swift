@@ -179,18 +179,8 @@ extension SFN.ExecutionListItem: JSONReadable {
 }
 
 extension SFN.ListExecutionsOutput: JSONReadable {
-    static let fields = ["executions", "nextToken"]
-
     public init(reading reader: inout JSONReader) throws(JSONReadError) {
-        var executions: [SFN.ExecutionListItem]?, nextToken: String?
-        try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
-            switch field {
-            case 0: executions = try reader.readArray(of: SFN.ExecutionListItem.self)
-            case 1: nextToken = try reader.readOptionalString()
-            default: break
-            }
-        }
-        guard let executions else { throw reader.missing("executions") }
-        self.init(executions: executions, nextToken: nextToken)
+        let page = try reader.readPage(items: "executions", token: "nextToken", of: SFN.ExecutionListItem.self)
+        self.init(executions: page.items, nextToken: page.token)
     }
 }

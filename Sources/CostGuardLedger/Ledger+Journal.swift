@@ -87,7 +87,9 @@ extension Ledger {
 
     /// Intents with no outcome yet (a crash came between the intent and the outcome), oldest first.
     public func openIntents() throws(LedgerError) -> [JournalRow] {
-        try read("reading open intents") { db in
+        // A ledger whose creation was interrupted before its first migration has no journal, hence no intent.
+        guard schemaVersion >= 1 else { return [] }
+        return try read("reading open intents") { db in
             try db.query(Self.openIntentsQuery).map(JournalRow.init(row:))
         }
     }

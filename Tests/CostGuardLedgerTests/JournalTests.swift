@@ -72,6 +72,25 @@ struct JournalTests {
         }
     }
 
+    @Test("a ledger whose creation was interrupted before its first migration has no open intents, and says so")
+    func unsetUpLedger() throws {
+        try withTemporaryDirectory { dir in
+            // What a kill leaves between creating the file and committing the first migration: SQLite's header and
+            // WAL mode, no tables.
+            let path = dir + "/l.sqlite"
+            #expect(FileManager.default.createFile(atPath: path, contents: nil))
+            let db = try SQLiteConnection(path: path, mode: .readWrite)
+            _ = try db.query("PRAGMA journal_mode = WAL")
+            let ledger = try Ledger.openReadOnly(path: path)
+            #expect(ledger.schemaVersion == 0)
+            #expect(try ledger.openIntents().isEmpty)
+            let report = try ledger.check()
+            #expect(!report.isHealthy && report.schemaVersion == 0 && report.integrityProblems.isEmpty)
+            // The next writer sets it up.
+            #expect(try Ledger.open(path: path, now: testNow).schemaVersion == Migration.latestVersion)
+        }
+    }
+
     @Test("a pass left running by a crash is marked interrupted when the next one starts")
     func interruptedPass() throws {
         try withTemporaryDirectory { dir in

@@ -261,11 +261,18 @@ struct ServeStopTests {
             try await Task.sleep(for: .milliseconds(Int.random(in: 50...1500, using: &generator)))
             kill(serve.processIdentifier, SIGKILL)
             serve.waitUntilExit()
-            if try !Ledger.openReadOnly(path: world.database).openIntents().isEmpty { killedWithOpenIntent += 1 }
+            let killed = try Ledger.openReadOnly(path: world.database)
+            if try !killed.openIntents().isEmpty { killedWithOpenIntent += 1 }
             let check = try await runToCompletion(
                 TestPaths.productsDirectory + "/costguard", ["ledger", "check", "--database", world.database],
                 environment: world.environment)
-            #expect(check.status == 0, "round \(round): \(check.stdout)")
+            if killed.schemaVersion == 0 {
+                // Killed while creating the ledger, before its first migration: nothing recorded, and the check says
+                // the next run sets it up (which the next round's serve does).
+                #expect(check.stderr.contains("the next reconcile or serve migrates it"), "round \(round): \(check.stderr)")
+            } else {
+                #expect(check.status == 0, "round \(round): \(check.stdout)")
+            }
         }
         print("SIGKILL: \(rounds) kills, \(killedWithOpenIntent) with a journal intent open (between intent and outcome)")
         #expect(killedWithOpenIntent >= 1, "no kill landed between an intent and its outcome")

@@ -81,6 +81,16 @@ struct JSONReaderTests {
         if let path { #expect(description.contains(" at \(path) "), "\(description) names \(path)") }
     }
 
+    @Test("validate refuses the input that makes JSONDecoder trap (a fuzz finding) and takes well-formed documents")
+    func validation() throws {
+        let finding = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Fuzz/regressions/lists/jsondecoder-traps-on-deep-arrays")
+        let bytes = try Array(Data(contentsOf: finding))
+        #expect(throws: JSONReadError.self) { try JSONReader.validate(bytes) }
+        try JSONReader.validate(Array(#" {"a":[1,-2.5e3,{"b":null,"c":true}],"d":"\u00e9\n"} "#.utf8))
+        #expect(throws: JSONReadError.self) { try JSONReader.validate(Array(#"{"a":1} {"#.utf8)) }
+    }
+
     @Test("nesting is bounded")
     func depth() {
         let deep = "{\"executions\":[],\"u\":" + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "}"

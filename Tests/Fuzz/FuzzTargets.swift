@@ -25,7 +25,10 @@ public func fuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
             _ = analysis.touchesEMR
         }
     case "history":
-        guard let page = try? JSONDecoder().decode(SFN.GetExecutionHistoryOutput.self, from: Data(bytes)) else { return 0 }
+        // As the client does: only well-formed JSON reaches JSONDecoder (see JSONReader.validate).
+        guard (try? JSONReader.validate(bytes)) != nil,
+            let page = try? JSONDecoder().decode(SFN.GetExecutionHistoryOutput.self, from: Data(bytes))
+        else { return 0 }
         let facts = page.events.map(\.fact)
         var whole = HistoryAnalyzer()
         whole.read(facts)
@@ -38,25 +41,29 @@ public func fuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         resumed.read(Array(facts.dropFirst(half)))
         _ = resumed.finish(executionEnded: false)
     case "emr":
+        guard (try? JSONReader.validate(bytes)) != nil else { return 0 }  // as the client does
         let data = Data(bytes)
         _ = try? JSONDecoder().decode(EMR.ListClustersOutput.self, from: data)
         _ = try? JSONDecoder().decode(EMR.DescribeClusterOutput.self, from: data)
         _ = try? JSONDecoder().decode(EMR.ListInstanceGroupsOutput.self, from: data)
     case "lists":
+        // JSONDecoder is consulted only for what the reader takes (well-formed JSON): on some malformed input it traps
+        // (swift-foundation's JSONScanner, computing an error's source location in deeply nested arrays — found by
+        // this target, kept in regressions/lists/). The reader never hands such input on.
         let data = Data(bytes)
-        let executions = try? JSONReader.read(bytes) { (reader: inout JSONReader) throws(JSONReadError) in
+        if let executions = try? JSONReader.read(bytes, { (reader: inout JSONReader) throws(JSONReadError) in
             try SFN.ListExecutionsOutput(reading: &reader)
+        }) {
+            guard executions == (try? JSONDecoder().decode(SFN.ListExecutionsOutput.self, from: data)) else {
+                fatalError("JSONReader and JSONDecoder disagree on a ListExecutions answer")
+            }
         }
-        let decodedExecutions = try? JSONDecoder().decode(SFN.ListExecutionsOutput.self, from: data)
-        guard executions == nil || executions == decodedExecutions else {
-            fatalError("JSONReader and JSONDecoder disagree on a ListExecutions answer")
-        }
-        let clusters = try? JSONReader.read(bytes) { (reader: inout JSONReader) throws(JSONReadError) in
+        if let clusters = try? JSONReader.read(bytes, { (reader: inout JSONReader) throws(JSONReadError) in
             try EMR.ListClustersOutput(reading: &reader)
-        }
-        let decodedClusters = try? JSONDecoder().decode(EMR.ListClustersOutput.self, from: data)
-        guard clusters == nil || clusters == decodedClusters else {
-            fatalError("JSONReader and JSONDecoder disagree on a ListClusters answer")
+        }) {
+            guard clusters == (try? JSONDecoder().decode(EMR.ListClustersOutput.self, from: data)) else {
+                fatalError("JSONReader and JSONDecoder disagree on a ListClusters answer")
+            }
         }
     default:
         fatalError("unknown COSTGUARD_FUZZ_TARGET \(fuzzTarget)")

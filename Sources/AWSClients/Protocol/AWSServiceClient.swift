@@ -128,6 +128,7 @@ public struct AWSServiceClient: Sendable {
                     try readable.init(reading: &reader)
                 } as! Output
             }
+            try JSONReader.validate(body)
             return try JSONDecoder().decode(Output.self, from: Data(body))
         } catch {
             throw AWSError(

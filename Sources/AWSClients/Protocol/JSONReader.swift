@@ -62,6 +62,13 @@ public struct JSONReader: ~Copyable {
         return try result.get()
     }
 
+    /// Checks that `bytes` is one well-formed JSON document. Run before `JSONDecoder` sees an answer: on some
+    /// malformed input (deeply nested arrays) swift-foundation's scanner traps while describing the error, which
+    /// would end the process instead of failing the call.
+    public static func validate(_ bytes: [UInt8]) throws(JSONReadError) {
+        try read(bytes) { (reader: inout JSONReader) throws(JSONReadError) in try reader.skipValue() }
+    }
+
     private init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
     }

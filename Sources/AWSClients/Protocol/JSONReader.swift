@@ -28,8 +28,8 @@ public struct JSONReadError: Error, Sendable, CustomStringConvertible {
 /// A response shape read straight from JSON bytes by `JSONReader`, without Foundation's `JSONDecoder`.
 ///
 /// For the few shapes a steady pass reads by the thousand (list items); everything else stays `Decodable`.
-/// A conforming type must accept and reject exactly what its `Decodable` conformance does (a differential test
-/// checks it).
+/// Whatever a conforming type accepts, its `Decodable` conformance must accept with an equal value; it may refuse
+/// more (the reader is strict JSON also where `JSONDecoder` skips). A differential test and a fuzz target check it.
 public protocol JSONReadable {
     init(reading reader: inout JSONReader) throws(JSONReadError)
 }
@@ -373,10 +373,10 @@ public struct JSONReader: ~Copyable {
             return parsed
         }
         let seconds = try readDouble()
-        guard abs(seconds) < Timestamp.maximumSecondsSinceEpoch else {
+        guard let time = Timestamp(plausibleSecondsSinceEpoch: seconds) else {
             throw JSONReadError(offset: start, message: "\(seconds) is not a plausible time in epoch seconds")
         }
-        return Timestamp(secondsSinceEpoch: seconds)
+        return time
     }
 
     /// Skips any value (validating it).

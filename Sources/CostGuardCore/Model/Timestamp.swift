@@ -18,6 +18,13 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// The largest magnitude of epoch seconds accepted from outside (about the year 4970).
     public static let maximumSecondsSinceEpoch: Double = 94_670_000_000
 
+    /// From epoch seconds read from outside (an AWS answer); nil when they are not a plausible time (not finite, or
+    /// beyond ±`maximumSecondsSinceEpoch`, which would also trap converting to milliseconds).
+    public init?(plausibleSecondsSinceEpoch seconds: Double) {
+        guard seconds.isFinite, abs(seconds) < Self.maximumSecondsSinceEpoch else { return nil }
+        self.init(secondsSinceEpoch: seconds)
+    }
+
     /// Seconds since the epoch.
     public var secondsSinceEpoch: Double { Double(millisecondsSinceEpoch) / 1000 }
 
@@ -138,11 +145,11 @@ extension Timestamp: Codable {
         if let seconds = try? container.decode(Double.self) {
             // AWS sends epoch seconds; anything beyond ±3000 years is a broken answer, not a time (and would trap
             // converting to milliseconds). Found by fuzzing the history decoder.
-            guard seconds.isFinite, abs(seconds) < Self.maximumSecondsSinceEpoch else {
+            guard let time = Timestamp(plausibleSecondsSinceEpoch: seconds) else {
                 throw DecodingError.dataCorruptedError(
                     in: container, debugDescription: "\(seconds) is not a plausible time in epoch seconds")
             }
-            self.init(secondsSinceEpoch: seconds)
+            self = time
             return
         }
         let text = try container.decode(String.self)

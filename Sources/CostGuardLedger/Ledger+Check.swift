@@ -37,12 +37,7 @@ extension Ledger {
                 counts.append((table, Int(try db.query("SELECT count(*) FROM \(table)").first?[0].integer ?? 0)))
             }
             let open = schemaVersion >= 1
-                ? try db.query(
-                    """
-                    SELECT count(*) FROM journal AS i WHERE i.kind = 'intent'
-                    AND NOT EXISTS (SELECT 1 FROM journal AS o WHERE o.kind = 'outcome' AND o.intent_seq = i.seq)
-                    """
-                ).first?[0].integer ?? 0
+                ? try db.query("SELECT count(*) FROM (\(Self.openIntentsQuery))").first?[0].integer ?? 0
                 : 0
             return LedgerCheckReport(
                 integrityProblems: integrity,

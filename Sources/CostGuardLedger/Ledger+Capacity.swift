@@ -60,8 +60,8 @@ extension Ledger {
     /// Clusters whose capacity was read, by id.
     public func clustersWithCapacity(among ids: some Collection<String>) throws(LedgerError) -> Set<String> {
         var result: Set<String> = []
-        try forEachChunk(of: ids) { db, marks, values throws(SQLiteError) in
-            try db.forEachRow("SELECT DISTINCT cluster_id FROM cluster_capacity WHERE cluster_id IN (\(marks))", values) {
+        try withList(of: ids, "reading capacities") { db, list, values throws(SQLiteError) in
+            try db.forEachRow("SELECT DISTINCT cluster_id FROM cluster_capacity WHERE cluster_id IN (\(list))", values) {
                 if let id = $0[0].text { result.insert(id) }
             }
         }
@@ -71,9 +71,9 @@ extension Ledger {
     /// The instance collection types DescribeCluster reported for these clusters.
     public func collectionTypes(of ids: some Collection<String>) throws(LedgerError) -> [String: String] {
         var result: [String: String] = [:]
-        try forEachChunk(of: ids) { db, marks, values throws(SQLiteError) in
+        try withList(of: ids, "reading collection types") { db, list, values throws(SQLiteError) in
             try db.forEachRow(
-                "SELECT id, instance_collection_type FROM clusters WHERE instance_collection_type IS NOT NULL AND id IN (\(marks))",
+                "SELECT id, instance_collection_type FROM clusters WHERE instance_collection_type IS NOT NULL AND id IN (\(list))",
                 values
             ) {
                 if let id = $0["id"].text, let type = $0["instance_collection_type"].text { result[id] = type }
@@ -82,16 +82,23 @@ extension Ledger {
         return result
     }
 
-    /// Runs `body` for chunks of at most 500 ids, with the `?` list and the values to bind.
-    func forEachChunk(
-        of ids: some Collection<String>, _ body: (SQLiteConnection, String, [SQLValue]) throws(SQLiteError) -> Void
+    /// Runs `body` once with an SQL list that holds every one of `ids` (`SELECT value FROM json_each(?)`, for
+    /// `… IN (list)`) and the value to bind: one statement text whatever the number of ids, so its prepared
+    /// statement is reused (a `?` per id made a new text, and a new statement to prepare, for every count).
+    /// Nothing runs for no ids.
+    func withList(
+        of ids: some Collection<String>, _ action: String,
+        _ body: (SQLiteConnection, String, [SQLValue]) throws(SQLiteError) -> Void
     ) throws(LedgerError) {
-        let all = Array(Set(ids))
-        for start in stride(from: 0, to: all.count, by: 500) {
-            let chunk = all[start..<min(start + 500, all.count)]
-            try read("reading clusters") { db in
-                try body(db, Array(repeating: "?", count: chunk.count).joined(separator: ","), chunk.map { .text($0) })
-            }
-        }
+        guard !ids.isEmpty else { return }
+        try read(action) { db in try body(db, Self.listSQL, [Self.listValue(ids)]) }
+    }
+
+    /// The SQL list of `withList`: the elements of a JSON array bound as its one parameter.
+    static let listSQL = "SELECT value FROM json_each(?)"
+
+    /// `ids` as the JSON array `listSQL` reads.
+    static func listValue(_ ids: some Collection<String>) -> SQLValue {
+        .text("[" + ids.map(jsonString).joined(separator: ",") + "]")
     }
 }

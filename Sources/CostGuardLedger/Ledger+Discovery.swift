@@ -162,17 +162,22 @@ extension Ledger {
     public func recordStateMachinesSeen(
         _ machines: [(arn: String, name: String, region: String, account: String, type: String?)], at now: Timestamp
     ) throws(LedgerError) {
+        guard !machines.isEmpty else { return }
+        // One statement for the whole list (a pass lists every state machine of the account).
+        let rows = "[" + machines.map { machine in
+            "[" + [machine.arn, machine.name, machine.region, machine.account].map(jsonString).joined(separator: ",")
+                + "," + (machine.type.map(jsonString) ?? "null") + "]"
+        }.joined(separator: ",") + "]"
         try write("recording state machines") { db in
-            for machine in machines {
-                try db.run(
-                    """
-                    INSERT INTO state_machines (arn, name, region, account, type, first_seen_at, last_seen_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (arn) DO UPDATE SET last_seen_at = excluded.last_seen_at, deleted_at = NULL
-                    """,
-                    [.text(machine.arn), .text(machine.name), .text(machine.region), .text(machine.account),
-                     .optional(machine.type), .text(now.iso8601), .text(now.iso8601)])
-            }
+            try db.run(
+                """
+                INSERT INTO state_machines (arn, name, region, account, type, first_seen_at, last_seen_at)
+                SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+                    json_extract(value, '$[3]'), json_extract(value, '$[4]'), ?2, ?2
+                FROM json_each(?1) WHERE true
+                ON CONFLICT (arn) DO UPDATE SET last_seen_at = excluded.last_seen_at, deleted_at = NULL
+                """,
+                [.text(rows), .text(now.iso8601)])
         }
     }
 
@@ -248,6 +253,33 @@ extension Ledger {
         return try executionRows(sql, parameters)
     }
 
+    /// The ARNs of the executions of a state machine that the ledger has as RUNNING (answered from the
+    /// `executions_running_by_state_machine` index alone: what every pass asks of every state machine it follows).
+    public func runningExecutionARNs(stateMachine: String) throws(LedgerError) -> Set<String> {
+        try read("reading running executions") { db in
+            var result: Set<String> = []
+            try db.forEachRow(Self.runningExecutionsQuery, [.text(stateMachine)]) { row in
+                if let arn = row[0].text { result.insert(arn) }
+            }
+            return result
+        }
+    }
+
+    package static let runningExecutionsQuery = "SELECT arn FROM executions WHERE status = 'RUNNING' AND state_machine_arn = ?"
+
+    /// The status the ledger has for each of these executions that it knows.
+    public func executionStatuses(arns: some Collection<String>) throws(LedgerError) -> [String: ExecutionStatus] {
+        var result: [String: ExecutionStatus] = [:]
+        try withList(of: arns, "reading execution statuses") { db, list, values throws(SQLiteError) in
+            try db.forEachRow("SELECT arn, status FROM executions WHERE arn IN (\(list))", values) { row in
+                if let arn = row[0].text, let status = row[1].text.flatMap(ExecutionStatus.init(rawValue:)) {
+                    result[arn] = status
+                }
+            }
+        }
+        return result
+    }
+
     /// How many executions of a state machine the ledger has that started at or after `start` (an indexed count).
     public func executionCount(stateMachine: String, startedSince start: Timestamp) throws(LedgerError) -> Int {
         try read("counting executions") { db in
@@ -278,8 +310,8 @@ extension Ledger {
     /// The executions with these ARNs that the ledger has.
     public func executions(arns: some Collection<String>) throws(LedgerError) -> [String: ExecutionRow] {
         var result: [String: ExecutionRow] = [:]
-        try forEachChunk(of: arns) { db, marks, values throws(SQLiteError) in
-            try db.forEachRow("SELECT * FROM executions WHERE arn IN (\(marks))", values) { row in
+        try withList(of: arns, "reading executions") { db, list, values throws(SQLiteError) in
+            try db.forEachRow("SELECT * FROM executions WHERE arn IN (\(list))", values) { row in
                 let execution = Self.executionRow(row)
                 result[execution.record.arn] = execution
             }
@@ -434,19 +466,20 @@ extension Ledger {
     /// Clusters whose last known state may still bill (or is not known), for observation.
     public func trackedClusters() throws(LedgerError) -> [TrackedCluster] {
         try read("reading tracked clusters") { db in
-            try db.query(
+            var result: [TrackedCluster] = []
+            try db.forEachRow(
                 """
                 SELECT id, region, account, state, name, normalized_instance_hours, cluster_created_at FROM clusters
-                WHERE state IN ('UNKNOWN', 'STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING', 'TERMINATING')
+                WHERE state IN \(Self.billingOrUnknownStates)
                 ORDER BY id
                 """
-            ).map {
-                TrackedCluster(
-                    id: $0["id"].text ?? "", region: $0["region"].text ?? "", account: $0["account"].text ?? "",
-                    state: ClusterState(rawValue: $0["state"].text ?? "") ?? .unknown, name: $0["name"].text,
-                    normalizedInstanceHours: $0["normalized_instance_hours"].integer.map { Int($0) },
-                    createdAt: $0["cluster_created_at"].text)
+            ) { row in
+                result.append(TrackedCluster(
+                    id: row[0].text ?? "", region: row[1].text ?? "", account: row[2].text ?? "",
+                    state: ClusterState(rawValue: row[3].text ?? "") ?? .unknown, name: row[4].text,
+                    normalizedInstanceHours: row[5].integer.map { Int($0) }, createdAt: row[6].text))
             }
+            return result
         }
     }
 
@@ -499,8 +532,8 @@ extension Ledger {
     /// These clusters' current dispositions, by id.
     public func dispositions(of ids: some Collection<String>) throws(LedgerError) -> [String: String] {
         var result: [String: String] = [:]
-        try forEachChunk(of: ids) { db, marks, values throws(SQLiteError) in
-            try db.forEachRow("SELECT id, disposition FROM clusters WHERE id IN (\(marks))", values) { row in
+        try withList(of: ids, "reading dispositions") { db, list, values throws(SQLiteError) in
+            try db.forEachRow("SELECT id, disposition FROM clusters WHERE id IN (\(list))", values) { row in
                 if let id = row["id"].text { result[id] = row["disposition"].text }
             }
         }
@@ -524,11 +557,24 @@ extension Ledger {
         }
     }
 
-    /// Records the policy's decisions: disposition, reason and orphaned-since.
+    /// Records the policy's decisions: disposition, reason and orphaned-since. Only the clusters whose row the
+    /// decision changes are written (a pass decides every billing cluster again; most decisions repeat the last).
     public func recordDecisions(_ decisions: [Decision], at now: Timestamp) throws(LedgerError) {
         guard !decisions.isEmpty else { return }
         try write("recording dispositions") { db in
+            var current: [String: (disposition: String?, reason: String?, orphanedSince: String?)] = [:]
+            try db.forEachRow(
+                "SELECT id, disposition, disposition_reason, orphaned_since FROM clusters WHERE id IN (\(Self.listSQL))",
+                [Self.listValue(decisions.map(\.clusterID))]
+            ) { row in
+                if let id = row[0].text { current[id] = (row[1].text, row[2].text, row[3].text) }
+            }
             for d in decisions {
+                // The same test as the UPDATE's own WHERE, so that skipping a row changes nothing.
+                guard let row = current[d.clusterID], !(row.disposition == "terminated" && d.disposition == .ended),
+                    !Self.sameText(row.disposition, d.disposition.rawValue) || !Self.sameText(row.reason, d.reason)
+                        || !Self.sameText(row.orphanedSince, d.orphanedSince?.iso8601)
+                else { continue }
                 try db.run(
                     """
                     UPDATE clusters SET disposition = ?, disposition_reason = ?, disposition_at = ?,
@@ -541,6 +587,15 @@ extension Ledger {
                      .text(d.disposition.rawValue), .text(d.disposition.rawValue), .text(d.reason),
                      .optional(d.orphanedSince?.iso8601)])
             }
+        }
+    }
+
+    /// SQL's `IS` for text: both NULL, or the same bytes (Swift's `==` compares canonical equivalence instead).
+    static func sameText(_ a: String?, _ b: String?) -> Bool {
+        switch (a, b) {
+        case (nil, nil): return true
+        case (let a?, let b?): return a.utf8.elementsEqual(b.utf8)
+        default: return false
         }
     }
 
@@ -566,17 +621,19 @@ extension Ledger {
             var result: [ClusterFacts] = []
             try db.forEachRow(
                 """
-                SELECT * FROM clusters WHERE state IN \(Self.billingOrUnknownStates) ORDER BY id
+                SELECT id, created_by_execution_arn, account, region, state, state_observed_at, termination_protected,
+                    tags_json
+                FROM clusters WHERE state IN \(Self.billingOrUnknownStates) ORDER BY id
                 """
             ) { row in
                 guard let id = row["id"].text, let creatorARN = row["created_by_execution_arn"].text,
                     let creator = executions[creatorARN]
                 else { return }
-                let observedAt = row["state_observed_at"].text.flatMap(Timestamp.init(iso8601:))
                 result.append(ClusterFacts(
                     id: id, scope: Scope(account: row["account"].text ?? "", region: row["region"].text ?? ""),
                     state: ClusterState(rawValue: row["state"].text ?? "") ?? .unknown,
-                    observedThisPass: observed.contains(id) || (observedAt.map { $0 >= passStart } ?? false),
+                    observedThisPass: observed.contains(id)
+                        || (row["state_observed_at"].text.flatMap(Timestamp.init(iso8601:)).map { $0 >= passStart } ?? false),
                     terminationProtected: row["termination_protected"].integer.map { $0 == 1 },
                     tags: row["tags_json"].text.flatMap(parseStringMap),
                     creator: creator,

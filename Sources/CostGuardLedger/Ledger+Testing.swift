@@ -29,10 +29,20 @@ extension Ledger {
     }
 
     /// Test support: SQLite's plan for a query (`EXPLAIN QUERY PLAN`), one step per line.
-    package func testing_queryPlan(_ sql: String) throws(LedgerError) -> String {
+    package func testing_queryPlan(_ sql: String, _ parameters: [SQLValue] = []) throws(LedgerError) -> String {
         try read("explaining a query") { db in
-            try db.query("EXPLAIN QUERY PLAN " + sql).compactMap { $0["detail"].text }.joined(separator: "\n")
+            try db.query("EXPLAIN QUERY PLAN " + sql, parameters).compactMap { $0["detail"].text }.joined(separator: "\n")
         }
+    }
+
+    /// Test support: a single text from a query.
+    package func testing_text(_ sql: String) throws(LedgerError) -> String? {
+        try read("reading") { db in try db.query(sql).first?[0].text }
+    }
+
+    /// Test support: how many prepared statements the connection keeps.
+    package func testing_cachedStatementCount() throws(LedgerError) -> Int {
+        try read("counting statements") { $0.cachedStatementCount }
     }
 
     /// Test support: a single integer from a query.

@@ -78,6 +78,7 @@ public final class Ledger: @unchecked Sendable {
             if try db.query("SELECT 1 FROM pragma_database_list WHERE name = 'main'").isEmpty {
                 throw LedgerError(.ioFailure, path: path, message: "SQLite opened no main database", fix: "retry")
             }
+            try requireJSONFunctions(db)
             if configuration.quickCheckOnOpen { try quickCheck(db) }
             let runner = MigrationRunner()
             let applied = try runner.validate(db)
@@ -116,6 +117,7 @@ public final class Ledger: @unchecked Sendable {
         do {
             try LedgerFile.checkHeader(path)
             db.setBusyTimeout(milliseconds: 5000)
+            try requireJSONFunctions(db)
             let applied = try MigrationRunner().validate(db)
             version = applied.last?.version ?? 0
         } catch let error as LedgerError {
@@ -174,6 +176,20 @@ public final class Ledger: @unchecked Sendable {
                 message: "SQLite's quick_check found damage: \(problems.joined(separator: "; "))",
                 fix: "stop CostGuard, move the file aside, and restore the last 'costguard ledger backup' copy "
                     + "(or start with an empty ledger: CostGuard rediscovers clusters from execution histories)")
+        }
+    }
+
+    /// The ledger's queries over lists of values read them with `json_each` (SQLite's JSON functions: built in
+    /// since 3.38, and enabled in the distributions' builds of earlier versions). Refuse a library without them
+    /// up front, rather than fail in the middle of a pass.
+    private static func requireJSONFunctions(_ db: SQLiteConnection) throws {
+        do {
+            _ = try db.query("SELECT count(*) FROM json_each('[1]')")
+        } catch {
+            throw LedgerError(
+                .ioFailure, path: db.path,
+                message: "the SQLite library in use (\(SQLiteConnection.libraryVersion)) has no JSON functions (json_each): \(error)",
+                fix: "install SQLite 3.38 or later, or a build with JSON1 enabled (Debian 12's and Ubuntu 22.04's libsqlite3 have it)")
         }
     }
 

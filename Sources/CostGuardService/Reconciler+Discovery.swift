@@ -18,6 +18,7 @@ extension Reconciler {
             listed.map { (arn: $0.stateMachineArn, name: $0.name, region: region.region, account: Self.account(of: $0.stateMachineArn), type: $0.type) },
             at: now())
         var known = try ledger.stateMachines()
+        var definitionsRead = false
         for item in listed {
             let row = known[item.stateMachineArn]
             let stale = row?.definitionReadAt.map { now().since($0) > configuration.definitionRefresh } ?? true
@@ -28,6 +29,7 @@ extension Reconciler {
                 try ledger.recordDefinition(
                     arn: item.stateMachineArn, revisionID: described.revisionId, sha256: sha, type: described.type,
                     analysis: DefinitionAnalysis.analyze(described.definition), at: now())
+                definitionsRead = true
             } catch let error as LedgerError {
                 throw error
             } catch let caught {
@@ -37,7 +39,7 @@ extension Reconciler {
                              reach: .scope(account: Self.account(of: item.stateMachineArn)))
             }
         }
-        known = try ledger.stateMachines()
+        if definitionsRead { known = try ledger.stateMachines() }
         for item in listed {
             guard let machine = known[item.stateMachineArn], machine.touchesEMR else { continue }
             try await followExecutions(of: machine, region: region, problems: &problems)
@@ -50,7 +52,7 @@ extension Reconciler {
         let account = machine.account
         // Only what the ledger has as RUNNING, and the listed executions: a pass's cost follows what changed, not
         // how many executions have ended.
-        let wasRunning = try ledger.executions(stateMachine: machine.arn, running: true)
+        let wasRunning = try ledger.runningExecutionARNs(stateMachine: machine.arn)
         var records: [ExecutionRecord] = []
         var running: Set<String> = []
         var listed: [SFN.ExecutionListItem] = []
@@ -67,7 +69,7 @@ extension Reconciler {
                 for item in page.executions {
                     running.insert(item.executionArn)
                     // Record only what is new (or running again); the ledger already has the rest.
-                    if wasRunning[item.executionArn] == nil { records.append(Self.record(item)) }
+                    if !wasRunning.contains(item.executionArn) { records.append(Self.record(item)) }
                 }
             }
             // New executions, newest first, until past the newest one already known (with an overlap).
@@ -84,16 +86,16 @@ extension Reconciler {
             problems.add("ListExecutions \(machine.arn): \(error)", region: region.region, reach: .scope(account: account))
             return
         }
-        let knownListed = try ledger.executions(arns: listed.map(\.executionArn))
-        for item in listed where knownListed[item.executionArn]?.record.status != ExecutionStatus(rawValue: item.status) {
+        let knownListed = try ledger.executionStatuses(arns: listed.map(\.executionArn))
+        for item in listed where knownListed[item.executionArn] != ExecutionStatus(rawValue: item.status) {
             records.append(Self.record(item))
         }
         // Executions the ledger has as RUNNING that are no longer in the live set: confirm with DescribeExecution
         // (status, stop date, redrive fields) before anything depends on them. New executions that had already
         // ended are taken from the list (status and stop date); their redrive fields are read by the re-check
         // that precedes any action on their clusters.
-        let toDescribe = wasRunning.keys.filter { !running.contains($0) }.sorted()
-        records.removeAll { record in wasRunning[record.arn] != nil && !running.contains(record.arn) }
+        let toDescribe = wasRunning.filter { !running.contains($0) }.sorted()
+        records.removeAll { record in wasRunning.contains(record.arn) && !running.contains(record.arn) }
         for arn in toDescribe {
             do {
                 records.append(Self.record(try await region.sfn.describeExecution(arn)))
@@ -103,7 +105,7 @@ extension Reconciler {
             }
         }
         try ledger.recordExecutions(records, at: now())
-        let transitioned = Set(records.filter { $0.status.hasEnded && wasRunning[$0.arn] != nil }.map(\.arn))
+        let transitioned = Set(records.filter { $0.status.hasEnded && wasRunning.contains($0.arn) }.map(\.arn))
         // Histories: new executions, executions that just ended, and ended ones not yet fully read.
         var toRead = try ledger.executionsNeedingHistory(stateMachine: machine.arn)
         toRead.merge(try ledger.executions(arns: transitioned)) { current, _ in current }

@@ -169,9 +169,11 @@ public struct Reconciler: Sendable {
 
     /// Scopes where a RUNNING execution of a cluster-using state machine has a history CostGuard could not fully read.
     func uncertainReferenceScopes() throws(LedgerError) -> Set<Scope> {
+        let incomplete = try ledger.stateMachinesWithIncompleteRunningHistories()
+        guard !incomplete.isEmpty else { return [] }
         let machines = try ledger.stateMachines()
         var scopes: Set<Scope> = []
-        for arn in try ledger.stateMachinesWithIncompleteRunningHistories() {
+        for arn in incomplete {
             if let machine = machines[arn], machine.touchesEMR {
                 scopes.insert(Scope(account: machine.account, region: machine.region))
             }

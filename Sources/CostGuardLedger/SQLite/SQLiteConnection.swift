@@ -46,18 +46,28 @@ package final class SQLiteConnection {
         sqlite3_close_v2(handle)
     }
 
-    /// A prepared statement kept for reuse, with its column-name index.
-    private struct CachedStatement {
-        var statement: OpaquePointer
-        var columns: [String: Int]
+    /// A prepared statement kept for reuse, with its column-name index. A class, so that marking it in use and
+    /// free again does not look the SQL text up (hash it) twice more.
+    private final class CachedStatement {
+        let statement: OpaquePointer
+        let columns: [String: Int]
         var inUse = false
+
+        init(statement: OpaquePointer, columns: [String: Int]) {
+            self.statement = statement
+            self.columns = columns
+        }
     }
 
     /// Prepared statements by SQL text: a pass runs the same few statements thousands of times, and preparing is
-    /// most of their cost. Bounded: cleared when it grows past `statementCacheLimit` (SQL with variable-length
-    /// `IN (…)` lists makes many distinct texts).
+    /// most of their cost. Bounded: cleared when it grows past `statementCacheLimit`. Statements over lists of
+    /// values keep one text whatever the list's length (`json_each`, see `Ledger.withList`), so a pass's
+    /// statements fit.
     private var statements: [String: CachedStatement] = [:]
     private static let statementCacheLimit = 64
+
+    /// How many prepared statements the cache holds (for tests).
+    package var cachedStatementCount: Int { statements.count }
 
     /// The version of the SQLite library in use, e.g. `3.40.1`.
     package static var libraryVersion: String { String(cString: sqlite3_libversion()) }
@@ -87,39 +97,40 @@ package final class SQLiteConnection {
         _ parameters: [SQLValue] = [],
         _ body: (SQLRow) throws(SQLiteError) -> Void
     ) throws(SQLiteError) {
-        let statement: OpaquePointer
-        let columns: [String: Int]
-        let cached: Bool
-        if let entry = statements[sql], !entry.inUse {
-            (statement, columns, cached) = (entry.statement, entry.columns, true)
+        // Cached and free: reuse it. Cached but in use by an enclosing iteration of the same SQL, or not cached
+        // (and the cache full of statements in use): a statement of its own, finalized after.
+        let entry: CachedStatement
+        let owned: Bool
+        if let cached = statements[sql], !cached.inUse {
+            (entry, owned) = (cached, false)
         } else {
-            // Not cached, or in use by an enclosing iteration of the same SQL: a statement of its own.
-            statement = try prepare(sql)
+            let statement = try prepare(sql)
             var names: [String: Int] = [:]
             for index in 0..<sqlite3_column_count(statement) {
                 let name = String(cString: sqlite3_column_name(statement, index))
                 if names[name] == nil { names[name] = Int(index) }
             }
-            columns = names
-            cached = statements[sql] == nil
-            if cached {
+            entry = CachedStatement(statement: statement, columns: names)
+            owned = statements[sql] != nil
+            if !owned {
                 if statements.count >= Self.statementCacheLimit {
-                    for (key, entry) in statements where !entry.inUse {
-                        sqlite3_finalize(entry.statement)
+                    for (key, cached) in statements where !cached.inUse {
+                        sqlite3_finalize(cached.statement)
                         statements[key] = nil
                     }
                 }
-                statements[sql] = CachedStatement(statement: statement, columns: columns)
+                statements[sql] = entry
             }
         }
-        if cached { statements[sql]?.inUse = true }
+        let statement = entry.statement
+        entry.inUse = true
         defer {
-            if cached {
+            if owned {
+                sqlite3_finalize(statement)
+            } else {
                 sqlite3_reset(statement)
                 sqlite3_clear_bindings(statement)
-                statements[sql]?.inUse = false
-            } else {
-                sqlite3_finalize(statement)
+                entry.inUse = false
             }
         }
         try bind(parameters, to: statement, sql: sql)
@@ -135,7 +146,7 @@ package final class SQLiteConnection {
             for index in 0..<columnCount {
                 values.append(Self.column(statement, index))
             }
-            try body(SQLRow(index: columns, values: values))
+            try body(SQLRow(index: entry.columns, values: values))
         }
     }
 

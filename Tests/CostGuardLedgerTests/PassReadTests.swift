@@ -1,0 +1,146 @@
+import CostGuardCore
+import CostGuardLedger
+import Foundation
+import Testing
+
+/// The ledger reads and writes a steady pass makes for every state machine and cluster: what they return, and that
+/// they stay cheap (indexed, one prepared statement whatever the number of values, no rewrite of unchanged rows).
+@Suite("Ledger pass reads")
+struct PassReadTests {
+    static let machineA = "arn:aws:states:us-east-1:123456789012:stateMachine:a"
+    static let machineB = "arn:aws:states:us-east-1:123456789012:stateMachine:b"
+
+    static func execution(_ machine: String, _ name: String, _ status: ExecutionStatus) -> ExecutionRecord {
+        let arn = machine.replacingOccurrences(of: ":stateMachine:", with: ":execution:") + ":" + name
+        return ExecutionRecord(
+            arn: arn, stateMachineARN: machine, name: name, status: status, startDate: testNow,
+            stopDate: status.hasEnded ? testNow : nil, source: "ListExecutions")
+    }
+
+    static func seedMachines(_ ledger: Ledger) throws {
+        try ledger.recordStateMachinesSeen(
+            [machineA, machineB].map { (arn: $0, name: String($0.split(separator: ":").last!), region: "us-east-1", account: "123456789012", type: "STANDARD") },
+            at: testNow)
+    }
+
+    @Test("state machines seen: new ones inserted whole, known ones touched, in one statement for the whole list")
+    func stateMachinesSeen() throws {
+        try withTemporaryDirectory { dir in
+            let ledger = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
+            let odd = "arn:aws:states:us-east-1:123456789012:stateMachine:odd"
+            try ledger.recordStateMachinesSeen(
+                [(arn: Self.machineA, name: "a", region: "us-east-1", account: "123456789012", type: "STANDARD"),
+                 (arn: odd, name: "we\"ird\\näme", region: "eu-west-1", account: "210987654321", type: nil)],
+                at: testNow)
+            let later = testNow.adding(.seconds(60))
+            try ledger.recordStateMachinesSeen(
+                [(arn: odd, name: "renamed", region: "eu-west-1", account: "210987654321", type: "EXPRESS"),
+                 (arn: Self.machineB, name: "b", region: "us-east-1", account: "123456789012", type: "EXPRESS")],
+                at: later)
+            let machines = try ledger.stateMachines()
+            #expect(machines.count == 3)
+            #expect(machines[odd]?.name == "we\"ird\\näme")
+            #expect(machines[odd]?.region == "eu-west-1")
+            #expect(machines[odd]?.account == "210987654321")
+            func text(_ column: String, _ arn: String) throws -> String? {
+                try ledger.testing_text("SELECT \(column) FROM state_machines WHERE arn = '\(arn)'")
+            }
+            #expect(try text("type", odd) == nil)
+            #expect(try text("type", Self.machineB) == "EXPRESS")
+            #expect(try text("first_seen_at", odd) == testNow.iso8601)
+            #expect(try text("last_seen_at", odd) == later.iso8601)
+            #expect(try text("last_seen_at", Self.machineA) == testNow.iso8601)
+            try ledger.recordStateMachinesSeen([], at: later)
+        }
+    }
+
+    @Test("the RUNNING executions of one state machine come from their own index, not from every RUNNING execution")
+    func runningByStateMachine() throws {
+        try withTemporaryDirectory { dir in
+            let ledger = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
+            try Self.seedMachines(ledger)
+            var records: [ExecutionRecord] = []
+            for n in 0..<30 {
+                records.append(Self.execution(Self.machineA, "run-\(n)", n % 3 == 0 ? .succeeded : .running))
+                records.append(Self.execution(Self.machineB, "run-\(n)", .running))
+            }
+            try ledger.recordExecutions(records, at: testNow)
+            let expected = Set(records.filter { $0.stateMachineARN == Self.machineA && $0.status == .running }.map(\.arn))
+            #expect(expected.count == 20)
+            #expect(try ledger.runningExecutionARNs(stateMachine: Self.machineA) == expected)
+            #expect(try ledger.runningExecutionARNs(stateMachine: "arn:aws:states:us-east-1:123456789012:stateMachine:none").isEmpty)
+            try ledger.write("statistics") { try $0.execute("ANALYZE") }
+            let plan = try ledger.testing_queryPlan(Ledger.runningExecutionsQuery, [.text(Self.machineA)])
+            #expect(plan.contains("USING INDEX executions_running_by_state_machine (state_machine_arn=?)"), "\(plan)")
+        }
+    }
+
+    @Test("statuses of many executions, odd characters included, with one prepared statement for any number of ARNs")
+    func statusesOfAList() throws {
+        try withTemporaryDirectory { dir in
+            let ledger = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
+            try Self.seedMachines(ledger)
+            // More than a chunk of the old `?` lists (500), and names a JSON list must escape.
+            let odd = ["quote\"d", "back\\slash", "tab\there", "ünïcødé-🚀", "new\nline"]
+            let records = (0..<1200).map { n in
+                Self.execution(Self.machineA, n < odd.count ? odd[n] : "run-\(n)", n % 2 == 0 ? .running : .failed)
+            }
+            try ledger.recordExecutions(records, at: testNow)
+            let unknown = "arn:aws:states:us-east-1:123456789012:execution:a:never-seen"
+            let statuses = try ledger.executionStatuses(arns: records.map(\.arn) + [unknown])
+            #expect(statuses.count == 1200)
+            #expect(statuses[unknown] == nil)
+            for record in records { #expect(statuses[record.arn] == record.status, "\(record.arn)") }
+            #expect(try ledger.executionStatuses(arns: []).isEmpty)
+            // Lists of every length share one statement: the cache does not grow with each new length.
+            _ = try ledger.executionStatuses(arns: records.prefix(1).map(\.arn))
+            let cached = try ledger.testing_cachedStatementCount()
+            for count in 2...40 { _ = try ledger.executionStatuses(arns: records.prefix(count).map(\.arn)) }
+            _ = try ledger.executions(arns: records.prefix(7).map(\.arn))
+            _ = try ledger.executions(arns: records.prefix(9).map(\.arn))
+            #expect(try ledger.testing_cachedStatementCount() == cached + 1)
+        }
+    }
+
+    @Test("a decision that repeats the last one leaves the row alone; a changed one is written; 'ended' never overwrites 'terminated'")
+    func decisionsWrittenWhenTheyChange() throws {
+        try withTemporaryDirectory { dir in
+            let ledger = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
+            for n in 0..<3 { try ledger.testing_writeBatch(number: n, now: testNow) }
+            let facts = try ledger.policyFacts(passStart: testNow)
+            #expect(facts.count == 3)
+            let decisions = ReconcilePolicy.decide(PolicyInput(clusters: facts, now: testNow), configuration: PolicyConfiguration())
+            func rows() throws -> [String: String] {
+                var result: [String: String] = [:]
+                for id in ["j-BATCH0", "j-BATCH1", "j-BATCH2"] {
+                    result[id] = try ledger.testing_text(
+                        "SELECT disposition || '|' || disposition_reason || '|' || disposition_at FROM clusters WHERE id = '\(id)'")
+                }
+                return result
+            }
+            let t1 = testNow.adding(.seconds(10))
+            try ledger.recordDecisions(decisions, at: t1)
+            let first = try rows()
+            #expect(first.values.allSatisfy { $0.hasSuffix("|" + t1.iso8601) }, "\(first)")
+            // The same decisions later: nothing is rewritten (disposition_at keeps the time of the first).
+            try ledger.recordDecisions(decisions, at: testNow.adding(.seconds(20)))
+            #expect(try rows() == first)
+            // One decision changes its reason: that row only.
+            var changed = decisions
+            changed[1].reason += " (again)"
+            let t3 = testNow.adding(.seconds(30))
+            try ledger.recordDecisions(changed, at: t3)
+            let third = try rows()
+            #expect(third["j-BATCH0"] == first["j-BATCH0"])
+            #expect(third["j-BATCH2"] == first["j-BATCH2"])
+            #expect(third["j-BATCH1"] == "\(changed[1].disposition.rawValue)|\(changed[1].reason)|\(t3.iso8601)")
+            // CostGuard's own termination is not turned into 'ended' by a later decision.
+            try ledger.recordTerminated(["j-BATCH0"], reason: "terminated by CostGuard", at: t3)
+            var ended = changed
+            ended[0].disposition = .ended
+            ended[0].reason = "the cluster is TERMINATED"
+            try ledger.recordDecisions(ended, at: testNow.adding(.seconds(40)))
+            #expect(try ledger.dispositions(of: ["j-BATCH0"]) == ["j-BATCH0": "terminated"])
+        }
+    }
+}

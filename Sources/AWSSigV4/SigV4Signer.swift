@@ -1,5 +1,6 @@
 public import CostGuardCore
 internal import Crypto
+internal import Synchronization
 
 /// Signs requests with AWS Signature Version 4 (header signing). Pure: the time is an argument.
 ///
@@ -48,7 +49,10 @@ public struct SigV4Signer: Sendable {
     }
 
     /// Signs `request` as of `date`.
-    public func sign(_ request: SigV4Request, at date: Timestamp) -> SigV4Signature {
+    ///
+    /// - Parameter keys: keeps the derived signing key between calls (it depends only on the secret, the day, the
+    ///   region and the service), so that a client saves four HMACs per request. The signature is the same.
+    public func sign(_ request: SigV4Request, at date: Timestamp, keys: SigV4KeyCache? = nil) -> SigV4Signature {
         let amzDate = Self.amzDate(date)
         let day = String(amzDate.prefix(8))
         var headers = request.headers
@@ -75,7 +79,7 @@ public struct SigV4Signer: Sendable {
         let stringToSign = [
             "AWS4-HMAC-SHA256", amzDate, scope, Self.hex(SHA256.hash(data: Array(canonicalRequest.utf8))),
         ].joined(separator: "\n")
-        let key = signingKey(day: day)
+        let key = keys?.key(for: self, day: day) ?? signingKey(day: day)
         let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
         if let token = credentials.sessionToken, options.omitSessionTokenFromSignature {
             added.append(("X-Amz-Security-Token", token))
@@ -195,4 +199,33 @@ public struct SigV4Signer: Sendable {
 
     /// Lower-case hex SHA-256 of `bytes`: the payload hash of a body.
     public static func payloadHash(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
+}
+
+/// The last signing key a client derived, with what it was derived from (see `SigV4Signer.sign(_:at:keys:)`).
+public final class SigV4KeyCache: Sendable {
+    private struct Entry: Sendable {
+        var secret: String
+        var day: String
+        var region: String
+        var service: String
+        var key: SymmetricKey
+    }
+
+    private let entry = Mutex<Entry?>(nil)
+
+    public init() {}
+
+    /// The signing key of `signer`'s secret, region and service on `day`: the cached one when all four match,
+    /// else a new one (which replaces it).
+    func key(for signer: SigV4Signer, day: String) -> SymmetricKey {
+        let secret = signer.credentials.secretAccessKey
+        if let cached = entry.withLock({ $0 }), cached.day == day, cached.region == signer.region,
+            cached.service == signer.service, cached.secret.utf8.elementsEqual(secret.utf8)
+        {
+            return cached.key
+        }
+        let key = signer.signingKey(day: day)
+        entry.withLock { $0 = Entry(secret: secret, day: day, region: signer.region, service: signer.service, key: key) }
+        return key
+    }
 }

@@ -98,3 +98,46 @@ struct ParsedRequest {
         body = index + 1 < lines.count ? lines[(index + 1)...].joined(separator: "\n") : ""
     }
 }
+
+/// The signing-key cache a client keeps between calls changes no signature.
+@Suite("SigV4 signing-key cache")
+struct SigV4KeyCacheTests {
+    func signer(secret: String, region: String = "us-east-1", service: String = "states") -> SigV4Signer {
+        SigV4Signer(credentials: AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: secret), region: region, service: service)
+    }
+
+    func request() -> SigV4Request {
+        SigV4Request(
+            method: "POST", path: "/", headers: [("Host", "states.us-east-1.amazonaws.com"), ("X-Amz-Target", "AWSStepFunctions.ListExecutions")],
+            payloadHash: SigV4Signer.payloadHash(Array("{}".utf8)))
+    }
+
+    @Test("one cache through changing secrets, days, regions and services signs as without it")
+    func sameSignatures() throws {
+        let cache = SigV4KeyCache()
+        let day1 = try #require(Timestamp(iso8601: "2026-11-25T23:59:59.000Z"))
+        let day2 = try #require(Timestamp(iso8601: "2026-11-26T00:00:00.000Z"))
+        // Each step changes one input the key is derived from (and repeats, so that cached keys are used too).
+        let steps: [(SigV4Signer, Timestamp)] = [
+            (signer(secret: "secret-1"), day1), (signer(secret: "secret-1"), day1),
+            (signer(secret: "secret-2"), day1), (signer(secret: "secret-2"), day1),
+            (signer(secret: "secret-2"), day2), (signer(secret: "secret-2"), day2),
+            (signer(secret: "secret-2", region: "eu-west-1"), day2),
+            (signer(secret: "secret-2", region: "eu-west-1", service: "elasticmapreduce"), day2),
+            (signer(secret: "secret-1"), day1),
+            // Canonically equivalent but different bytes: a different secret, so a different key.
+            (signer(secret: "caf\u{E9}"), day1), (signer(secret: "cafe\u{301}"), day1),
+        ]
+        var signatures: [String] = []
+        for (signer, date) in steps {
+            let cached = signer.sign(request(), at: date, keys: cache)
+            let fresh = signer.sign(request(), at: date)
+            #expect(cached.signature == fresh.signature)
+            #expect(cached.headers.map(\.value) == fresh.headers.map(\.value))
+            signatures.append(cached.signature)
+        }
+        // The steps really differ where their inputs do.
+        #expect(signatures[0] == signatures[1] && signatures[0] != signatures[2] && signatures[2] != signatures[4])
+        #expect(signatures[9] != signatures[10])
+    }
+}

@@ -54,8 +54,9 @@ public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
 
     /// The `Host` header value for this endpoint (host, plus port when not the scheme's default).
     public var host: String {
+        // The standard library's search, not Foundation's `range(of:)`: this runs for every request.
         var rest = Substring(url)
-        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
+        if let scheme = rest.firstRange(of: "://") { rest = rest[scheme.upperBound...] }
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
         if rest.hasSuffix(":443") && url.hasPrefix("https") { rest = rest.dropLast(4) }
         if rest.hasSuffix(":80") && url.hasPrefix("http:") { rest = rest.dropLast(3) }

@@ -32,12 +32,20 @@ public struct SFNClient: Sendable {
         try await client.callJSON("DescribeStateMachine", ARNInput(stateMachineArn: arn))
     }
 
-    struct ListExecutionsInput: Encodable {
+    struct ListExecutionsInput: Encodable, JSONWritable {
         var stateMachineArn: String?
         var mapRunArn: String?
         var statusFilter: String?
         var maxResults: Int
         var nextToken: String?
+
+        func write(to writer: inout JSONObjectWriter) {
+            writer.member("stateMachineArn", stateMachineArn)
+            writer.member("mapRunArn", mapRunArn)
+            writer.member("statusFilter", statusFilter)
+            writer.member("maxResults", maxResults)
+            writer.member("nextToken", nextToken)
+        }
     }
 
     /// The parent of a listing: a state machine, or a Distributed Map run.

@@ -97,8 +97,14 @@ public func runToCompletion(
         process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
         do { try process.run() } catch { continuation.resume(throwing: error) }
     }
-    // Let the readability handlers drain what the process wrote last.
-    for _ in 0..<50 where out.fileHandleForReading.readabilityHandler != nil || err.fileHandleForReading.readabilityHandler != nil {
+    // Let the readability handlers drain what the process wrote last, until both pipes reach end of file (each
+    // handler removes itself there). On a loaded machine that can take well over half a second after the exit
+    // (a loaded test run once cut `systemd-analyze security` off before its last line); the bound only guards against a
+    // grandchild that keeps a pipe open.
+    let drainDeadline = ContinuousClock.now + .seconds(30)
+    while out.fileHandleForReading.readabilityHandler != nil || err.fileHandleForReading.readabilityHandler != nil,
+        ContinuousClock.now < drainDeadline
+    {
         try await Task.sleep(for: .milliseconds(10))
     }
     return (status, outWatcher.text, errWatcher.text)

@@ -238,6 +238,8 @@ def main():
     parser.add_argument("--soak-interval", type=int, default=10)
     parser.add_argument("--pad-clusters", type=int, default=100000)
     parser.add_argument("--pad-journal", type=int, default=1000000)
+    parser.add_argument("--latency-ms", default="20,50",
+                        help="comma-separated waits added to every answer for the sensitivity rows ('' for none)")
     parser.add_argument("--json")
     args, fleet_args = parser.parse_known_args()
     workdir = tempfile.mkdtemp(prefix="costguard-scale-")
@@ -268,6 +270,18 @@ def main():
         steady = [costguard_pass(args.costguard, database, env, emulator) for _ in range(args.steady_passes)]
         results["costguardFirst"] = first
         results["costguardSteady"] = steady
+        # Sensitivity: the same steady pass when every answer comes later (a stand-in for a real endpoint's network
+        # and service time, which the emulator on loopback does not have). CPU per pass should not move; its share
+        # of the pass falls as the wall grows.
+        latency = []
+        for ms in [int(v) for v in args.latency_ms.split(",") if v.strip()]:
+            post(emulator.control + "/latency", {"seconds": ms / 1000})
+            try:
+                latency.append({"ms": ms, "passes": [costguard_pass(args.costguard, database, env, emulator)
+                                                     for _ in range(3)]})
+            finally:
+                post(emulator.control + "/latency", {"seconds": 0})
+        results["latency"] = latency
         c7n_env = dict(env, AWS_ACCESS_KEY_ID="c7n-bench", AWS_SESSION_TOKEN="bench", AWS_DEFAULT_REGION="us-east-1")
         custodian = [custodian_pass(args.custodian, c7n_env, emulator, workdir) for _ in range(3)]
         results["custodian"] = custodian
@@ -295,7 +309,8 @@ def main():
     med = lambda runs, key: statistics.median(r[key] for r in runs)
     cg_calls, c7n_calls = med(steady, "calls"), med(custodian, "calls")
     cg_wall, c7n_wall = med(steady, "wall"), med(custodian, "wall")
-    checked = all(same_counts(r["callsByOperation"], r["emulatorCalls"]) for r in [first] + steady + padded)
+    checked = all(same_counts(r["callsByOperation"], r["emulatorCalls"])
+                  for r in [first] + steady + padded + [p for row in results["latency"] for p in row["passes"]])
     results["countsMatchEmulator"] = checked
     lines = [
         f"Fleet: {results['fleet']['machines']} state machines ({emr_machines} EMR-capable), "
@@ -329,6 +344,12 @@ def main():
         f"- Pass CPU per AWS call, steady: {med(steady, 'passCPU') / cg_calls * 1000:.2f} ms; the emulator answers in "
         f"{med(steady, 'passWall') / cg_calls * 1000:.1f} ms per call (pass wall / calls); CPU would be 5% of a pass whose "
         f"calls take {med(steady, 'passCPU') / cg_calls / 0.05 * 1000:.0f} ms each.",
+    ] + [
+        f"- Steady pass with {row['ms']} ms added to every answer (median of {len(row['passes'])}): "
+        f"{med(row['passes'], 'passCPU'):.3f} s CPU over {med(row['passes'], 'passWall'):.2f} s wall = "
+        f"{med(row['passes'], 'passCPU') / med(row['passes'], 'passWall') * 100:.1f}% ({med(row['passes'], 'calls'):.0f} calls)."
+        for row in results["latency"]
+    ] + [
         f"- Padded ledger: steady pass wall {med(padded, 'passWall') / med(steady, 'passWall') * 100 - 100:+.1f}%, "
         f"pass CPU {med(padded, 'passCPU') / med(steady, 'passCPU') * 100 - 100:+.1f}% (target: <= +10%).",
         f"- CostGuard's own call counts equal the emulator's request log for every pass: {checked}.",

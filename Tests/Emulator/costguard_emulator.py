@@ -113,6 +113,9 @@ def patch_redrive():
 
 _REQUESTS = {}
 _REQUESTS_LOCK = threading.Lock()
+# Seconds every counted request waits before moto answers it (POST /latency): a stand-in for the network and
+# service time of a real endpoint, for the benchmark's sensitivity rows. Sleeping takes no CPU and releases the GIL.
+_LATENCY = [0.0]
 
 
 def count_requests():
@@ -137,6 +140,8 @@ def count_requests():
                 key = "query:" + (parse_qs(environ.get("QUERY_STRING", "")).get("Action") or ["?"])[0]
             with _REQUESTS_LOCK:
                 _REQUESTS[key] = _REQUESTS.get(key, 0) + 1
+            if _LATENCY[0] > 0:
+                time.sleep(_LATENCY[0])
         return original(self, environ, start_response)
 
     DomainDispatcherApplication.__call__ = call
@@ -194,7 +199,8 @@ def bulk_clone(body):
 def control_server(port):
     """POST /redrive {"executionArn"}; POST /redrive-status {"executionArn", "redriveStatus"};
     POST /bulk-start {"stateMachineArn", "names", "input"}; POST /bulk-clone {"templateExecutionArn", "names"};
-    POST /requests {"reset"}: requests served per operation."""
+    POST /requests {"reset"}: requests served per operation; POST /latency {"seconds"}: a wait before every counted
+    request is answered (0 to stop)."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from moto.stepfunctions.parser.api import ExecutionStatus
 
@@ -212,6 +218,12 @@ def control_server(port):
                     result = {"executionArns": bulk_clone(body)}
                 elif self.path == "/requests":
                     result = {"requests": request_counts(reset=body.get("reset", False))}
+                elif self.path == "/latency":
+                    seconds = float(body["seconds"])
+                    if not 0 <= seconds <= 10:
+                        raise KeyError("latency seconds must be within 0…10")
+                    _LATENCY[0] = seconds
+                    result = {"seconds": seconds}
                 else:
                     execution = find_execution(body["executionArn"])
                     if self.path == "/redrive":
@@ -223,7 +235,7 @@ def control_server(port):
                     else:
                         raise KeyError(self.path)
                 code, answer = 200, json.dumps(result).encode()
-            except KeyError as error:
+            except (KeyError, ValueError, TypeError) as error:
                 code, answer = 404, json.dumps({"error": str(error)}).encode()
             self.send_response(code)
             self.send_header("Content-Length", str(len(answer)))

@@ -40,11 +40,12 @@ public struct SFNClient: Sendable {
         var nextToken: String?
 
         func write(to writer: inout JSONObjectWriter) {
-            writer.member("stateMachineArn", stateMachineArn)
-            writer.member("mapRunArn", mapRunArn)
-            writer.member("statusFilter", statusFilter)
-            writer.member("maxResults", maxResults)
-            writer.member("nextToken", nextToken)
+            // The synthesized coding keys: the same names `Encodable` writes, from the one place they come from.
+            writer.member(CodingKeys.stateMachineArn.stringValue, stateMachineArn)
+            writer.member(CodingKeys.mapRunArn.stringValue, mapRunArn)
+            writer.member(CodingKeys.statusFilter.stringValue, statusFilter)
+            writer.member(CodingKeys.maxResults.stringValue, maxResults)
+            writer.member(CodingKeys.nextToken.stringValue, nextToken)
         }
     }
 

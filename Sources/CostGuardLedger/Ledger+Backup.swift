@@ -56,14 +56,14 @@ extension Ledger {
                 // Leave the copy self-contained: fold any WAL content into the main file.
                 try copy.execute("PRAGMA journal_mode = DELETE")
             }
-            try syncFile(temporary)
+            try LedgerFile.sync(temporary)
             guard rename(temporary, destination) == 0 else {
                 throw LedgerError(
                     .ioFailure, path: destination,
                     message: "cannot move the finished copy into place: \(String(cString: strerror(errno)))",
                     fix: "check the destination directory")
             }
-            try syncFile(directory)
+            try LedgerFile.sync(directory)
         } catch {
             unlink(temporary)
             unlink(temporary + "-wal")
@@ -74,16 +74,5 @@ extension Ledger {
         }
         stat(destination, &info)
         return Int(info.st_size)
-    }
-
-    private func syncFile(_ path: String) throws(LedgerError) {
-        let fd = Glibc_open(path, O_RDONLY | O_CLOEXEC, 0)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        if fsync(fd) != 0 {
-            throw LedgerError(
-                .ioFailure, path: path, message: "fsync failed: \(String(cString: strerror(errno)))",
-                fix: "check the file system")
-        }
     }
 }

@@ -64,7 +64,23 @@ public final class Ledger: @unchecked Sendable {
         now: Timestamp,
         configuration: Configuration = Configuration()
     ) throws(LedgerError) -> Ledger {
-        try LedgerFile.prepareForWriting(path)
+        try open(path: path, now: now, configuration: configuration, runner: MigrationRunner())
+    }
+
+    /// `open` with the migrations to apply (tests pass a broken set to show that a failed creation leaves nothing).
+    static func open(
+        path: String,
+        now: Timestamp,
+        configuration: Configuration,
+        runner: MigrationRunner
+    ) throws(LedgerError) -> Ledger {
+        let presence = try LedgerFile.prepareForWriting(path)
+        // What a creation killed before it finished left beside the path (every writable open looks: a kill can also
+        // land between linking the new ledger into place and removing its temporary name).
+        LedgerFile.removeAbandonedCreations(of: fileName(path), in: LedgerFile.parent(of: path))
+        if presence == .absent {
+            try create(at: path, now: now, runner: runner)
+        }
         let db: SQLiteConnection
         do {
             db = try SQLiteConnection(path: path, mode: .readWrite)
@@ -80,7 +96,6 @@ public final class Ledger: @unchecked Sendable {
             }
             try requireJSONFunctions(db)
             if configuration.quickCheckOnOpen { try quickCheck(db) }
-            let runner = MigrationRunner()
             let applied = try runner.validate(db)
             try requireWritable(db)
             let mode = try db.query("PRAGMA journal_mode = WAL").first?[0].text
@@ -100,6 +115,62 @@ public final class Ledger: @unchecked Sendable {
             throw LedgerError(.ioFailure, path: path, message: "\(error)", fix: "run 'costguard ledger check'")
         }
         return Ledger(path: path, isReadOnly: false, schemaVersion: version, connection: db)
+    }
+
+    private static func fileName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+
+    /// Creates a new ledger at `path` whole or not at all.
+    ///
+    /// The schema is built in a temporary file beside `path` (`.NAME.PID.RANDOM.creating`, mode 0600), which is fsynced and
+    /// then hard-linked to `path`, so no process ever finds a ledger file that is empty or half-migrated, whenever
+    /// this one is killed. If another process created `path` meanwhile, its ledger is kept and this one discarded. On
+    /// a file system without hard links the file is renamed into place instead (after checking that `path` is still
+    /// free). Temporary files left by killed processes (their PID no longer running) are removed by `open`.
+    static func create(at path: String, now: Timestamp, runner: MigrationRunner) throws(LedgerError) {
+        let directory = LedgerFile.parent(of: path)
+        let name = fileName(path)
+        // The PID says whose file it is; the random part keeps two creations in one process apart.
+        let temporary = "\(directory)/.\(name).\(getpid()).\(UInt32.random(in: .min ... .max)).creating"
+        try LedgerFile.createExclusive(temporary, ledger: path)
+        do {
+            do {
+                let db = try SQLiteConnection(path: temporary, mode: .readWrite)
+                try requireJSONFunctions(db)
+                try db.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+                _ = try runner.migrate(db, applied: try runner.validate(db), now: now.iso8601)
+            }  // closed here: the file is complete, and SQLite has no journal left beside it
+            try LedgerFile.sync(temporary)
+            if link(temporary, path) != 0 {
+                let code = errno
+                switch code {
+                case EEXIST:
+                    break  // another process created the ledger first: open that one
+                case EPERM, EOPNOTSUPP, EXDEV:
+                    // No hard links here (FAT, some FUSE file systems): rename, which replaces, if the name is free.
+                    var info = stat()
+                    if stat(path, &info) != 0 && rename(temporary, path) != 0 {
+                        throw LedgerError(
+                            .ioFailure, path: path,
+                            message: "cannot move the new ledger into place: \(String(cString: strerror(errno)))",
+                            fix: "check the directory \(directory) and its file system")
+                    }
+                default:
+                    throw LedgerError(
+                        .ioFailure, path: path,
+                        message: "cannot link the new ledger into place: \(String(cString: strerror(code)))",
+                        fix: "check the directory \(directory) and its file system")
+                }
+            }
+            LedgerFile.removeWithSidecars(temporary)
+            try LedgerFile.sync(directory)
+        } catch {
+            LedgerFile.removeWithSidecars(temporary)
+            if let error = error as? LedgerError { throw error }
+            if let error = error as? SQLiteError { throw LedgerError.from(error, path: path, doing: "creating the ledger") }
+            throw LedgerError(.ioFailure, path: path, message: "\(error)", fix: "retry")
+        }
     }
 
     /// Opens an existing ledger read-only, for reports, checks and backups; safe while `serve` writes.

@@ -9,8 +9,16 @@ enum LedgerFile {
     /// The 16-byte header of every SQLite 3 database file.
     static let sqliteHeader: [UInt8] = Array("SQLite format 3".utf8) + [0]
 
-    /// Makes sure `path` can hold a writable ledger, creating an empty file with mode 0600 if none exists.
-    static func prepareForWriting(_ path: String) throws(LedgerError) {
+    /// What `prepareForWriting` found at the ledger's path.
+    enum Presence {
+        /// A regular file (perhaps empty), in a writable directory.
+        case existing
+        /// Nothing yet; the directory exists. `Ledger.open` creates the ledger whole (see `Ledger.create`).
+        case absent
+    }
+
+    /// Makes sure `path` can hold a writable ledger, and says whether a file is already there.
+    static func prepareForWriting(_ path: String) throws(LedgerError) -> Presence {
         var info = stat()
         if stat(path, &info) == 0 {
             if (info.st_mode & S_IFMT) == S_IFDIR {
@@ -27,7 +35,7 @@ enum LedgerFile {
             if access(directory, W_OK) != 0 || isReadOnlyFileSystem(directory) {
                 throw readOnlyDirectory(directory, file: path)
             }
-            return
+            return .existing
         }
         let directory = parent(of: path)
         var dirInfo = stat()
@@ -36,18 +44,61 @@ enum LedgerFile {
                 .missingDirectory, path: path, message: "the directory \(directory) does not exist",
                 fix: "create it (mkdir -p \(directory)), or with systemd set StateDirectory=costguard")
         }
+        return .absent
+    }
+
+    /// Creates `path` with `O_EXCL` and mode 0600, mapping a refusal to the error and fix a
+    /// user needs: `ledger` names the file the user asked for, which `path` may be a temporary stand-in for.
+    static func createExclusive(_ path: String, ledger: String) throws(LedgerError) {
         let fd = Glibc_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        if fd < 0 {
-            let code = errno
-            if code == EEXIST { return }
-            if code == EACCES || code == EROFS || code == EPERM {
-                throw readOnlyDirectory(directory, file: path)
-            }
-            throw LedgerError(
-                .ioFailure, path: path, message: "cannot create the ledger file: \(String(cString: strerror(code)))",
-                fix: "check the directory \(directory) and its file system")
+        guard fd < 0 else {
+            close(fd)
+            return
         }
-        close(fd)
+        let code = errno
+        let directory = parent(of: path)
+        if code == EACCES || code == EROFS || code == EPERM {
+            throw readOnlyDirectory(directory, file: ledger)
+        }
+        throw LedgerError(
+            .ioFailure, path: ledger, message: "cannot create \(path): \(String(cString: strerror(code)))",
+            fix: "check the directory \(directory) and its file system")
+    }
+
+    /// Removes a temporary ledger file and the journal files SQLite may have left beside it.
+    static func removeWithSidecars(_ path: String) {
+        for suffix in ["", "-journal", "-wal", "-shm"] { unlink(path + suffix) }
+    }
+
+    /// Removes `.NAME.PID.RANDOM.creating` files (and their journals) in `directory` whose process no longer runs: what a
+    /// creation killed before it linked its file into place leaves behind. A running process's file is left alone.
+    static func removeAbandonedCreations(of name: String, in directory: String) {
+        guard let dir = opendir(directory) else { return }
+        var abandoned: [String] = []
+        let prefix = "." + name + "."
+        while let entry = readdir(dir) {
+            let file = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            guard file.hasPrefix(prefix), file.hasSuffix(".creating") else { continue }
+            let middle = file.dropFirst(prefix.count).dropLast(".creating".count)
+            guard let pid = middle.split(separator: ".").first.flatMap({ pid_t($0) }), pid > 0, pid != getpid() else {
+                continue
+            }
+            if kill(pid, 0) != 0 && errno == ESRCH { abandoned.append(directory + "/" + file) }
+        }
+        closedir(dir)
+        abandoned.forEach(removeWithSidecars)
+    }
+
+    /// `fsync(2)` of a file or a directory (a directory after a rename or link in it).
+    static func sync(_ path: String) throws(LedgerError) {
+        let fd = Glibc_open(path, O_RDONLY | O_CLOEXEC, 0)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        if fsync(fd) != 0 {
+            throw LedgerError(
+                .ioFailure, path: path, message: "fsync failed: \(String(cString: strerror(errno)))",
+                fix: "check the file system")
+        }
     }
 
     /// Makes sure `path` is an existing regular file (for read-only use).

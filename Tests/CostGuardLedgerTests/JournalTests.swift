@@ -75,8 +75,8 @@ struct JournalTests {
     @Test("a ledger whose creation was interrupted before its first migration has no open intents, and says so")
     func unsetUpLedger() throws {
         try withTemporaryDirectory { dir in
-            // What a kill leaves between creating the file and committing the first migration: SQLite's header and
-            // WAL mode, no tables.
+            // What a kill left, before ledgers were created whole, between creating the file and committing the
+            // first migration (SQLite's header and WAL mode, no tables); an empty file a user made is opened the same.
             let path = dir + "/l.sqlite"
             #expect(FileManager.default.createFile(atPath: path, contents: nil))
             let db = try SQLiteConnection(path: path, mode: .readWrite)

@@ -1,5 +1,6 @@
 import CostGuardCore
 import Foundation
+import Synchronization
 import Testing
 
 @testable import CostGuardLedger
@@ -137,6 +138,68 @@ struct MigrationTests {
             let error = try #require(throws: LedgerError.self) { try Ledger.open(path: dir, now: testNow) }
             #expect(error.code == .pathIsDirectory)
             #expect(error.description.contains(dir + "/ledger.sqlite"))
+        }
+    }
+
+    @Test("a creation that fails part-way leaves no ledger file and no temporary file behind")
+    func failedCreationLeavesNothing() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/ledger.sqlite"
+            // The first migration applies; the second fails, as a crash or a full disk would part-way through.
+            let broken = Migration(name: "0002_broken.sql", bytes: Array("CREATE TABLE t (x); SELECT no_such_function();".utf8))
+            let runner = MigrationRunner(migrations: [Migration.all[0], broken])
+            #expect(throws: LedgerError.self) {
+                try Ledger.open(path: path, now: testNow, configuration: Ledger.Configuration(), runner: runner)
+            }
+            #expect(!FileManager.default.fileExists(atPath: path), "a half-migrated ledger was left at the path")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == [])
+            // The next start creates the whole ledger as if nothing had happened.
+            let ledger = try Ledger.open(path: path, now: testNow)
+            #expect(try ledger.testing_count("SELECT count(*) FROM costguard_migrations") == Migration.all.count)
+        }
+    }
+
+    @Test("concurrent creations of one ledger give one ledger, migrated once, and leave no temporary file")
+    func concurrentCreation() throws {
+        for round in 0..<8 {
+            try withTemporaryDirectory { dir in
+                let path = dir + "/ledger.sqlite"
+                let results = Mutex<[Result<Int, LedgerError>]>([])
+                DispatchQueue.concurrentPerform(iterations: 4) { _ in
+                    let result = Result { () throws(LedgerError) -> Int in
+                        try Ledger.open(path: path, now: testNow).testing_count("SELECT count(*) FROM costguard_migrations")
+                    }
+                    results.withLock { $0.append(result) }
+                }
+                for result in results.withLock({ $0 }) {
+                    #expect(try result.get() == Migration.all.count, "round \(round)")
+                }
+                let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix("ledger.sqlite") }
+                #expect(left == [], "round \(round)")
+            }
+        }
+    }
+
+    @Test("temporary files of creations whose process is gone are removed; a running process's is kept")
+    func abandonedCreations() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/ledger.sqlite"
+            // A PID that ran and exited (a real child, reaped), and one that is running (this test's parent).
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: "/bin/true")
+            try child.run()
+            child.waitUntilExit()
+            let dead = dir + "/.ledger.sqlite.\(child.processIdentifier).1234.creating"
+            let alive = dir + "/.ledger.sqlite.\(getppid()).99.creating"
+            let other = dir + "/.other.sqlite.\(child.processIdentifier).5.creating"
+            for file in [dead, dead + "-journal", alive, other] {
+                #expect(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
+            }
+            _ = try Ledger.open(path: path, now: testNow)
+            #expect(!FileManager.default.fileExists(atPath: dead))
+            #expect(!FileManager.default.fileExists(atPath: dead + "-journal"))
+            #expect(FileManager.default.fileExists(atPath: alive), "a running process's creation was removed")
+            #expect(FileManager.default.fileExists(atPath: other), "another ledger's file was removed")
         }
     }
 

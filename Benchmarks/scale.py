@@ -203,8 +203,12 @@ def soak(binary, database, env, seconds, interval, config):
                 raise SystemExit(f"serve exited {process.returncode}")
             with open(f"/proc/{process.pid}/status") as handle:
                 fields = dict(line.split(":", 1) for line in handle if ":" in line)
+            # RssAnon is the process's own memory (heap, stacks, SQLite's page cache); RssFile the pages of the
+            # binary and its libraries that the kernel mapped in (clean, shared with the page cache, and more or
+            # fewer of them depending on what the page cache holds when a page is first touched).
             samples.append((time.monotonic() - started, int(fields["VmRSS"].split()[0]) * 1024,
-                            int(fields["VmHWM"].split()[0]) * 1024))
+                            int(fields["VmHWM"].split()[0]) * 1024, int(fields["RssAnon"].split()[0]) * 1024,
+                            int(fields["RssFile"].split()[0]) * 1024))
     finally:
         process.terminate()
         process.wait(30)
@@ -219,7 +223,9 @@ def soak(binary, database, env, seconds, interval, config):
     warm = [s for s in samples if s[0] >= min(interval + 2, seconds / 2)]
     return {"seconds": seconds, "passes": len(passes), "peakRSS": max(s[2] for s in samples),
             "rssWarm": warm[0][1] if warm else None, "rssEnd": samples[-1][1],
-            "rssMax": max(s[1] for s in samples), "passWallMedian": statistics.median(walls[1:] or walls),
+            "rssMax": max(s[1] for s in samples), "anonWarm": warm[0][3] if warm else None,
+            "anonEnd": samples[-1][3], "anonMax": max(s[3] for s in samples), "fileMax": max(s[4] for s in samples),
+            "passWallMedian": statistics.median(walls[1:] or walls),
             "passCPUMedian": statistics.median(cpus[1:] or cpus),
             "callsMedian": statistics.median([p[4] for p in passes[1:]] or [p[4] for p in passes])}
 
@@ -372,9 +378,13 @@ def main():
     if "serve" in results:
         s = results["serve"]
         drift = (s["rssEnd"] - s["rssWarm"]) / s["rssWarm"] * 100 if s["rssWarm"] else float("nan")
+        anon_drift = (s["anonEnd"] - s["anonWarm"]) / s["anonWarm"] * 100 if s["anonWarm"] else float("nan")
         lines.append(
             f"- serve, {s['seconds']} s, a pass every {args.soak_interval} s ({s['passes']} passes): peak RSS "
-            f"{mib(s['peakRSS'])}; RSS warm {mib(s['rssWarm'] or 0)} → end {mib(s['rssEnd'])} ({drift:+.1f}%); "
+            f"{mib(s['peakRSS'])} ({s['peakRSS'] / 1e6:.1f} MB); RSS warm {mib(s['rssWarm'] or 0)} → end "
+            f"{mib(s['rssEnd'])} ({drift:+.1f}%); of it anonymous warm {mib(s['anonWarm'] or 0)} → end "
+            f"{mib(s['anonEnd'])} ({anon_drift:+.1f}%, at most {mib(s['anonMax'])}), file-backed at most "
+            f"{mib(s['fileMax'])}; "
             f"median pass {s['passWallMedian']:.2f} s wall, {s['passCPUMedian']:.3f} s CPU "
             f"({s['passCPUMedian'] / s['passWallMedian'] * 100:.1f}%), {s['callsMedian']:.0f} calls.")
     table = "\n".join(lines)

@@ -127,13 +127,18 @@ public final class Ledger: @unchecked Sendable {
     /// then hard-linked to `path`, so no process ever finds a ledger file that is empty or half-migrated, whenever
     /// this one is killed. If another process created `path` meanwhile, its ledger is kept and this one discarded. On
     /// a file system without hard links the file is renamed into place instead (after checking that `path` is still
-    /// free). Temporary files left by killed processes (their PID no longer running) are removed by `open`.
+    /// free). Temporary files left by killed creations are removed by `open`.
     static func create(at path: String, now: Timestamp, runner: MigrationRunner) throws(LedgerError) {
         let directory = LedgerFile.parent(of: path)
         let name = fileName(path)
-        // The PID says whose file it is; the random part keeps two creations in one process apart.
+        // The PID says whose file it is (for a person reading the directory); the random part keeps two creations
+        // in one process apart. The lock on `held` marks the file as in use until it is unlinked (see
+        // `removeAbandonedCreations`); it is a `flock`, which SQLite's own POSIX locks on the file do not touch, and
+        // `held` is closed only after SQLite has closed its connection (closing any descriptor of a file drops the
+        // process's POSIX locks on it).
         let temporary = "\(directory)/.\(name).\(getpid()).\(UInt32.random(in: .min ... .max)).creating"
-        try LedgerFile.createExclusive(temporary, ledger: path)
+        let held = try LedgerFile.createExclusiveLocked(temporary, ledger: path)
+        defer { close(held) }
         do {
             do {
                 let db = try SQLiteConnection(path: temporary, mode: .readWrite)

@@ -47,13 +47,14 @@ enum LedgerFile {
         return .absent
     }
 
-    /// Creates `path` with `O_EXCL` and mode 0600, mapping a refusal to the error and fix a
-    /// user needs: `ledger` names the file the user asked for, which `path` may be a temporary stand-in for.
-    static func createExclusive(_ path: String, ledger: String) throws(LedgerError) {
-        let fd = Glibc_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    /// Creates `path` with `O_EXCL` and mode 0600 and takes an exclusive `flock` on it, mapping a refusal to the
+    /// error and fix a user needs: `ledger` names the file the user asked for, which `path` may be a temporary
+    /// stand-in for. Returns the open descriptor, which holds the lock until the caller closes it.
+    static func createExclusiveLocked(_ path: String, ledger: String) throws(LedgerError) -> Int32 {
+        let fd = Glibc_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd < 0 else {
-            close(fd)
-            return
+            flock(fd, LOCK_EX)  // a new file no one else has opened yet: never blocks
+            return fd
         }
         let code = errno
         let directory = parent(of: path)
@@ -70,23 +71,34 @@ enum LedgerFile {
         for suffix in ["", "-journal", "-wal", "-shm"] { unlink(path + suffix) }
     }
 
-    /// Removes `.NAME.PID.RANDOM.creating` files (and their journals) in `directory` whose process no longer runs: what a
-    /// creation killed before it linked its file into place leaves behind. A running process's file is left alone.
-    static func removeAbandonedCreations(of name: String, in directory: String) {
+    /// Removes `.NAME.PID.RANDOM.creating` files (and their journals) in `directory` that no creation holds: what a
+    /// creation killed before it linked its file into place leaves behind.
+    ///
+    /// A creation holds an exclusive `flock` on its file from the moment it exists to the moment it is unlinked, and
+    /// the kernel drops the lock when the process dies, however it dies; so a file whose lock can be taken is
+    /// abandoned (PIDs are not trusted for this: a container's processes get the same small PIDs at every start).
+    /// Files changed in the last `minimumAge` are left alone, which covers the instant between another creation's
+    /// `open` and its `flock`.
+    static func removeAbandonedCreations(of name: String, in directory: String, minimumAge: Int = 10) {
         guard let dir = opendir(directory) else { return }
-        var abandoned: [String] = []
+        var candidates: [String] = []
         let prefix = "." + name + "."
         while let entry = readdir(dir) {
             let file = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            guard file.hasPrefix(prefix), file.hasSuffix(".creating") else { continue }
-            let middle = file.dropFirst(prefix.count).dropLast(".creating".count)
-            guard let pid = middle.split(separator: ".").first.flatMap({ pid_t($0) }), pid > 0, pid != getpid() else {
-                continue
-            }
-            if kill(pid, 0) != 0 && errno == ESRCH { abandoned.append(directory + "/" + file) }
+            if file.hasPrefix(prefix) && file.hasSuffix(".creating") { candidates.append(directory + "/" + file) }
         }
         closedir(dir)
-        abandoned.forEach(removeWithSidecars)
+        let now = time(nil)
+        for path in candidates {
+            let fd = Glibc_open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            var info = stat()
+            guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
+                now - info.st_mtim.tv_sec >= minimumAge, flock(fd, LOCK_EX | LOCK_NB) == 0
+            else { continue }
+            removeWithSidecars(path)
+        }
     }
 
     /// `fsync(2)` of a file or a directory (a directory after a rename or link in it).

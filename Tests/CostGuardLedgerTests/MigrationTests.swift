@@ -180,26 +180,38 @@ struct MigrationTests {
         }
     }
 
-    @Test("temporary files of creations whose process is gone are removed; a running process's is kept")
+    @Test("temporary files of killed creations are removed, whatever their PID; one a creation holds, or just made, is kept")
     func abandonedCreations() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/ledger.sqlite"
-            // A PID that ran and exited (a real child, reaped), and one that is running (this test's parent).
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: "/bin/true")
-            try child.run()
-            child.waitUntilExit()
-            let dead = dir + "/.ledger.sqlite.\(child.processIdentifier).1234.creating"
-            let alive = dir + "/.ledger.sqlite.\(getppid()).99.creating"
-            let other = dir + "/.other.sqlite.\(child.processIdentifier).5.creating"
-            for file in [dead, dead + "-journal", alive, other] {
+            let old = Date(timeIntervalSinceNow: -60)
+            func make(_ name: String, age: Date?) -> String {
+                let file = dir + "/" + name
                 #expect(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
+                if let age { try? FileManager.default.setAttributes([.modificationDate: age], ofItemAtPath: file) }
+                return file
             }
+            // Killed creations: nobody holds their lock. One carries this process's own PID, as a container's
+            // restarted process may.
+            let dead = make(".ledger.sqlite.4242.1234.creating", age: old)
+            let journal = make(".ledger.sqlite.4242.1234.creating-journal", age: old)
+            let samePID = make(".ledger.sqlite.\(getpid()).7.creating", age: old)
+            // A creation in progress holds an exclusive flock on its file (another open file description here).
+            let held = make(".ledger.sqlite.4243.99.creating", age: old)
+            let fd = open(held, O_RDONLY)
+            #expect(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+            defer { close(fd) }
+            // Made an instant ago (between another creation's open and its flock), and another ledger's.
+            let fresh = make(".ledger.sqlite.4244.5.creating", age: nil)
+            let other = make(".other.sqlite.4242.5.creating", age: old)
+
             _ = try Ledger.open(path: path, now: testNow)
-            #expect(!FileManager.default.fileExists(atPath: dead))
-            #expect(!FileManager.default.fileExists(atPath: dead + "-journal"))
-            #expect(FileManager.default.fileExists(atPath: alive), "a running process's creation was removed")
-            #expect(FileManager.default.fileExists(atPath: other), "another ledger's file was removed")
+            for file in [dead, journal, samePID] {
+                #expect(!FileManager.default.fileExists(atPath: file), "\(file) was left")
+            }
+            for file in [held, fresh, other] {
+                #expect(FileManager.default.fileExists(atPath: file), "\(file) was removed")
+            }
         }
     }
 

@@ -77,7 +77,7 @@ public final class Ledger: @unchecked Sendable {
         let presence = try LedgerFile.prepareForWriting(path)
         // What a creation killed before it finished left beside the path (every writable open looks: a kill can also
         // land between linking the new ledger into place and removing its temporary name).
-        LedgerFile.removeAbandonedCreations(of: fileName(path), in: LedgerFile.parent(of: path))
+        LedgerFile.removeAbandonedCreations(beside: path)
         if presence == .absent {
             try create(at: path, now: now, runner: runner)
         }
@@ -117,10 +117,6 @@ public final class Ledger: @unchecked Sendable {
         return Ledger(path: path, isReadOnly: false, schemaVersion: version, connection: db)
     }
 
-    private static func fileName(_ path: String) -> String {
-        path.split(separator: "/").last.map(String.init) ?? path
-    }
-
     /// Creates a new ledger at `path` whole or not at all.
     ///
     /// The schema is built in a temporary file beside `path` (`.NAME.PID.RANDOM.creating`, mode 0600), which is fsynced and
@@ -130,7 +126,7 @@ public final class Ledger: @unchecked Sendable {
     /// free). Temporary files left by killed creations are removed by `open`.
     static func create(at path: String, now: Timestamp, runner: MigrationRunner) throws(LedgerError) {
         let directory = LedgerFile.parent(of: path)
-        let name = fileName(path)
+        let name = LedgerFile.name(of: path)
         // The PID says whose file it is (for a person reading the directory); the random part keeps two creations
         // in one process apart. The lock on `held` marks the file as in use until it is unlinked (see
         // `removeAbandonedCreations`); it is a `flock`, which SQLite's own POSIX locks on the file do not touch, and

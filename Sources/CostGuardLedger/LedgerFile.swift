@@ -71,7 +71,7 @@ enum LedgerFile {
         for suffix in ["", "-journal", "-wal", "-shm"] { unlink(path + suffix) }
     }
 
-    /// Removes `.NAME.PID.RANDOM.creating` files (and their journals) in `directory` that no creation holds: what a
+    /// Removes `.NAME.PID.RANDOM.creating` files (and their journals) beside `ledger` that no creation holds: what a
     /// creation killed before it linked its file into place leaves behind.
     ///
     /// A creation holds an exclusive `flock` on its file from the moment it exists to the moment it is unlinked, and
@@ -79,10 +79,11 @@ enum LedgerFile {
     /// abandoned (PIDs are not trusted for this: a container's processes get the same small PIDs at every start).
     /// Files changed in the last `minimumAge` are left alone, which covers the instant between another creation's
     /// `open` and its `flock`.
-    static func removeAbandonedCreations(of name: String, in directory: String, minimumAge: Int = 10) {
+    static func removeAbandonedCreations(beside ledger: String, minimumAge: Int = 10) {
+        let directory = parent(of: ledger)
         guard let dir = opendir(directory) else { return }
         var candidates: [String] = []
-        let prefix = "." + name + "."
+        let prefix = "." + name(of: ledger) + "."
         while let entry = readdir(dir) {
             let file = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
             if file.hasPrefix(prefix) && file.hasSuffix(".creating") { candidates.append(directory + "/" + file) }
@@ -143,6 +144,11 @@ enum LedgerFile {
                 fix: "point --database at a CostGuard ledger; if this was the ledger, stop CostGuard, move the file "
                     + "aside and restore the last 'costguard ledger backup' copy")
         }
+    }
+
+    /// The last component of `path` (the file's name), or `path` itself when it has none.
+    static func name(of path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
     }
 
     static func parent(of path: String) -> String {

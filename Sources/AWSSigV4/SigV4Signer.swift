@@ -149,28 +149,47 @@ public struct SigV4Signer: Sendable {
 
     /// Trims and collapses runs of whitespace (spaces, tabs, folded lines) to one space.
     static func collapseWhitespace(_ value: String) -> String {
-        value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+        // Most values have nothing to collapse: no tab or line break, no space at either end or after another.
+        var previousSpace = true
+        var clean = true
+        for byte in value.utf8 {
+            let space = byte == UInt8(ascii: " ")
+            if byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") || (space && previousSpace) {
+                clean = false
+                break
+            }
+            previousSpace = space
+        }
+        if clean && !previousSpace { return value }
+        return value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " ")
     }
 
     /// RFC 3986 encoding: everything but `A-Z a-z 0-9 - _ . ~` (and `/` when `keepSlash`) as `%XX` of its UTF-8.
     public static func uriEncode(_ text: String, keepSlash: Bool) -> String {
+        if text.utf8.allSatisfy({ isUnreserved($0) || ($0 == UInt8(ascii: "/") && keepSlash) }) { return text }
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
-                UInt8(ascii: "~"):
+            if isUnreserved(byte) || (byte == UInt8(ascii: "/") && keepSlash) {
                 out.unicodeScalars.append(Unicode.Scalar(byte))
-            case UInt8(ascii: "/") where keepSlash:
-                out.append("/")
-            default:
+            } else {
                 out.append("%")
                 out.append(hexDigits[Int(byte >> 4)])
                 out.append(hexDigits[Int(byte & 0xF)])
             }
         }
         return out
+    }
+
+    /// RFC 3986's unreserved characters: `A-Z a-z 0-9 - _ . ~`.
+    static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
     }
 
     /// Byte order, as the SDKs sort (Swift's `<` on `String` is Unicode-aware, not bytewise).
@@ -187,15 +206,16 @@ public struct SigV4Signer: Sendable {
 
     /// Lower-case hex of a digest or MAC.
     public static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
         for byte in bytes {
             out.append(lowerHex[Int(byte >> 4)])
             out.append(lowerHex[Int(byte & 0xF)])
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private static let lowerHex: [Character] = Array("0123456789abcdef")
+    private static let lowerHex: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Lower-case hex SHA-256 of `bytes`: the payload hash of a body.
     public static func payloadHash(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }

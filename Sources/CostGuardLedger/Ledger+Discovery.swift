@@ -648,14 +648,18 @@ extension Ledger {
 
     func executionFacts(_ db: SQLiteConnection) throws -> [String: ExecutionFacts] {
         var result: [String: ExecutionFacts] = [:]
+        // Two indexed joins (creators, then referencing executions) rather than one `IN (… UNION …)`, which builds
+        // a temporary B-tree of the ARNs first: about half the time at 1,000 clusters. An execution in both is read
+        // twice and kept once.
         try db.forEachRow(
             """
-            SELECT arn, state_machine_arn, status, stop_date, redrive_status, redrive_count, history_status FROM executions
-            WHERE arn IN (
-                SELECT created_by_execution_arn FROM clusters WHERE state IN \(Self.billingOrUnknownStates)
-                UNION
-                SELECT execution_arn FROM cluster_references
-                WHERE cluster_id IN (SELECT id FROM clusters WHERE state IN \(Self.billingOrUnknownStates)))
+            SELECT e.arn, e.state_machine_arn, e.status, e.stop_date, e.redrive_status, e.redrive_count, e.history_status
+            FROM clusters c JOIN executions e ON e.arn = c.created_by_execution_arn
+            WHERE c.state IN \(Self.billingOrUnknownStates)
+            UNION ALL
+            SELECT e.arn, e.state_machine_arn, e.status, e.stop_date, e.redrive_status, e.redrive_count, e.history_status
+            FROM cluster_references r JOIN clusters c ON c.id = r.cluster_id JOIN executions e ON e.arn = r.execution_arn
+            WHERE c.state IN \(Self.billingOrUnknownStates)
             """
         ) { row in
             guard let arn = row["arn"].text else { return }

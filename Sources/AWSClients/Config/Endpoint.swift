@@ -41,20 +41,24 @@ public struct Partition: Sendable, Equatable {
 /// Where requests for one service go.
 public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
     /// Base URL without a trailing slash, e.g. `https://states.us-east-1.amazonaws.com`.
-    public var url: String
+    public var url: String {
+        didSet { host = Self.host(of: url) }
+    }
     /// Where it came from: `default`, `AWS_ENDPOINT_URL_SFN`, `profile endpoint_url`, …
     public var source: String
+    /// The `Host` header value for this endpoint (host, plus port when not the scheme's default). Derived from
+    /// `url` once, not per request: every request signs it.
+    public private(set) var host: String
 
     public init(url: String, source: String) {
         self.url = url
         self.source = source
+        self.host = Self.host(of: url)
     }
 
     public var description: String { "\(url) (\(source))" }
 
-    /// The `Host` header value for this endpoint (host, plus port when not the scheme's default).
-    public var host: String {
-        // The standard library's search, not Foundation's `range(of:)`: this runs for every request.
+    static func host(of url: String) -> String {
         var rest = Substring(url)
         if let scheme = rest.firstRange(of: "://") { rest = rest[scheme.upperBound...] }
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }

@@ -8,15 +8,20 @@ public final class ScriptedServer: Sendable {
     private let logPath: String
     private let server: BackgroundProcess
 
-    private init(port: Int, logPath: String, server: BackgroundProcess) {
+    /// With TLS: the PEM file of the CA that signed the server's certificate (for localhost and 127.0.0.1).
+    public let caBundle: String?
+
+    private init(port: Int, logPath: String, server: BackgroundProcess, caBundle: String?) {
         self.port = port
-        self.url = "http://127.0.0.1:\(port)"
+        self.caBundle = caBundle
+        self.url = "\(caBundle == nil ? "http" : "https")://127.0.0.1:\(port)"
         self.logPath = logPath
         self.server = server
     }
 
     /// Starts the server with `rules` (see the script's documentation for their keys).
-    public static func start(rules: [[String: any Sendable]]) async throws -> ScriptedServer {
+    /// With `tls`, it answers HTTPS with a certificate signed by a CA made for the run (`caBundle`).
+    public static func start(rules: [[String: any Sendable]], tls: Bool = false) async throws -> ScriptedServer {
         let directory = try TestPaths.temporaryDirectory()
         let scriptPath = directory + "/rules.json"
         let logPath = directory + "/requests.jsonl"
@@ -27,7 +32,8 @@ public final class ScriptedServer: Sendable {
             let port = freeLoopbackPort()
             if let process = try? await BackgroundProcess.start(
                 TestPaths.python,
-                [TestPaths.emulatorScript("scripted_server.py"), "--port", "\(port)", "--script", scriptPath, "--log", logPath],
+                [TestPaths.emulatorScript("scripted_server.py"), "--port", "\(port)", "--script", scriptPath, "--log", logPath]
+                    + (tls ? ["--tls", directory] : []),
                 readyPrefix: "ready", timeout: .seconds(10))
             {
                 started = (port, process)
@@ -35,7 +41,7 @@ public final class ScriptedServer: Sendable {
             }
         }
         guard let (port, process) = started else { throw TestKitError("the scripted server did not start") }
-        return ScriptedServer(port: port, logPath: logPath, server: process)
+        return ScriptedServer(port: port, logPath: logPath, server: process, caBundle: tls ? directory + "/ca.pem" : nil)
     }
 
     /// One logged request.
@@ -45,6 +51,8 @@ public final class ScriptedServer: Sendable {
         public var headers: [String: String]
         public var body: String
         public var rule: Int?
+        /// The client's port: one per connection.
+        public var peer: Int?
     }
 
     /// Every request received so far, in order.

@@ -64,7 +64,7 @@ struct ConfigTests {
             var environment = env
             environment["HOME"] = home
             environment["AWS_EC2_METADATA_DISABLED"] = "true"
-            return try await AWSSettings.resolve(environment: environment, region: flag, profile: profile, transport: AsyncHTTPTransport()).region
+            return try await AWSSettings.resolve(environment: environment, region: flag, profile: profile, transport: NIOHTTPTransport()).region
         }
         #expect(try await region(["AWS_REGION": "us-east-2", "AWS_DEFAULT_REGION": "us-west-1"], flag: "sa-east-1") == "sa-east-1")
         #expect(try await region(["AWS_REGION": "us-east-2", "AWS_DEFAULT_REGION": "us-west-1"]) == "us-east-2")
@@ -74,11 +74,11 @@ struct ConfigTests {
         #expect(try await region([:], profile: "other") == "ap-south-1")
         let empty = try self.home()
         let error = try await #require(throws: AWSError.self) {
-            try await AWSSettings.resolve(environment: ["HOME": empty, "AWS_EC2_METADATA_DISABLED": "true"], transport: AsyncHTTPTransport())
+            try await AWSSettings.resolve(environment: ["HOME": empty, "AWS_EC2_METADATA_DISABLED": "true"], transport: NIOHTTPTransport())
         }
         #expect(error.message.contains("no AWS region is set. Fix: pass --region, set AWS_REGION"))
         let missing = try await #require(throws: AWSError.self) {
-            try await AWSSettings.resolve(environment: ["HOME": home, "AWS_PROFILE": "nope"], transport: AsyncHTTPTransport())
+            try await AWSSettings.resolve(environment: ["HOME": home, "AWS_PROFILE": "nope"], transport: NIOHTTPTransport())
         }
         #expect(missing.message.contains("the profile 'nope' is in neither"))
         #expect(missing.message.contains("found: default, other"))
@@ -147,7 +147,7 @@ struct ConfigTests {
         for (profile, message) in expectations {
             let settings = try await AWSSettings.resolve(
                 environment: ["HOME": home, "AWS_EC2_METADATA_DISABLED": "true"], region: "us-east-1", profile: profile,
-                transport: AsyncHTTPTransport())
+                transport: NIOHTTPTransport())
             let error = try await #require(throws: AWSError.self) { try await settings.credentialChain(context: testContext()).credentials() }
             #expect(error.message.contains(message), "\(profile): \(error.message)")
         }

@@ -23,7 +23,7 @@ struct CredentialSourceTests {
         ])
         defer { server.stop() }
         let environment = ["HOME": try temporaryHome(), "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url]
-        let settings = try await AWSSettings.resolve(environment: environment, transport: AsyncHTTPTransport())
+        let settings = try await AWSSettings.resolve(environment: environment, transport: NIOHTTPTransport())
         #expect(settings.region == "eu-west-1")
         #expect(settings.regionSource == "EC2 instance metadata")
         let chain = try settings.credentialChain(context: testContext())
@@ -42,7 +42,7 @@ struct CredentialSourceTests {
     @Test("IMDS: disabled, or nothing listening, means 'not configured' and a chain error that lists every source")
     func imdsAbsent() async throws {
         let home = try temporaryHome()
-        let disabled = try await AWSSettings.resolve(environment: ["HOME": home, "AWS_EC2_METADATA_DISABLED": "true"], region: "us-east-1", transport: AsyncHTTPTransport())
+        let disabled = try await AWSSettings.resolve(environment: ["HOME": home, "AWS_EC2_METADATA_DISABLED": "true"], region: "us-east-1", transport: NIOHTTPTransport())
         let error = try await #require(throws: AWSError.self) { try await disabled.credentialChain(context: testContext()).credentials() }
         #expect(error.kind == .credentials)
         for source in ["environment", "web identity", "profile default", "container credentials", "EC2 instance metadata"] {
@@ -52,7 +52,7 @@ struct CredentialSourceTests {
         // A closed loopback port: connection refused within the short IMDS timeout.
         let closed = try await AWSSettings.resolve(
             environment: ["HOME": home, "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(freeLoopbackPort())"],
-            region: "us-east-1", transport: AsyncHTTPTransport())
+            region: "us-east-1", transport: NIOHTTPTransport())
         let start = ContinuousClock.now
         let refused = try await #require(throws: AWSError.self) { try await closed.credentialChain(context: testContext()).credentials() }
         #expect(refused.message.contains("no instance metadata service"))
@@ -72,7 +72,7 @@ struct CredentialSourceTests {
             "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.url + "/v2/credentials/abc",
             "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": home + "/token",
         ]
-        let settings = try await AWSSettings.resolve(environment: environment, region: "us-east-1", transport: AsyncHTTPTransport())
+        let settings = try await AWSSettings.resolve(environment: environment, region: "us-east-1", transport: NIOHTTPTransport())
         let chain = try settings.credentialChain(context: testContext())
         #expect(try await chain.credentials().accessKeyID == "ASIAIMDSKEY000000000")
         #expect(await chain.sourceName == "container credentials")
@@ -81,7 +81,7 @@ struct CredentialSourceTests {
         var remote = environment
         remote["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://10.1.2.3/creds"
         let refused = try await #require(throws: AWSError.self) {
-            try await ContainerCredentialSource(environment: remote, transport: AsyncHTTPTransport()).load(now: testNow)
+            try await ContainerCredentialSource(environment: remote, transport: NIOHTTPTransport()).load(now: testNow)
         }
         #expect(refused.message.contains("must be HTTPS or a loopback"))
     }

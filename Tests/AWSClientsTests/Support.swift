@@ -33,7 +33,7 @@ struct Clients {
 
 /// A call context for tests: one attempt unless said otherwise, no real sleeping.
 func testContext(
-    transport: any HTTPTransport = AsyncHTTPTransport(), maxAttempts: Int = 1, attemptTimeout: Duration = .seconds(20),
+    transport: any HTTPTransport = NIOHTTPTransport(), maxAttempts: Int = 1, attemptTimeout: Duration = .seconds(20),
     sleeps: SleepRecorder = SleepRecorder(), now: @escaping @Sendable () -> Timestamp = { Timestamp.systemNow() },
     logger: Logger = Logger(label: "test")
 ) -> AWSCallContext {

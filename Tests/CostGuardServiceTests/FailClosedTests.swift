@@ -17,7 +17,7 @@ struct FailClosedTests {
             case serverError
             case timeout
         }
-        let inner = AsyncHTTPTransport()
+        let inner = NIOHTTPTransport()
         let faults = Mutex<[String: Fault]>([:])
         let seen = Mutex<[String]>([])
 

@@ -55,7 +55,7 @@ struct MapRunTests {
             "HOME": try TestPaths.temporaryDirectory(), "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1",
             "AWS_ENDPOINT_URL": server.url, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
         ]
-        let settings = try await AWSSettings.resolve(environment: environment, transport: AsyncHTTPTransport())
+        let settings = try await AWSSettings.resolve(environment: environment, transport: NIOHTTPTransport())
         let context = AWSCallContext()
         let chain = try settings.credentialChain(context: context)
         var configuration = ReconcileConfiguration()

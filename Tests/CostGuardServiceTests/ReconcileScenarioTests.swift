@@ -46,7 +46,7 @@ struct ReconcileScenarioTests {
             "HOME": directory, "PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1",
             "AWS_ENDPOINT_URL": emulator.endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         ]
-        let settings = try await AWSSettings.resolve(environment: environment, transport: AsyncHTTPTransport())
+        let settings = try await AWSSettings.resolve(environment: environment, transport: NIOHTTPTransport())
         let context = AWSCallContext()
         let emr = EMRClient(client: try settings.client(.emr, credentials: try settings.credentialChain(context: context), context: context))
         return World(emulator: emulator, scenarios: scenarios, environment: environment, database: directory + "/ledger.sqlite", emr: emr)

@@ -1,7 +1,10 @@
 """A small HTTP server on 127.0.0.1 whose answers follow a script: for the IMDS and container credential tests
 and for fault injection (throttling, 5xx, connection resets, slow and truncated responses).
 
-    scripted_server.py --port P --script FILE --log FILE
+    scripted_server.py --port P --script FILE --log FILE [--tls DIR]
+
+With --tls, it speaks HTTPS with a certificate for localhost and 127.0.0.1 that it makes at start, signed by a
+throw-away CA whose certificate it writes to DIR/ca.pem (for the client to trust, or not).
 
 The script is a JSON list of rules, tried in order for each request:
     {"method": "PUT", "path": "/latest/api/token", "times": 1,          # optional matchers and a use limit
@@ -11,7 +14,8 @@ The script is a JSON list of rules, tried in order for each request:
      "delay": 1.5,            # seconds before answering
      "reset": true,           # close the connection with a TCP reset instead of answering
      "truncate": true}        # announce the full length, send half the body, close
-Each request is appended to the log as one JSON line: method, path, headers, body, rule index.
+Each request is appended to the log as one JSON line: method, path, headers, body, rule index, and the client's
+port (one port per connection: how a test sees that a connection was reused).
 Exits when its parent process goes away.
 """
 import argparse
@@ -41,7 +45,7 @@ class Handler(BaseHTTPRequestHandler):
             index, rule = self.server.pick(self.command, self.path)
             with open(self.server.log_path, "a") as log:
                 log.write(json.dumps({"method": self.command, "path": self.path, "headers": dict(self.headers),
-                                      "body": body, "rule": index}) + "\n")
+                                      "body": body, "rule": index, "peer": self.client_address[1]}) + "\n")
         if rule is None:
             return self.answer(404, {}, "no rule matches")
         if rule.get("delay"):
@@ -110,15 +114,58 @@ class Server(ThreadingHTTPServer):
         return None, None
 
 
+def make_certificates(directory):
+    """A CA and a server certificate for localhost/127.0.0.1 it signed, valid for a day (cryptography: moto's)."""
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CostGuard test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                                       key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                       encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    with open(os.path.join(directory, "ca.pem"), "wb") as handle:
+        handle.write(ca.public_bytes(pem))
+    with open(os.path.join(directory, "server.pem"), "wb") as handle:
+        handle.write(cert.public_bytes(pem))
+        handle.write(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return os.path.join(directory, "server.pem")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--script", required=True)
     parser.add_argument("--log", required=True)
+    parser.add_argument("--tls")
     args = parser.parse_args()
     with open(args.script) as handle:
         rules = json.load(handle)
     server = Server(args.port, rules, args.log)
+    if args.tls:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(make_certificates(args.tls))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     parent = os.getppid()
 
     def watch():

@@ -27,7 +27,7 @@ public struct AWSCallContext: Sendable {
     let clockSkew: ClockSkew
 
     public init(
-        transport: any HTTPTransport = AsyncHTTPTransport(),
+        transport: any HTTPTransport = NIOHTTPTransport(),
         retry: RetryStrategy = RetryStrategy(),
         now: @escaping @Sendable () -> Timestamp = { Timestamp.systemNow() },
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },

@@ -25,7 +25,7 @@ struct DoctorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let transport = AsyncHTTPTransport()
+        let transport = NIOHTTPTransport(environment: environment)
         var problems = 0
         func line(_ label: String, _ value: String) {
             print(label.padding(toLength: 16, withPad: " ", startingAt: 0) + value)

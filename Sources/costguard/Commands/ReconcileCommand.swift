@@ -143,7 +143,7 @@ struct RunOptions: ParsableArguments {
         configuration.policy = policy(from: file)
 
         let counter = CallCounter()
-        let transport = AsyncHTTPTransport()
+        let transport = NIOHTTPTransport(environment: environment)
         // One limiter for the process: AWS's buckets are per account and region, whichever client calls.
         let limiter = RateLimiter(configuration: file.rateLimits)
         let regionNames: [String?] = !regions.isEmpty ? regions : (!file.regions.isEmpty ? file.regions : [nil])

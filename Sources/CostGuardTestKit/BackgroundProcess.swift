@@ -83,31 +83,42 @@ public func runToCompletion(
     let err = Pipe()
     process.standardOutput = out
     process.standardError = err
-    let outWatcher = OutputWatcher(prefix: "")
-    let errWatcher = OutputWatcher(prefix: "")
-    out.fileHandleForReading.readabilityHandler = { handle in
-        let data = handle.availableData
-        if data.isEmpty { handle.readabilityHandler = nil } else { outWatcher.append(data) }
-    }
-    err.fileHandleForReading.readabilityHandler = { handle in
-        let data = handle.availableData
-        if data.isEmpty { handle.readabilityHandler = nil } else { errWatcher.append(data) }
-    }
+    // Each pipe is read to end of file by a thread of its own with blocking reads: `readabilityHandler` on Linux
+    // once reported an end of file early under load and cut `systemd-analyze security`'s output mid-line.
+    let outReader = PipeReader(out.fileHandleForReading)
+    let errReader = PipeReader(err.fileHandleForReading)
     let status: Int32 = try await withCheckedThrowingContinuation { continuation in
         process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
         do { try process.run() } catch { continuation.resume(throwing: error) }
     }
-    // Let the readability handlers drain what the process wrote last, until both pipes reach end of file (each
-    // handler removes itself there). On a loaded machine that can take well over half a second after the exit
-    // (a loaded test run once cut `systemd-analyze security` off before its last line); the bound only guards against a
-    // grandchild that keeps a pipe open.
+    // The bound only guards against a grandchild that keeps a pipe open.
     let drainDeadline = ContinuousClock.now + .seconds(30)
-    while out.fileHandleForReading.readabilityHandler != nil || err.fileHandleForReading.readabilityHandler != nil,
-        ContinuousClock.now < drainDeadline
-    {
+    while !(outReader.finished && errReader.finished), ContinuousClock.now < drainDeadline {
         try await Task.sleep(for: .milliseconds(10))
     }
-    return (status, outWatcher.text, errWatcher.text)
+    return (status, outReader.text, errReader.text)
+}
+
+/// Reads a pipe to its end on a thread of its own.
+final class PipeReader: @unchecked Sendable {
+    private let lock = NSLock()
+    private var buffer = Data()
+    private var done = false
+
+    init(_ handle: FileHandle) {
+        let thread = Thread { [self] in
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                lock.withLock { buffer.append(data) }
+            }
+            lock.withLock { done = true }
+        }
+        thread.start()
+    }
+
+    var finished: Bool { lock.withLock { done } }
+    var text: String { lock.withLock { String(decoding: buffer, as: UTF8.self) } }
 }
 
 /// A failure of the test infrastructure itself.

@@ -114,7 +114,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AWSClientsTests",
-            dependencies: ["AWSClients", "AWSSigV4", "CostGuardCore", "CostGuardTestKit"],
+            dependencies: ["AWSClients", "AWSSigV4", "CostGuardCore", "CostGuardTestKit", .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 @testable import AWSClients
 import CostGuardTestKit
 import Foundation
+import NIOSSL
 import Testing
 
 /// The HTTP transport against a scripted server on loopback (plain and TLS): connection reuse, the size cap, the
@@ -35,6 +36,13 @@ struct NIOHTTPTransportTests {
     func badTargets(url: String, message: String) {
         let error = #expect(throws: TransportError.self) { try Target(url: url) }
         #expect(error?.detail.contains(message) == true, "\(String(describing: error))")
+    }
+
+    @Test("TLS failures: only a failed handshake counts as nothing sent; an unclean shutdown may follow a request")
+    func tlsClassification() {
+        #expect(NIOHTTPTransport.classify(NIOSSLError.uncleanShutdown).reason == .connectionLost)
+        #expect(NIOHTTPTransport.classify(NIOSSLError.handshakeFailed(.unknownError([]))).reason == .connect)
+        #expect(NIOHTTPTransport.classify(NIOSSLError.readInInvalidTLSState).reason == .connectionLost)
     }
 
     @Test("keep-alive: sequential requests share one connection; a response with Connection: close ends it")

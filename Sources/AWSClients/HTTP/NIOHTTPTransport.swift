@@ -119,9 +119,11 @@ public struct NIOHTTPTransport: HTTPTransport {
             return TransportError(.other, "a malformed HTTP response: \(error)")
         }
         if error is NIOConnectionError { return TransportError(.connect, "\(error)") }
-        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
-            return TransportError(.connect, "TLS: \(error)")
-        }
+        // A failed handshake (an untrusted certificate, a wrong host name) happens before any request byte leaves:
+        // nothing reached the server. Any other TLS failure may come after the request was sent.
+        if let error = error as? NIOSSLError, case .handshakeFailed = error { return TransportError(.connect, "TLS: \(error)") }
+        if error is NIOSSLExtraError { return TransportError(.connect, "TLS: \(error)") }
+        if error is NIOSSLError || error is BoringSSLError { return TransportError(.connectionLost, "TLS: \(error)") }
         return TransportError(.other, "\(error)")
     }
 }

@@ -2,6 +2,7 @@ internal import NIOCore
 internal import NIOHTTP1
 internal import NIOPosix
 internal import NIOSSL
+internal import NIOTLS
 internal import Synchronization
 
 /// `HTTPTransport` straight on SwiftNIO: HTTP/1.1 with keep-alive connections pooled per scheme, host and port, TLS
@@ -294,22 +295,43 @@ final class ConnectionPool: Sendable {
             throw TransportError(.connect, "TLS set-up failed (check AWS_CA_BUNDLE): \(error)")
         }
         let serverName = key.tls && !Target.isIPAddress(key.host) ? key.host : nil
+        // With TLS, the connection is handed out only once the handshake succeeded, so that a refused certificate
+        // is reported as such (and before any request is written), and a silent server is bounded by the deadline.
+        let handshake = Mutex<EventLoopFuture<Void>?>(nil)
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(min(TimeAmount(configuration.connectTimeout), remaining))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    var promise: EventLoopPromise<Void>?
                     if let context {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
+                        promise = channel.eventLoop.makePromise(of: Void.self)
+                        handshake.withLock { $0 = promise?.futureResult }
                     }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(ExchangeHandler())
+                    try channel.pipeline.syncOperations.addHandler(ExchangeHandler(handshake: promise))
                 }
             }
+        let channel: any Channel
         do {
-            return try await bootstrap.connect(host: key.host, port: key.port).get()
+            channel = try await bootstrap.connect(host: key.host, port: key.port).get()
         } catch {
             throw NIOHTTPTransport.classify(error)
         }
+        if let done = handshake.withLock({ $0 }) {
+            let timer = channel.eventLoop.scheduleTask(deadline: deadline) { channel.close(promise: nil) }
+            do {
+                try await done.get()
+                timer.cancel()
+            } catch {
+                timer.cancel()
+                channel.close(promise: nil)
+                if let failure = error as? TransportError, failure.reason != .connect { throw failure }
+                let reason = NIOHTTPTransport.classify(error)
+                throw TransportError(.connect, "TLS handshake with \(key.host):\(key.port) failed: \(reason.detail)")
+            }
+        }
+        return channel
     }
 }
 
@@ -330,6 +352,20 @@ final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private var pending: Pending?
     private var context: ChannelHandlerContext?
+    /// Completed when the TLS handshake succeeds, failed if the connection fails first (nil without TLS).
+    private var handshake: EventLoopPromise<Void>?
+
+    init(handshake: EventLoopPromise<Void>? = nil) {
+        self.handshake = handshake
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            handshake?.succeed()
+            handshake = nil
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -404,11 +440,15 @@ final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        handshake?.fail(TransportError(.connect, "the server closed the connection during the handshake"))
+        handshake = nil
         fail(TransportError(.connectionLost, "the connection closed before the whole response arrived"))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        handshake?.fail(error)
+        handshake = nil
         fail(NIOHTTPTransport.classify(error))
         context.close(promise: nil)
     }

@@ -615,7 +615,8 @@ extension Ledger {
                 WHERE cluster_id IN (SELECT id FROM clusters WHERE state IN \(Self.billingOrUnknownStates))
                 """
             ) { row in
-                guard let cluster = row["cluster_id"].text, let arn = row["execution_arn"].text, let facts = executions[arn] else { return }
+                // By position (the SELECT's order): a lookup by name hashes the column name for every value.
+                guard let cluster = row[0].text, let arn = row[1].text, let facts = executions[arn] else { return }
                 references[cluster, default: []].append(facts)
             }
             var result: [ClusterFacts] = []
@@ -626,16 +627,14 @@ extension Ledger {
                 FROM clusters WHERE state IN \(Self.billingOrUnknownStates) ORDER BY id
                 """
             ) { row in
-                guard let id = row["id"].text, let creatorARN = row["created_by_execution_arn"].text,
-                    let creator = executions[creatorARN]
-                else { return }
+                guard let id = row[0].text, let creatorARN = row[1].text, let creator = executions[creatorARN] else { return }
                 result.append(ClusterFacts(
-                    id: id, scope: Scope(account: row["account"].text ?? "", region: row["region"].text ?? ""),
-                    state: ClusterState(rawValue: row["state"].text ?? "") ?? .unknown,
+                    id: id, scope: Scope(account: row[2].text ?? "", region: row[3].text ?? ""),
+                    state: ClusterState(rawValue: row[4].text ?? "") ?? .unknown,
                     observedThisPass: observed.contains(id)
-                        || (row["state_observed_at"].text.flatMap(Timestamp.init(iso8601:)).map { $0 >= passStart } ?? false),
-                    terminationProtected: row["termination_protected"].integer.map { $0 == 1 },
-                    tags: row["tags_json"].text.flatMap(parseStringMap),
+                        || (row[5].text.flatMap(Timestamp.init(iso8601:)).map { $0 >= passStart } ?? false),
+                    terminationProtected: row[6].integer.map { $0 == 1 },
+                    tags: row[7].text.flatMap(parseStringMap),
                     creator: creator,
                     referencedBy: (references[id] ?? []).filter { $0.arn != creatorARN }))
             }
@@ -662,14 +661,15 @@ extension Ledger {
             WHERE c.state IN \(Self.billingOrUnknownStates)
             """
         ) { row in
-            guard let arn = row["arn"].text else { return }
-            let status = ExecutionStatus(rawValue: row["status"].text ?? "") ?? .running
-            let history = row["history_status"].text ?? "unread"
+            // By position (the SELECT's order), and each execution once (a creator that also references is read twice).
+            guard let arn = row[0].text, result[arn] == nil else { return }
+            let status = ExecutionStatus(rawValue: row[2].text ?? "") ?? .running
+            let history = row[6].text ?? "unread"
             result[arn] = ExecutionFacts(
-                arn: arn, stateMachineARN: row["state_machine_arn"].text ?? "", status: status,
-                stopDate: row["stop_date"].text.flatMap(Timestamp.init(iso8601:)),
-                redriveStatus: row["redrive_status"].text.flatMap(RedriveStatus.init(rawValue:)),
-                redriveCount: Int(row["redrive_count"].integer ?? 0),
+                arn: arn, stateMachineARN: row[1].text ?? "", status: status,
+                stopDate: row[3].text.flatMap(Timestamp.init(iso8601:)),
+                redriveStatus: row[4].text.flatMap(RedriveStatus.init(rawValue:)),
+                redriveCount: Int(row[5].integer ?? 0),
                 historyComplete: history == "complete" || (history == "partial" && !status.hasEnded))
         }
         return result

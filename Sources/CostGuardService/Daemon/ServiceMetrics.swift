@@ -16,14 +16,30 @@ public final class ServiceMetrics: Sendable {
     private let orphanCost = Gauge(label: "costguard_orphan_cost_per_hour_usd")
     private let lastSuccess = Gauge(label: "costguard_last_successful_pass_timestamp_seconds")
     private let knownDispositions = Mutex<Set<String>>([])
+    /// The call counters by service, operation and outcome: made once each (making one asks the backend's
+    /// registry, a lookup by label and dimensions, on every call otherwise).
+    private let callCounters = Mutex<[CallKey: Counter]>([:])
+
+    private struct CallKey: Hashable {
+        var service: String
+        var operation: String
+        var outcome: String
+    }
 
     public init() {}
 
     /// Records one finished AWS call.
     public func record(_ call: AWSCallRecord) {
-        Counter(label: "costguard_aws_calls_total", dimensions: [
-            ("service", call.service), ("operation", call.operation), ("outcome", call.outcome),
-        ]).increment()
+        let key = CallKey(service: call.service, operation: call.operation, outcome: call.outcome)
+        let counter = callCounters.withLock { counters in
+            if let known = counters[key] { return known }
+            let made = Counter(label: "costguard_aws_calls_total", dimensions: [
+                ("service", call.service), ("operation", call.operation), ("outcome", call.outcome),
+            ])
+            counters[key] = made
+            return made
+        }
+        counter.increment()
         if call.throttles > 0 { throttles.increment(by: call.throttles) }
     }
 

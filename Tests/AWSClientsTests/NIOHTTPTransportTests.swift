@@ -36,6 +36,38 @@ struct NIOHTTPTransportTests {
     func badTargets(url: String, message: String) {
         let error = #expect(throws: TransportError.self) { try Target(url: url) }
         #expect(error?.detail.contains(message) == true, "\(String(describing: error))")
+        // The pool's cache of parsed URLs keeps only what parsed: a refused URL is refused every time.
+        let pool = ConnectionPool(configuration: .init())
+        for _ in 0..<2 {
+            let cached = #expect(throws: TransportError.self) { try pool.target(of: url) }
+            #expect(cached?.detail.contains(message) == true, "\(String(describing: cached))")
+        }
+    }
+
+    @Test("under TransportExecutor the caller runs on the transport's event loop, over one connection made there")
+    func executorAffinity() async throws {
+        let server = try await ScriptedServer.start(rules: [Self.ok])
+        defer { server.stop() }
+        let transport = NIOHTTPTransport()
+        let executor = TransportExecutor.shared
+        #expect(!executor.loop.inEventLoop)
+        let onLoop = try await withTaskExecutorPreference(executor) {
+            var seen: [Bool] = [executor.loop.inEventLoop]
+            for _ in 0..<4 {
+                let response = try await transport.send(post(server.url), timeout: .seconds(10))
+                #expect(response.status == 200)
+                // After each answer the caller resumed on the loop that read it: no hand-off to another thread.
+                seen.append(executor.loop.inEventLoop)
+            }
+            return seen
+        }
+        #expect(onLoop == [true, true, true, true, true])
+        // Without the preference the same transport still works (the request is handed to the loop).
+        let outside = try await transport.send(post(server.url), timeout: .seconds(10))
+        #expect(outside.status == 200)
+        #expect(!executor.loop.inEventLoop)
+        let peers = try server.requests().map(\.peer)
+        #expect(peers.count == 5 && Set(peers).count == 1, "one connection for all five: \(peers)")
     }
 
     @Test("TLS failures: only a failed handshake counts as nothing sent; an unclean shutdown may follow a request")

@@ -1,5 +1,6 @@
 public import AWSSigV4
 public import CostGuardCore
+internal import Synchronization
 
 /// The default credential chain, with caching and refresh.
 ///
@@ -15,6 +16,9 @@ public actor CredentialChain: CredentialProvider {
 
     private var chosen: (any CredentialSource)?
     private var cached: AWSCredentials?
+    /// `cached`, readable without entering the actor: a call whose credentials need no refresh does not hop to
+    /// the actor's executor and back (two thread hand-offs per AWS call otherwise).
+    private let current = Mutex<AWSCredentials?>(nil)
     private var inFlight: Task<AWSCredentials, any Error>?
     /// How many times a source was asked to load (for tests and `doctor`).
     public private(set) var loads = 0
@@ -31,7 +35,13 @@ public actor CredentialChain: CredentialProvider {
     /// The name of the source in use, once one was found.
     public var sourceName: String? { chosen?.name }
 
-    public func credentials() async throws(AWSError) -> AWSCredentials {
+    public nonisolated func credentials() async throws(AWSError) -> AWSCredentials {
+        if let valid = current.withLock({ $0 }), !needsRefresh(valid, at: now()) { return valid }
+        return try await refreshed()
+    }
+
+    /// The cached credentials, or fresh ones when they need a refresh (one refresh at a time).
+    private func refreshed() async throws(AWSError) -> AWSCredentials {
         let current = now()
         if let cached, !needsRefresh(cached, at: current) { return cached }
         if let inFlight {
@@ -43,6 +53,7 @@ public actor CredentialChain: CredentialProvider {
         do {
             let fresh = try await Self.await(task)
             cached = fresh
+            self.current.withLock { $0 = fresh }
             return fresh
         } catch {
             // Keep working with credentials that are still valid; the next call retries the refresh.
@@ -51,7 +62,7 @@ public actor CredentialChain: CredentialProvider {
         }
     }
 
-    private func needsRefresh(_ credentials: AWSCredentials, at time: Timestamp) -> Bool {
+    private nonisolated func needsRefresh(_ credentials: AWSCredentials, at time: Timestamp) -> Bool {
         guard let expiration = credentials.expiration else { return false }
         return expiration.since(time) < refreshBefore
     }

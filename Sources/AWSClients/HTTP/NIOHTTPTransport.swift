@@ -45,7 +45,7 @@ public struct NIOHTTPTransport: HTTPTransport {
     }
 
     public func send(_ request: HTTPRequest, timeout: Duration) async throws -> HTTPResponse {
-        let target = try Target(url: request.url)
+        let target = try pool.target(of: request.url)
         let deadline = NIODeadline.now() + TimeAmount(timeout)
         let connection = try await pool.connection(to: target.key, deadline: deadline)
         var headers = HTTPHeaders()
@@ -63,14 +63,16 @@ public struct NIOHTTPTransport: HTTPTransport {
         let channel = connection.channel
         let promise = channel.eventLoop.makePromise(of: ExchangeResult.self)
         let limit = pool.configuration.maxResponseBytes
-        channel.eventLoop.execute {
+        @Sendable func begin() {
             do {
                 let handler = try channel.pipeline.syncOperations.handler(type: ExchangeHandler.self)
                 handler.begin(head: head, body: body, limit: limit, deadline: deadline, promise: promise)
             } catch {
-                promise.fail(TransportError(.connect, "the connection closed before the request was sent (nothing reached the server)"))
+                promise.fail(TransportError(.connect, ExchangeHandler.closedBeforeSending))
             }
         }
+        // On the connection's own loop (under `TransportExecutor`), the request is written right away.
+        if channel.eventLoop.inEventLoop { begin() } else { channel.eventLoop.execute(begin) }
         let result: ExchangeResult
         do {
             result = try await withTaskCancellationHandler {
@@ -165,7 +167,7 @@ struct Target {
         var path = String(rest[authorityEnd...])
         if let fragment = path.firstIndex(of: "#") { path = String(path[..<fragment]) }
         if !path.hasPrefix("/") { path = "/" + path }
-        guard !authority.isEmpty, !authority.contains("@") else {
+        guard !authority.isEmpty, !authority.utf8.contains(UInt8(ascii: "@")) else {
             throw TransportError(.other, "'\(url)' has no host, or has user information (not supported)")
         }
         let tls = scheme == "https"
@@ -190,7 +192,7 @@ struct Target {
         }
         key = Key(tls: tls, host: String(host), port: port)
         uri = path
-        let shownHost = host.contains(":") ? "[\(host)]" : String(host)
+        let shownHost = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : String(host)
         hostHeader = port == (tls ? 443 : 80) ? shownHost : "\(shownHost):\(port)"
     }
 
@@ -226,6 +228,9 @@ final class ConnectionPool: Sendable {
     let group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     private let idle = Mutex<[Target.Key: [PooledConnection]]>([:])
     private let tls = Mutex<NIOSSLContext?>(nil)
+    /// Parsed URLs: a client sends every request to the same few (its endpoint), parsing each one again cost more
+    /// than signing it.
+    private let targets = Mutex<[String: Target]>([:])
 
     private static let pools = Mutex<[NIOHTTPTransport.Configuration: ConnectionPool]>([:])
 
@@ -240,6 +245,17 @@ final class ConnectionPool: Sendable {
 
     init(configuration: NIOHTTPTransport.Configuration) {
         self.configuration = configuration
+    }
+
+    /// Where `url` goes, parsed once per URL (at most 64 kept; the cache starts over when full).
+    func target(of url: String) throws(TransportError) -> Target {
+        if let known = targets.withLock({ $0[url] }) { return known }
+        let parsed = try Target(url: url)
+        targets.withLock { targets in
+            if targets.count >= 64 { targets.removeAll() }
+            targets[url] = parsed
+        }
+        return parsed
     }
 
     /// An open idle connection to `key`, or a new one.
@@ -298,7 +314,8 @@ final class ConnectionPool: Sendable {
         // With TLS, the connection is handed out only once the handshake succeeded, so that a refused certificate
         // is reported as such (and before any request is written), and a silent server is bounded by the deadline.
         let handshake = Mutex<EventLoopFuture<Void>?>(nil)
-        let bootstrap = ClientBootstrap(group: group)
+        // On the caller's loop when it runs on one (under `TransportExecutor`), else on the next.
+        let bootstrap = ClientBootstrap(group: group.any())
             .connectTimeout(min(TimeAmount(configuration.connectTimeout), remaining))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -350,6 +367,8 @@ final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
         var body = ByteBuffer()
     }
 
+    static let closedBeforeSending = "the connection closed before the request was sent (nothing reached the server)"
+
     private var pending: Pending?
     private var context: ChannelHandlerContext?
     /// Completed when the TLS handshake succeeds, failed if the connection fails first (nil without TLS).
@@ -379,7 +398,7 @@ final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
         head: HTTPRequestHead, body: ByteBuffer?, limit: Int, deadline: NIODeadline, promise: EventLoopPromise<ExchangeResult>
     ) {
         guard let context, context.channel.isActive, pending == nil else {
-            promise.fail(TransportError(.connect, "the connection closed before the request was sent (nothing reached the server)"))
+            promise.fail(TransportError(.connect, Self.closedBeforeSending))
             return
         }
         let timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in

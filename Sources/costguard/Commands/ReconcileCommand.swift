@@ -49,7 +49,8 @@ struct ReconcileCommand: AsyncParsableCommand {
         defer { withExtendedLifetime(lock) {} }
         let summary: PassSummary
         do {
-            summary = try await setup.reconciler.runPass()
+            // On the transport's event loop: no thread hand-off per AWS call (see `TransportExecutor`).
+            summary = try await withTaskExecutorPreference(TransportExecutor.shared) { try await setup.reconciler.runPass() }
         } catch {
             printError("costguard: \(error)")
             throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)

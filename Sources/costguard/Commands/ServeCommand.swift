@@ -128,7 +128,8 @@ struct ServeCommand: AsyncParsableCommand {
             reconciler.counter.touch()
             let started = ContinuousClock.now
             do {
-                let summary = try await reconciler.runPass()
+                // On the transport's event loop: no thread hand-off per AWS call (see `TransportExecutor`).
+                let summary = try await withTaskExecutorPreference(TransportExecutor.shared) { try await reconciler.runPass() }
                 // The report's default rows (unresolved clusters), read by disposition: not every cluster ever seen.
                 let unresolved = Disposition.allCases.filter { $0 != .terminated && $0 != .ended }.map(\.rawValue)
                 let cost = try? ReportBuilder.build(

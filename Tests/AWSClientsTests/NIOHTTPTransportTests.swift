@@ -100,6 +100,27 @@ struct NIOHTTPTransportTests {
         #expect(try server.requests()[0].headers["Content-Length"] == "2")
     }
 
+    @Test("an idle connection is not reused past the idle timeout, and a sweep closes it")
+    func idleTimeout() async throws {
+        let server = try await ScriptedServer.start(rules: [Self.ok])
+        defer { server.stop() }
+        var configuration = NIOHTTPTransport.Configuration()
+        configuration.idleTimeout = .milliseconds(400)
+        let transport = NIOHTTPTransport(configuration: configuration)
+        _ = try await transport.send(post(server.url), timeout: .seconds(10))
+        _ = try await transport.send(post(server.url), timeout: .seconds(10))
+        #expect(transport.pool.idleCount == 1)
+        // Sweeps every 0.2 s close it at 0.4–0.6 s; the rest is margin for a loaded machine.
+        try await Task.sleep(for: .milliseconds(2000))
+        #expect(transport.pool.idleCount == 0, "the sweep closed the idle connection")
+        _ = try await transport.send(post(server.url), timeout: .seconds(10))
+        let peers = try server.requests().map(\.peer)
+        #expect(peers.count == 3 && peers[0] == peers[1] && peers[2] != peers[1], "\(peers)")
+        // The sweep stops once nothing is idle and starts again with the next idle connection.
+        try await Task.sleep(for: .milliseconds(1000))
+        #expect(transport.pool.idleCount == 0)
+    }
+
     @Test("a body over the cap fails as responseTooLarge and the next request gets a fresh connection")
     func sizeCap() async throws {
         let server = try await ScriptedServer.start(rules: [["times": 1, "body": String(repeating: "x", count: 5000)], Self.ok])

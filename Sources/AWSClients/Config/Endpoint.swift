@@ -58,13 +58,10 @@ public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(url) (\(source))" }
 
+    /// The `Host` value the transport sends for `url` (one parser for both: what is signed is what is sent); empty
+    /// for a URL the transport refuses (it names the fault when a request is made).
     static func host(of url: String) -> String {
-        var rest = Substring(url)
-        if let scheme = rest.firstRange(of: "://") { rest = rest[scheme.upperBound...] }
-        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
-        if rest.hasSuffix(":443") && url.hasPrefix("https") { rest = rest.dropLast(4) }
-        if rest.hasSuffix(":80") && url.hasPrefix("http:") { rest = rest.dropLast(3) }
-        return String(rest)
+        (try? Target(url: url))?.hostHeader ?? ""
     }
 
     /// The default endpoint of `service` in `region`.

@@ -220,6 +220,10 @@ final class PooledConnection: Sendable {
     init(channel: any Channel) {
         self.channel = channel
     }
+
+    func isFresh(notIdleBefore limit: NIODeadline) -> Bool {
+        channel.isActive && idleSince.withLock { $0 } > limit
+    }
 }
 
 /// Connections per scheme, host and port: an idle one is reused, else a new one is made. Never shut down.
@@ -227,6 +231,8 @@ final class ConnectionPool: Sendable {
     let configuration: NIOHTTPTransport.Configuration
     let group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     private let idle = Mutex<[Target.Key: [PooledConnection]]>([:])
+    /// Whether a sweep of idle connections is scheduled (one at a time, only while connections are idle).
+    private let sweepScheduled = Mutex(false)
     private let tls = Mutex<NIOSSLContext?>(nil)
     /// Parsed URLs: a client sends every request to the same few (its endpoint), parsing each one again cost more
     /// than signing it.
@@ -247,6 +253,9 @@ final class ConnectionPool: Sendable {
         self.configuration = configuration
     }
 
+    /// How many connections are idle (for tests).
+    var idleCount: Int { idle.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+
     /// Where `url` goes, parsed once per URL (at most 64 kept; the cache starts over when full).
     func target(of url: String) throws(TransportError) -> Target {
         if let known = targets.withLock({ $0[url] }) { return known }
@@ -263,27 +272,51 @@ final class ConnectionPool: Sendable {
         let now = NIODeadline.now()
         let stale = now - TimeAmount(configuration.idleTimeout)
         while let candidate = idle.withLock({ $0[key]?.popLast() }) {
-            if candidate.channel.isActive && candidate.idleSince.withLock({ $0 }) > stale { return candidate }
+            if candidate.isFresh(notIdleBefore: stale) { return candidate }
             candidate.channel.close(promise: nil)
         }
         return PooledConnection(channel: try await connect(key, deadline: deadline))
     }
 
-    /// Puts a connection whose exchange completed back for the next request; it is closed after the idle timeout.
+    /// Puts a connection whose exchange completed back for the next request. A connection left idle longer than
+    /// the idle timeout is never reused, and a sweep closes it (a timer per pool while connections are idle, not one
+    /// per request).
     func release(_ connection: PooledConnection, key: Target.Key) {
         guard connection.channel.isActive else { return }
         let since = NIODeadline.now()
         connection.idleSince.withLock { $0 = since }
         idle.withLock { $0[key, default: []].append(connection) }
-        connection.channel.eventLoop.scheduleTask(in: TimeAmount(configuration.idleTimeout)) { [self] in
-            let expired = idle.withLock { idle -> Bool in
-                guard let index = idle[key]?.firstIndex(where: { $0 === connection }),
-                    connection.idleSince.withLock({ $0 }) == since
-                else { return false }
-                idle[key]?.remove(at: index)
-                return true
+        scheduleSweep(on: connection.channel.eventLoop)
+    }
+
+    private func scheduleSweep(on loop: any EventLoop) {
+        let first = sweepScheduled.withLock { scheduled in
+            defer { scheduled = true }
+            return !scheduled
+        }
+        if first { sweep(after: TimeAmount(configuration.idleTimeout / 2), on: loop) }
+    }
+
+    /// Closes the connections idle longer than the idle timeout, and comes back while any are left. The flag is
+    /// cleared under the idle list's lock, so a connection released meanwhile either is seen here or schedules
+    /// the next sweep itself.
+    private func sweep(after delay: TimeAmount, on loop: any EventLoop) {
+        loop.scheduleTask(in: delay) { [self] in
+            let stale = NIODeadline.now() - TimeAmount(configuration.idleTimeout)
+            var expired: [PooledConnection] = []
+            let more = idle.withLock { idle -> Bool in
+                for (key, connections) in idle {
+                    var fresh: [PooledConnection] = []
+                    for connection in connections {
+                        if connection.isFresh(notIdleBefore: stale) { fresh.append(connection) } else { expired.append(connection) }
+                    }
+                    idle[key] = fresh.isEmpty ? nil : fresh
+                }
+                if idle.isEmpty { sweepScheduled.withLock { $0 = false } }
+                return !idle.isEmpty
             }
-            if expired { connection.channel.close(promise: nil) }
+            for connection in expired { connection.channel.close(promise: nil) }
+            if more { sweep(after: delay, on: loop) }
         }
     }
 

@@ -76,7 +76,8 @@ struct ConfigTests {
         let error = try await #require(throws: AWSError.self) {
             try await AWSSettings.resolve(environment: ["HOME": empty, "AWS_EC2_METADATA_DISABLED": "true"], transport: NIOHTTPTransport())
         }
-        #expect(error.message.contains("no AWS region is set. Fix: pass --region, set AWS_REGION"))
+        #expect(error.message.contains(
+            "no AWS region is set (EC2 instance metadata: disabled by AWS_EC2_METADATA_DISABLED). Fix: pass --region, set AWS_REGION"))
         let missing = try await #require(throws: AWSError.self) {
             try await AWSSettings.resolve(environment: ["HOME": home, "AWS_PROFILE": "nope"], transport: NIOHTTPTransport())
         }

@@ -22,7 +22,10 @@ struct CredentialSourceTests {
             ["method": "GET", "path": "/latest/meta-data/placement/region", "require_header": ["X-aws-ec2-metadata-token", "TKN-1"], "body": "eu-west-1"],
         ])
         defer { server.stop() }
-        let environment = ["HOME": try temporaryHome(), "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url]
+        // The SDKs' 1 s timeout stays the default; a loaded test machine may answer slower than that.
+        let environment = [
+            "HOME": try temporaryHome(), "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url, "AWS_METADATA_SERVICE_TIMEOUT": "20",
+        ]
         let settings = try await AWSSettings.resolve(environment: environment, transport: NIOHTTPTransport())
         #expect(settings.region == "eu-west-1")
         #expect(settings.regionSource == "EC2 instance metadata")
@@ -57,6 +60,19 @@ struct CredentialSourceTests {
         let refused = try await #require(throws: AWSError.self) { try await closed.credentialChain(context: testContext()).credentials() }
         #expect(refused.message.contains("no instance metadata service"))
         #expect(ContinuousClock.now - start < .seconds(5))
+        // Without a region, the error says what the metadata service did: nothing listening, or too slow.
+        let noRegion = try await #require(throws: AWSError.self) {
+            try await AWSSettings.resolve(environment: closed.environment, transport: NIOHTTPTransport())
+        }
+        #expect(noRegion.message.contains("no AWS region is set (EC2 instance metadata: no instance metadata service at http://127.0.0.1:"))
+        let slow = try await ScriptedServer.start(rules: [["delay": 5, "body": "TKN"]])
+        defer { slow.stop() }
+        let late = try await #require(throws: AWSError.self) {
+            try await AWSSettings.resolve(
+                environment: ["HOME": home, "AWS_EC2_METADATA_SERVICE_ENDPOINT": slow.url, "AWS_METADATA_SERVICE_TIMEOUT": "0.3"],
+                transport: NIOHTTPTransport())
+        }
+        #expect(late.message.contains("no answer from \(slow.url) within 300 ms (raise AWS_METADATA_SERVICE_TIMEOUT"), "\(late.message)")
     }
 
     @Test("container credentials: full URI on loopback with the authorization token from a file")

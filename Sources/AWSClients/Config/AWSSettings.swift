@@ -49,17 +49,19 @@ public struct AWSSettings: Sendable {
             resolvedRegion = (value, source)
             break
         }
-        if resolvedRegion == nil,
-            let imds = await IMDSCredentialSource(environment: environment, transport: transport).region()
-        {
-            resolvedRegion = (imds, "EC2 instance metadata")
+        var metadataReason = ""
+        if resolvedRegion == nil {
+            switch await IMDSCredentialSource(environment: environment, transport: transport).region() {
+            case .success(let imds): resolvedRegion = (imds, "EC2 instance metadata")
+            case .failure(let unavailable): metadataReason = unavailable.reason
+            }
         }
         candidates.removeAll()
         guard let (regionName, regionSource) = resolvedRegion else {
             throw AWSError(
                 kind: .configuration, service: "config", operation: "region",
-                message: "no AWS region is set. Fix: pass --region, set AWS_REGION, or add 'region = …' to profile "
-                    + "\(profileName) in \(files.configPath)")
+                message: "no AWS region is set (EC2 instance metadata: \(metadataReason)). Fix: pass --region, set "
+                    + "AWS_REGION, or add 'region = …' to profile \(profileName) in \(files.configPath)")
         }
         guard regionName.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }), !regionName.isEmpty else {
             throw AWSError(

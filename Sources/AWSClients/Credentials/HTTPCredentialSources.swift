@@ -144,11 +144,42 @@ public struct IMDSCredentialSource: CredentialSource {
         return .loaded(try CredentialDocument.decode(Array(document.utf8), source: name).credentials(source: name))
     }
 
-    /// The region of the instance (`/latest/meta-data/placement/region`).
-    public func region() async -> String? {
-        guard environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() != "true" else { return nil }
-        guard let token = try? await sessionToken() else { return nil }
-        return try? await get("/latest/meta-data/placement/region", token: token)
+    /// The region of the instance (`/latest/meta-data/placement/region`), or why there is none: the reason goes into
+    /// the "no AWS region" error, so that a metadata service too slow for the timeout is told from no service at all.
+    public func region() async -> Result<String, RegionUnavailable> {
+        guard environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() != "true" else {
+            return .failure(RegionUnavailable(reason: "disabled by AWS_EC2_METADATA_DISABLED"))
+        }
+        let token: String?
+        do {
+            token = try await sessionToken()
+        } catch let error as TransportError {
+            return .failure(RegionUnavailable(reason: unreachable(error)))
+        } catch {
+            return .failure(RegionUnavailable(reason: "\(error)"))
+        }
+        do {
+            return .success(try await get("/latest/meta-data/placement/region", token: token))
+        } catch {
+            return .failure(RegionUnavailable(reason: error.message))
+        }
+    }
+
+    /// Why the metadata service gave no region.
+    public struct RegionUnavailable: Error, Sendable {
+        public var reason: String
+    }
+
+    private func unreachable(_ error: TransportError) -> String {
+        let limit = "\(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000) ms"
+        switch error.reason {
+        case .timeout:
+            return "no answer from \(endpoint) within \(limit) (raise AWS_METADATA_SERVICE_TIMEOUT if it is slow)"
+        case .connect:
+            return "no instance metadata service at \(endpoint)"
+        default:
+            return "\(endpoint): \(error.reason.rawValue)"
+        }
     }
 
     /// The IMDSv2 token, or `nil` when the service refuses tokens and IMDSv1 is allowed.

@@ -28,6 +28,13 @@ extension Ledger {
         }
     }
 
+    /// Test support: runs statements in one write transaction (to shape rows a test needs).
+    package func testing_execute(_ statements: [String]) throws(LedgerError) {
+        try write("running test statements") { db in
+            for sql in statements { try db.run(sql) }
+        }
+    }
+
     /// Test support: SQLite's plan for a query (`EXPLAIN QUERY PLAN`), one step per line.
     package func testing_queryPlan(_ sql: String, _ parameters: [SQLValue] = []) throws(LedgerError) -> String {
         try read("explaining a query") { db in

@@ -1,5 +1,6 @@
 import CostGuardCore
 import CostGuardLedger
+import CostGuardService
 import CostGuardTestKit
 import Foundation
 import Testing
@@ -95,5 +96,29 @@ struct ReportTests {
         let filtered = try await runToCompletion(
             costguard, ["report", "--database", world.database, "--status", "protected", "--format", "csv"], environment: environment)
         #expect(filtered.stdout.split(separator: "\r\n").count == 2)
+    }
+
+    @Test("the orphan cost gauge counts orphans only: not live, shared, grace, exempt, unknown or resolved clusters")
+    func orphanCostGauge() throws {
+        let now = Timestamp.systemNow()
+        let ledger = try Ledger.open(path: try TestPaths.temporaryDirectory() + "/ledger.sqlite", now: now)
+        // One cluster per disposition, each with 100 normalized instance hours over 10 hours: the same cost each.
+        let dispositions = Disposition.allCases
+        for number in dispositions.indices { try ledger.testing_writeBatch(number: number, now: now) }
+        let created = now.adding(.seconds(-10 * 3600)).iso8601
+        try ledger.testing_execute(dispositions.enumerated().map { number, disposition in
+            "UPDATE clusters SET disposition = '\(disposition.rawValue)', state = 'WAITING', normalized_instance_hours = 100, "
+                + "cluster_created_at = '\(created)' WHERE id = 'j-BATCH\(number)'"
+        })
+        let report = ReportBuilder.build(try ledger.reportRecords(), options: { var o = ReportOptions(now: now); o.all = true; return o }())
+        let each = try #require(report.clusters.first?.costPerHourUSD)
+        #expect(each > 0)
+        #expect(Set(report.clusters.compactMap(\.costPerHourUSD)) == [each], "every cluster costs the same")
+        let gauge = try ReportBuilder.orphanCostPerHour(ledger, now: now)
+        let orphans = [Disposition.orphan, .wouldTerminate, .protected, .deferred, .reportOnly]
+        #expect(abs(gauge - each * Double(orphans.count)) < 0.02, "\(gauge) for \(orphans.count) × \(each)")
+        // Live clusters alone cost nothing in the gauge.
+        try ledger.testing_execute(["UPDATE clusters SET disposition = 'live'"])
+        #expect(try ReportBuilder.orphanCostPerHour(ledger, now: now) == 0)
     }
 }

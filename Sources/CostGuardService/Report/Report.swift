@@ -176,3 +176,18 @@ public enum ReportBuilder {
     /// Cents.
     static func round(_ value: Double) -> Double { (value * 100).rounded() / 100 }
 }
+
+extension ReportBuilder {
+    /// The dispositions whose cost is a leak: orphans, however the policy handles them. Live, shared, grace and
+    /// exempt clusters are doing (or allowed to do) their job; an unknown one is not proven an orphan.
+    public static let orphanDispositions: [Disposition] = [.orphan, .wouldTerminate, .protected, .deferred, .reportOnly]
+
+    /// What the orphans cost per hour (the daemon's `costguard_orphan_cost_per_hour_usd`), read by disposition
+    /// (indexed): a pass with no orphan reads no cluster row for it.
+    public static func orphanCostPerHour(_ ledger: Ledger, now: Timestamp) throws(LedgerError) -> Double {
+        let dispositions = orphanDispositions.map(\.rawValue)
+        var options = ReportOptions(now: now)
+        options.dispositions = Set(dispositions)
+        return build(try ledger.reportRecords(dispositions: dispositions), options: options).totals.costPerHourUSD
+    }
+}

@@ -130,11 +130,7 @@ struct ServeCommand: AsyncParsableCommand {
             do {
                 // On the transport's event loop: no thread hand-off per AWS call (see `TransportExecutor`).
                 let summary = try await withTaskExecutorPreference(TransportExecutor.shared) { try await reconciler.runPass() }
-                // The report's default rows (unresolved clusters), read by disposition: not every cluster ever seen.
-                let unresolved = Disposition.allCases.filter { $0 != .terminated && $0 != .ended }.map(\.rawValue)
-                let cost = try? ReportBuilder.build(
-                    reconciler.ledger.reportRecords(dispositions: unresolved), options: ReportOptions(now: Timestamp.systemNow())
-                ).totals.costPerHourUSD
+                let cost = try? ReportBuilder.orphanCostPerHour(reconciler.ledger, now: Timestamp.systemNow())
                 metrics.record(summary, duration: ContinuousClock.now - started, orphanCostPerHour: cost, now: Timestamp.systemNow())
                 notifier.send("STATUS=\(summary.line)")
                 logger.notice("\(summary.line)")

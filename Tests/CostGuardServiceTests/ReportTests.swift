@@ -98,7 +98,7 @@ struct ReportTests {
         #expect(filtered.stdout.split(separator: "\r\n").count == 2)
     }
 
-    @Test("the orphan cost gauge counts orphans only: not live, shared, grace, exempt, unknown or resolved clusters")
+    @Test("the orphan cost (gauge and the report's 'Leaking now') counts orphans only: not live, shared, grace, exempt, unknown or resolved clusters")
     func orphanCostGauge() throws {
         let now = Timestamp.systemNow()
         let ledger = try Ledger.open(path: try TestPaths.temporaryDirectory() + "/ledger.sqlite", now: now)
@@ -117,6 +117,11 @@ struct ReportTests {
         let gauge = try ReportBuilder.orphanCostPerHour(ledger, now: now)
         let orphans = [Disposition.orphan, .wouldTerminate, .protected, .deferred, .reportOnly]
         #expect(abs(gauge - each * Double(orphans.count)) < 0.02, "\(gauge) for \(orphans.count) × \(each)")
+        // The report's "Leaking now" is the same figure, whichever rows it shows.
+        #expect(report.totals.costPerHourUSD == gauge)
+        let unresolved = ReportBuilder.build(try ledger.reportRecords(), options: ReportOptions(now: now))
+        #expect(unresolved.clusters.count == dispositions.count - 2)
+        #expect(unresolved.totals.costPerHourUSD == gauge)
         // Live clusters alone cost nothing in the gauge.
         try ledger.testing_execute(["UPDATE clusters SET disposition = 'live'"])
         #expect(try ReportBuilder.orphanCostPerHour(ledger, now: now) == 0)

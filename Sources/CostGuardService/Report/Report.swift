@@ -70,6 +70,8 @@ public struct Report: Codable, Sendable, Equatable {
 
     public struct Totals: Codable, Sendable, Equatable {
         public var clusters: Int
+        /// What the orphans among the rows cost per hour (orphan, would-terminate, protected, deferred,
+        /// report-only): the table's "Leaking now".
         public var costPerHourUSD: Double
         public var costSoFarUSD: Double
         public var savedUSD: Double
@@ -136,12 +138,15 @@ public enum ReportBuilder {
         }
         var byDisposition: [String: Int] = [:]
         for row in rows { byDisposition[row.disposition, default: 0] += 1 }
-        let live = rows.filter { !resolved.contains($0.disposition) }
+        // What is leaking now: the orphans among the rows (a live, shared, grace or exempt cluster is doing, or
+        // allowed to do, its job; an unknown one is not proven an orphan; a resolved one no longer bills).
+        let orphans = Set(orphanDispositions.map(\.rawValue))
+        let leaking = rows.filter { orphans.contains($0.disposition) }
         return Report(
             generatedAt: options.now.iso8601, priceTableAsOf: PriceTable.shippedAsOf, noticeHours: options.noticeHours,
             clusters: rows,
             totals: Report.Totals(
-                clusters: rows.count, costPerHourUSD: round(live.compactMap(\.costPerHourUSD).reduce(0, +)),
+                clusters: rows.count, costPerHourUSD: round(leaking.compactMap(\.costPerHourUSD).reduce(0, +)),
                 costSoFarUSD: round(rows.compactMap(\.costSoFarUSD).reduce(0, +)),
                 savedUSD: round(rows.compactMap(\.savedUSD).reduce(0, +)), byDisposition: byDisposition))
     }
@@ -182,12 +187,10 @@ extension ReportBuilder {
     /// exempt clusters are doing (or allowed to do) their job; an unknown one is not proven an orphan.
     public static let orphanDispositions: [Disposition] = [.orphan, .wouldTerminate, .protected, .deferred, .reportOnly]
 
-    /// What the orphans cost per hour (the daemon's `costguard_orphan_cost_per_hour_usd`), read by disposition
-    /// (indexed): a pass with no orphan reads no cluster row for it.
+    /// What the orphans cost per hour (the daemon's `costguard_orphan_cost_per_hour_usd`, the report's "Leaking
+    /// now"), read by disposition (indexed): a pass with no orphan reads no cluster row for it.
     public static func orphanCostPerHour(_ ledger: Ledger, now: Timestamp) throws(LedgerError) -> Double {
-        let dispositions = orphanDispositions.map(\.rawValue)
-        var options = ReportOptions(now: now)
-        options.dispositions = Set(dispositions)
-        return build(try ledger.reportRecords(dispositions: dispositions), options: options).totals.costPerHourUSD
+        build(try ledger.reportRecords(dispositions: orphanDispositions.map(\.rawValue)), options: ReportOptions(now: now))
+            .totals.costPerHourUSD
     }
 }

@@ -85,6 +85,39 @@ struct ConfigTests {
         #expect(missing.message.contains("found: default, other"))
     }
 
+    @Test("CA bundle: AWS_CA_BUNDLE, else the profile's ca_bundle (~ expanded); an unreadable one names its setting")
+    func caBundle() throws {
+        let home = try home(config: """
+            [default]
+            ca_bundle = ~/default-ca.pem
+            [profile corp]
+            ca_bundle = ~/corp-ca.pem
+            [profile broken]
+            ca_bundle = /nonexistent/ca.pem
+            [profile plain]
+            region = us-east-1
+            """)
+        for name in ["default-ca.pem", "corp-ca.pem", "env-ca.pem"] {
+            try "-----BEGIN CERTIFICATE-----\n".write(toFile: home + "/" + name, atomically: true, encoding: .utf8)
+        }
+        let byDefault = try #require(try AWSSettings.caBundle(environment: ["HOME": home]))
+        #expect(byDefault.path == home + "/default-ca.pem")
+        #expect(byDefault.source.contains("ca_bundle of profile default in \(home)/.aws/config"))
+        #expect(try AWSSettings.caBundle(environment: ["HOME": home, "AWS_PROFILE": "corp"])?.path == home + "/corp-ca.pem")
+        #expect(try AWSSettings.caBundle(environment: ["HOME": home, "AWS_PROFILE": "plain"], profile: "corp")?.path == home + "/corp-ca.pem")
+        #expect(try AWSSettings.caBundle(environment: ["HOME": home], profile: "plain") == nil)
+        let environment = try #require(try AWSSettings.caBundle(
+            environment: ["HOME": home, "AWS_CA_BUNDLE": home + "/env-ca.pem"], profile: "corp"))
+        #expect(environment.path == home + "/env-ca.pem" && environment.source == "AWS_CA_BUNDLE")
+        let broken = try #require(throws: AWSError.self) { try AWSSettings.caBundle(environment: ["HOME": home], profile: "broken") }
+        #expect(broken.kind == .configuration)
+        #expect(broken.message.contains("cannot read the CA bundle /nonexistent/ca.pem (set by ca_bundle of profile broken in"))
+        let missing = try #require(throws: AWSError.self) {
+            try AWSSettings.caBundle(environment: ["HOME": home, "AWS_CA_BUNDLE": home + "/nope.pem"])
+        }
+        #expect(missing.message.contains("cannot read the CA bundle \(home)/nope.pem (set by AWS_CA_BUNDLE)"))
+    }
+
     @Test("endpoints: service variable, global variable, [services] block, profile endpoint_url, default by partition")
     func endpoints() throws {
         let home = try home(config: """

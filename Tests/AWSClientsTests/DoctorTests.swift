@@ -25,6 +25,7 @@ struct DoctorTests {
             #expect(result.stdout.contains("credentials     environment (access key \(account.accessKeyId.prefix(4))…"))
             #expect(result.stdout.contains("identity        \(account.arn)"))
             #expect(result.stdout.contains("endpoint sfn    \(emulator.endpoint) (AWS_ENDPOINT_URL)"))
+            #expect(result.stdout.contains("CA bundle       the system's"))
             #expect(result.stdout.contains("ok       elasticmapreduce:DescribeCluster"))
             #expect(result.stdout.contains("skipped  elasticmapreduce:TerminateJobFlows"))
             #expect(!(result.stdout + result.stderr).contains(account.secretAccessKey))
@@ -41,5 +42,17 @@ struct DoctorTests {
             environment: isolatedEnvironment(["AWS_ENDPOINT_URL": emulator.endpoint], home: try temporaryHome()))
         #expect(none.status == ExitStatus.configuration.rawValue)
         #expect(none.stderr.contains("no AWS credentials found. Tried, in order: environment"))
+        // An unreadable CA bundle stops doctor and reconcile before any call, naming the setting.
+        let home = try temporaryHome()
+        try FileManager.default.createDirectory(atPath: home + "/.aws", withIntermediateDirectories: true)
+        try "[default]\nca_bundle = ~/missing-ca.pem\n".write(toFile: home + "/.aws/config", atomically: true, encoding: .utf8)
+        let environment = isolatedEnvironment(["AWS_ENDPOINT_URL": emulator.endpoint, "AWS_REGION": "us-east-1"], home: home)
+        for arguments in [["doctor"], ["reconcile", "--database", home + "/ledger.sqlite"]] {
+            let broken = try await runToCompletion(costguard, arguments, environment: environment)
+            #expect(broken.status == ExitStatus.configuration.rawValue, "\(arguments): \(broken.stderr)")
+            #expect(broken.stderr.contains("cannot read the CA bundle \(home)/missing-ca.pem (set by ca_bundle of profile default in"),
+                    "\(arguments): \(broken.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: home + "/ledger.sqlite"), "nothing was created")
     }
 }

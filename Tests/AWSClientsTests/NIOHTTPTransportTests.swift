@@ -168,7 +168,7 @@ struct NIOHTTPTransportTests {
         #expect(try await transport.send(post(server.url), timeout: .seconds(10)).status == 200)
     }
 
-    @Test("TLS: an untrusted certificate is refused; trusted through AWS_CA_BUNDLE, it works for the host name")
+    @Test("TLS: an untrusted certificate is refused; trusted through AWS_CA_BUNDLE or a profile's ca_bundle, it works for the host name")
     func tls() async throws {
         let server = try await ScriptedServer.start(rules: [Self.ok], tls: true)
         defer { server.stop() }
@@ -186,5 +186,12 @@ struct NIOHTTPTransportTests {
         let peers = try server.requests().map(\.peer)
         #expect(peers.count == 3, "the refused handshake sent no request: \(peers)")
         #expect(Set(peers).count == 1, "TLS connections are reused too: \(peers)")
+        // The same CA named by the profile's ca_bundle.
+        let home = try temporaryHome()
+        try FileManager.default.createDirectory(atPath: home + "/.aws", withIntermediateDirectories: true)
+        try "[profile corp]\nca_bundle = \(try #require(server.caBundle))\n".write(toFile: home + "/.aws/config", atomically: true, encoding: .utf8)
+        let bundle = try AWSSettings.caBundle(environment: ["HOME": home, "AWS_PROFILE": "corp"])
+        let response = try await NIOHTTPTransport(caBundle: bundle?.path).send(post(url), timeout: .seconds(10))
+        #expect(String(decoding: response.body, as: UTF8.self) == #"{"ok": true}"#)
     }
 }

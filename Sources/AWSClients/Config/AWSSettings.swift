@@ -1,4 +1,5 @@
 public import CostGuardCore
+internal import Foundation
 
 /// Region, profile, endpoints and retry settings resolved the way the AWS CLI resolves them.
 ///
@@ -17,6 +18,28 @@ public struct AWSSettings: Sendable {
     public var files: SharedConfigFiles
     public var environment: [String: String]
     public var maxAttempts: Int
+
+    /// The PEM file of extra certificates to trust, found as the SDKs find it: `AWS_CA_BUNDLE`, else the profile's
+    /// `ca_bundle` (`~/` expanded). A file that cannot be read is an error naming where it was set, before any call.
+    ///
+    /// - Parameter profile: `--profile` (or the configuration file's profile), if given; else `AWS_PROFILE`,
+    ///   `AWS_DEFAULT_PROFILE`, `default`, as for the other settings.
+    public static func caBundle(environment: [String: String], profile: String? = nil) throws(AWSError) -> (path: String, source: String)? {
+        func checked(_ path: String, _ source: String) throws(AWSError) -> (path: String, source: String) {
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw AWSError(
+                    kind: .configuration, service: "config", operation: "ca_bundle",
+                    message: "cannot read the CA bundle \(path) (set by \(source)). Fix: point it at a readable PEM "
+                        + "file of certificates, or remove it")
+            }
+            return (path, source)
+        }
+        if let path = environment["AWS_CA_BUNDLE"], !path.isEmpty { return try checked(path, "AWS_CA_BUNDLE") }
+        let files = try SharedConfigFiles.load(environment: environment)
+        let name = (profile ?? environment["AWS_PROFILE"] ?? environment["AWS_DEFAULT_PROFILE"]).flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        guard let value = files.profile(name)?["ca_bundle"], !value.isEmpty else { return nil }
+        return try checked(SharedConfigFiles.expand(value, home: environment["HOME"] ?? ""), "ca_bundle of profile \(name) in \(files.configPath)")
+    }
 
     /// Resolves the settings.
     ///

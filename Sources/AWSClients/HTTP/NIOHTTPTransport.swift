@@ -39,8 +39,14 @@ public struct NIOHTTPTransport: HTTPTransport {
 
     /// The default configuration, with `AWS_CA_BUNDLE` (as the SDKs read it) when set.
     public init(environment: [String: String]) {
+        self.init(caBundle: environment["AWS_CA_BUNDLE"].flatMap { $0.isEmpty ? nil : $0 })
+    }
+
+    /// The default configuration, trusting the certificates of `caBundle` besides the system's (see
+    /// `AWSSettings.caBundle`, which finds it in the environment or the profile).
+    public init(caBundle: String?) {
         var configuration = Configuration()
-        if let bundle = environment["AWS_CA_BUNDLE"], !bundle.isEmpty { configuration.caBundle = bundle }
+        configuration.caBundle = caBundle
         self.init(configuration: configuration)
     }
 

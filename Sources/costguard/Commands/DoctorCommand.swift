@@ -25,13 +25,16 @@ struct DoctorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let transport = NIOHTTPTransport(environment: environment)
         var problems = 0
         func line(_ label: String, _ value: String) {
             print(label.padding(toLength: 16, withPad: " ", startingAt: 0) + value)
         }
         let settings: AWSSettings
+        let caBundle: (path: String, source: String)?
+        let transport: NIOHTTPTransport
         do {
+            caBundle = try AWSSettings.caBundle(environment: environment, profile: aws.profile)
+            transport = NIOHTTPTransport(caBundle: caBundle?.path)
             settings = try await AWSSettings.resolve(
                 environment: environment, region: aws.region, profile: aws.profile, transport: transport)
         } catch {
@@ -43,6 +46,7 @@ struct DoctorCommand: AsyncParsableCommand {
             attemptTimeout: .seconds(10))
         line("region", "\(settings.region) (from \(settings.regionSource))")
         line("profile", settings.profileName + (settings.profileExplicit ? " (named)" : " (default)"))
+        line("CA bundle", caBundle.map { "\($0.path) (from \($0.source)), besides the system's" } ?? "the system's")
         for service in AWSService.allCases {
             let endpoint = (try? settings.endpoint(service))?.description ?? "invalid"
             line("endpoint \(service.environmentID.lowercased())", endpoint)

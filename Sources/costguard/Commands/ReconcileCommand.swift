@@ -144,7 +144,14 @@ struct RunOptions: ParsableArguments {
         configuration.policy = policy(from: file)
 
         let counter = CallCounter()
-        let transport = NIOHTTPTransport(environment: environment)
+        let caBundle: (path: String, source: String)?
+        do {
+            caBundle = try AWSSettings.caBundle(environment: environment, profile: profile ?? file.profile)
+        } catch {
+            printError("costguard: \(error.message)")
+            throw ExitCode(ExitStatus.configuration.rawValue)
+        }
+        let transport = NIOHTTPTransport(caBundle: caBundle?.path)
         // One limiter for the process: AWS's buckets are per account and region, whichever client calls.
         let limiter = RateLimiter(configuration: file.rateLimits)
         let regionNames: [String?] = !regions.isEmpty ? regions : (!file.regions.isEmpty ? file.regions : [nil])

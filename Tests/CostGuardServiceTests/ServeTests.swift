@@ -92,7 +92,9 @@ struct ServeTests {
         let pings = notify.times(of: "WATCHDOG=1")
         if pings.count >= 2 {
             let gaps = zip(pings.dropFirst(), pings).map { $0 - $1 }
-            #expect(gaps.allSatisfy { $0 < .milliseconds(900) }, "\(gaps)")
+            // Under WATCHDOG_USEC = 1 s, the bound that matters: systemd restarts a service silent for longer. (A
+            // loaded CI machine may wake a 0.5 s sleep late; 0.9 s left it 0.4 s.)
+            #expect(gaps.allSatisfy { $0 < .seconds(1) }, "\(gaps)")
         }
 
         // /metrics, parsed by the Prometheus client library's own text parser: the pass counter moves.

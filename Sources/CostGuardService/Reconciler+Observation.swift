@@ -79,8 +79,9 @@ extension Reconciler {
             source: "DescribeCluster")
     }
 
-    /// Dispositions whose cost the report shows, so their capacity is read once.
-    static let costedDispositions: Set<Disposition> = [.orphan, .wouldTerminate, .protected, .deferred, .reportOnly, .terminated]
+    /// Dispositions whose cost the report shows (the orphans, and what CostGuard terminated: the money saved), so
+    /// their capacity is read once.
+    static let costedDispositions = Set(ReportBuilder.orphanDispositions).union([.terminated])
 
     /// Reads what a cluster runs (instance groups, or the instance types of its fleets), once per cluster, for
     /// the cost report. Failures only leave the cost unknown.

@@ -19,6 +19,13 @@ public struct AWSSettings: Sendable {
     public var environment: [String: String]
     public var maxAttempts: Int
 
+    /// The profile the settings come from: `--profile`, then `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, else `default`;
+    /// `explicit` when one of those named it (an empty name counts as named, and means `default`).
+    static func profileName(_ profile: String?, environment: [String: String]) -> (name: String, explicit: Bool) {
+        let named = profile ?? environment["AWS_PROFILE"] ?? environment["AWS_DEFAULT_PROFILE"]
+        return (named.flatMap { $0.isEmpty ? nil : $0 } ?? "default", named != nil)
+    }
+
     /// The PEM file of extra certificates to trust, found as the SDKs find it: `AWS_CA_BUNDLE`, else the profile's
     /// `ca_bundle` (`~/` expanded). A file that cannot be read is an error naming where it was set, before any call.
     ///
@@ -36,7 +43,7 @@ public struct AWSSettings: Sendable {
         }
         if let path = environment["AWS_CA_BUNDLE"], !path.isEmpty { return try checked(path, "AWS_CA_BUNDLE") }
         let files = try SharedConfigFiles.load(environment: environment)
-        let name = (profile ?? environment["AWS_PROFILE"] ?? environment["AWS_DEFAULT_PROFILE"]).flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        let name = profileName(profile, environment: environment).name
         guard let value = files.profile(name)?["ca_bundle"], !value.isEmpty else { return nil }
         return try checked(SharedConfigFiles.expand(value, home: environment["HOME"] ?? ""), "ca_bundle of profile \(name) in \(files.configPath)")
     }
@@ -53,10 +60,9 @@ public struct AWSSettings: Sendable {
         transport: any HTTPTransport
     ) async throws(AWSError) -> AWSSettings {
         let files = try SharedConfigFiles.load(environment: environment)
-        let explicitProfile = profile ?? environment["AWS_PROFILE"] ?? environment["AWS_DEFAULT_PROFILE"]
-        let profileName = explicitProfile.flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        let (profileName, explicitProfile) = Self.profileName(profile, environment: environment)
         let profileValues = files.profile(profileName)
-        if explicitProfile != nil, profileValues == nil {
+        if explicitProfile, profileValues == nil {
             throw AWSError(
                 kind: .configuration, service: "config", operation: "profile",
                 message: "the profile '\(profileName)' is in neither \(files.configPath) nor \(files.credentialsPath)"
@@ -103,7 +109,7 @@ public struct AWSSettings: Sendable {
         }
         return AWSSettings(
             region: regionName, regionSource: regionSource, profileName: profileName,
-            profileExplicit: explicitProfile != nil, files: files, environment: environment, maxAttempts: attempts)
+            profileExplicit: explicitProfile, files: files, environment: environment, maxAttempts: attempts)
     }
 
     /// Standard-mode retry settings with `maxAttempts` from the environment or profile.

@@ -140,8 +140,7 @@ public enum ReportBuilder {
         for row in rows { byDisposition[row.disposition, default: 0] += 1 }
         // What is leaking now: the orphans among the rows (a live, shared, grace or exempt cluster is doing, or
         // allowed to do, its job; an unknown one is not proven an orphan; a resolved one no longer bills).
-        let orphans = Set(orphanDispositions.map(\.rawValue))
-        let leaking = rows.filter { orphans.contains($0.disposition) }
+        let leaking = rows.filter { orphanDispositionNames.contains($0.disposition) }
         return Report(
             generatedAt: options.now.iso8601, priceTableAsOf: PriceTable.shippedAsOf, noticeHours: options.noticeHours,
             clusters: rows,
@@ -186,6 +185,7 @@ extension ReportBuilder {
     /// The dispositions whose cost is a leak: orphans, however the policy handles them. Live, shared, grace and
     /// exempt clusters are doing (or allowed to do) their job; an unknown one is not proven an orphan.
     public static let orphanDispositions: [Disposition] = [.orphan, .wouldTerminate, .protected, .deferred, .reportOnly]
+    static let orphanDispositionNames = Set(orphanDispositions.map(\.rawValue))
 
     /// What the orphans cost per hour (the daemon's `costguard_orphan_cost_per_hour_usd`, the report's "Leaking
     /// now"), read by disposition (indexed): a pass with no orphan reads no cluster row for it.

@@ -256,11 +256,16 @@ extension Ledger {
     /// The ARNs of the executions of a state machine that the ledger has as RUNNING (answered from the
     /// `executions_running_by_state_machine` index alone: what every pass asks of every state machine it follows).
     public func runningExecutionARNs(stateMachine: String) throws(LedgerError) -> Set<String> {
-        try read("reading running executions") { db in
+        try cachedRead("reading running executions") { db, cache in
+            if let known = cache.runningARNs[stateMachine] {
+                cache.hit()
+                return known
+            }
             var result: Set<String> = []
             try db.forEachRow(Self.runningExecutionsQuery, [.text(stateMachine)]) { row in
                 if let arn = row[0].text { result.insert(arn) }
             }
+            if cache.admit(result.count + 1) { cache.runningARNs[stateMachine] = result }
             return result
         }
     }
@@ -269,23 +274,48 @@ extension Ledger {
 
     /// The status the ledger has for each of these executions that it knows.
     public func executionStatuses(arns: some Collection<String>) throws(LedgerError) -> [String: ExecutionStatus] {
-        var result: [String: ExecutionStatus] = [:]
-        try withList(of: arns, "reading execution statuses") { db, list, values throws(SQLiteError) in
-            try db.forEachRow("SELECT arn, status FROM executions WHERE arn IN (\(list))", values) { row in
-                if let arn = row[0].text, let status = row[1].text.flatMap(ExecutionStatus.init(rawValue:)) {
-                    result[arn] = status
+        try cachedRead("reading execution statuses") { db, cache in
+            var result: [String: ExecutionStatus] = [:]
+            var unknown: [String] = []
+            for arn in arns {
+                if let known = cache.statuses[arn] {
+                    if let known { result[arn] = known }
+                } else {
+                    unknown.append(arn)
                 }
             }
+            if unknown.isEmpty {
+                cache.hit()
+                return result
+            }
+            var found: [String: ExecutionStatus] = [:]
+            try db.forEachRow("SELECT arn, status FROM executions WHERE arn IN (\(Self.listSQL))", [Self.listValue(unknown)]) { row in
+                if let arn = row[0].text, let status = row[1].text.flatMap(ExecutionStatus.init(rawValue:)) {
+                    found[arn] = status
+                }
+            }
+            result.merge(found) { _, new in new }
+            if cache.admit(unknown.count) {
+                for arn in unknown { cache.statuses[arn] = .some(found[arn]) }
+            }
+            return result
         }
-        return result
     }
 
     /// How many executions of a state machine the ledger has that started at or after `start` (an indexed count).
     public func executionCount(stateMachine: String, startedSince start: Timestamp) throws(LedgerError) -> Int {
-        try read("counting executions") { db in
-            Int(try db.query(
+        let since = start.iso8601
+        let key = stateMachine + " " + since
+        return try cachedRead("counting executions") { db, cache in
+            if let known = cache.executionCounts[key] {
+                cache.hit()
+                return known
+            }
+            let count = Int(try db.query(
                 "SELECT count(*) FROM executions WHERE state_machine_arn = ? AND start_date >= ?",
-                [.text(stateMachine), .text(start.iso8601)]).first?[0].integer ?? 0)
+                [.text(stateMachine), .text(since)]).first?[0].integer ?? 0)
+            if cache.admit(1) { cache.executionCounts[key] = count }
+            return count
         }
     }
 
@@ -321,11 +351,24 @@ extension Ledger {
 
     /// The executions of a state machine whose history must be read: never read, or ended and not read to the end.
     public func executionsNeedingHistory(stateMachine: String) throws(LedgerError) -> [String: ExecutionRow] {
-        try executionRows(
-            """
-            SELECT * FROM executions WHERE history_status <> 'complete' AND state_machine_arn = ?
-              AND (history_status = 'unread' OR status <> 'RUNNING')
-            """, [.text(stateMachine)])
+        try cachedRead("reading executions") { db, cache in
+            if let known = cache.needingHistory[stateMachine] {
+                cache.hit()
+                return known
+            }
+            var result: [String: ExecutionRow] = [:]
+            try db.forEachRow(
+                """
+                SELECT * FROM executions WHERE history_status <> 'complete' AND state_machine_arn = ?
+                  AND (history_status = 'unread' OR status <> 'RUNNING')
+                """, [.text(stateMachine)]
+            ) { row in
+                let execution = Self.executionRow(row)
+                result[execution.record.arn] = execution
+            }
+            if cache.admit(result.count + 1) { cache.needingHistory[stateMachine] = result }
+            return result
+        }
     }
 
     func executionRows(_ sql: String, _ parameters: [SQLValue]) throws(LedgerError) -> [String: ExecutionRow] {
@@ -465,7 +508,11 @@ extension Ledger {
 
     /// Clusters whose last known state may still bill (or is not known), for observation.
     public func trackedClusters() throws(LedgerError) -> [TrackedCluster] {
-        try read("reading tracked clusters") { db in
+        try cachedRead("reading tracked clusters") { db, cache in
+            if let known = cache.trackedClusters {
+                cache.hit()
+                return known
+            }
             var result: [TrackedCluster] = []
             try db.forEachRow(
                 """
@@ -479,6 +526,7 @@ extension Ledger {
                     state: ClusterState(rawValue: row[3].text ?? "") ?? .unknown, name: row[4].text,
                     normalizedInstanceHours: row[5].integer.map { Int($0) }, createdAt: row[6].text))
             }
+            if cache.admit(result.count + 1) { cache.trackedClusters = result }
             return result
         }
     }
@@ -562,12 +610,34 @@ extension Ledger {
     public func recordDecisions(_ decisions: [Decision], at now: Timestamp) throws(LedgerError) {
         guard !decisions.isEmpty else { return }
         try write("recording dispositions") { db in
-            var current: [String: (disposition: String?, reason: String?, orphanedSince: String?)] = [:]
-            try db.forEachRow(
-                "SELECT id, disposition, disposition_reason, orphaned_since FROM clusters WHERE id IN (\(Self.listSQL))",
-                [Self.listValue(decisions.map(\.clusterID))]
-            ) { row in
-                if let id = row[0].text { current[id] = (row[1].text, row[2].text, row[3].text) }
+            // What each cluster has now: from the cache while nothing changed (a steady pass changes no
+            // disposition), else read. Checked and filled before this transaction's first UPDATE (which moves the
+            // change count, so what follows is read again next time).
+            let cache = readCache
+            cache.check(try Self.readStamp(db))
+            var current: [String: LedgerReadCache.Disposition] = [:]
+            var unknown: [String] = []
+            for d in decisions {
+                if let known = cache.dispositions[d.clusterID] {
+                    if let known { current[d.clusterID] = known }
+                } else {
+                    unknown.append(d.clusterID)
+                }
+            }
+            if unknown.isEmpty {
+                cache.hit()
+            } else {
+                var found: [String: LedgerReadCache.Disposition] = [:]
+                try db.forEachRow(
+                    "SELECT id, disposition, disposition_reason, orphaned_since FROM clusters WHERE id IN (\(Self.listSQL))",
+                    [Self.listValue(unknown)]
+                ) { row in
+                    if let id = row[0].text { found[id] = LedgerReadCache.Disposition(row[1].text, row[2].text, row[3].text) }
+                }
+                current.merge(found) { _, new in new }
+                if cache.admit(unknown.count) {
+                    for id in unknown { cache.dispositions[id] = .some(found[id]) }
+                }
             }
             for d in decisions {
                 // The same test as the UPDATE's own WHERE, so that skipping a row changes nothing.
@@ -604,48 +674,65 @@ extension Ledger {
     /// - Parameter passStart: observations at or after this time count as "this pass".
     ///   - observed: clusters observed this pass whose unchanged observation was not rewritten.
     public func policyFacts(passStart: Timestamp, observed: Set<String> = []) throws(LedgerError) -> [ClusterFacts] {
-        try readSnapshot("reading policy facts") { db in
-            // Only what the clusters that may still bill need: their creators and the executions referencing them
-            // (indexed reads: a pass does not slow down as ended executions and clusters pile up).
-            let executions = try executionFacts(db)
-            var references: [String: [ExecutionFacts]] = [:]
-            try db.forEachRow(
-                """
-                SELECT DISTINCT cluster_id, execution_arn FROM cluster_references
-                WHERE cluster_id IN (SELECT id FROM clusters WHERE state IN \(Self.billingOrUnknownStates))
-                """
-            ) { row in
-                // By position (the SELECT's order): a lookup by name hashes the column name for every value.
-                guard let cluster = row[0].text, let arn = row[1].text, let facts = executions[arn] else { return }
-                references[cluster, default: []].append(facts)
+        try cachedSnapshot("reading policy facts") { db, cache in
+            let read: [(facts: ClusterFacts, observedAt: Timestamp?)]
+            if let known = cache.policyFacts {
+                cache.hit()
+                read = known
+            } else {
+                read = try Self.readPolicyFacts(db)
+                if cache.admit(read.count + 1) { cache.policyFacts = read }
             }
-            var result: [ClusterFacts] = []
-            try db.forEachRow(
-                """
-                SELECT id, created_by_execution_arn, account, region, state, state_observed_at, termination_protected,
-                    tags_json
-                FROM clusters WHERE state IN \(Self.billingOrUnknownStates) ORDER BY id
-                """
-            ) { row in
-                guard let id = row[0].text, let creatorARN = row[1].text, let creator = executions[creatorARN] else { return }
-                result.append(ClusterFacts(
-                    id: id, scope: Scope(account: row[2].text ?? "", region: row[3].text ?? ""),
-                    state: ClusterState(rawValue: row[4].text ?? "") ?? .unknown,
-                    observedThisPass: observed.contains(id)
-                        || (row[5].text.flatMap(Timestamp.init(iso8601:)).map { $0 >= passStart } ?? false),
-                    terminationProtected: row[6].integer.map { $0 == 1 },
-                    tags: row[7].text.flatMap(parseStringMap),
-                    creator: creator,
-                    referencedBy: (references[id] ?? []).filter { $0.arn != creatorARN }))
+            return read.map { entry in
+                var facts = entry.facts
+                facts.observedThisPass = observed.contains(facts.id) || (entry.observedAt.map { $0 >= passStart } ?? false)
+                return facts
             }
-            return result
         }
+    }
+
+    /// The policy facts of every tracked cluster that may still bill, with the time its state was observed.
+    private static func readPolicyFacts(_ db: SQLiteConnection) throws -> [(facts: ClusterFacts, observedAt: Timestamp?)] {
+        // Only what the clusters that may still bill need: their creators and the executions referencing them
+        // (indexed reads: a pass does not slow down as ended executions and clusters pile up).
+        let executions = try executionFacts(db)
+        var references: [String: [ExecutionFacts]] = [:]
+        try db.forEachRow(
+            """
+            SELECT DISTINCT cluster_id, execution_arn FROM cluster_references
+            WHERE cluster_id IN (SELECT id FROM clusters WHERE state IN \(Self.billingOrUnknownStates))
+            """
+        ) { row in
+            // By position (the SELECT's order): a lookup by name hashes the column name for every value.
+            guard let cluster = row[0].text, let arn = row[1].text, let facts = executions[arn] else { return }
+            references[cluster, default: []].append(facts)
+        }
+        var result: [(facts: ClusterFacts, observedAt: Timestamp?)] = []
+        try db.forEachRow(
+            """
+            SELECT id, created_by_execution_arn, account, region, state, state_observed_at, termination_protected,
+                tags_json
+            FROM clusters WHERE state IN \(Self.billingOrUnknownStates) ORDER BY id
+            """
+        ) { row in
+            guard let id = row[0].text, let creatorARN = row[1].text, let creator = executions[creatorARN] else { return }
+            let facts = ClusterFacts(
+                id: id, scope: Scope(account: row[2].text ?? "", region: row[3].text ?? ""),
+                state: ClusterState(rawValue: row[4].text ?? "") ?? .unknown,
+                observedThisPass: false,
+                terminationProtected: row[6].integer.map { $0 == 1 },
+                tags: row[7].text.flatMap(parseStringMap),
+                creator: creator,
+                referencedBy: (references[id] ?? []).filter { $0.arn != creatorARN })
+            result.append((facts, row[5].text.flatMap(Timestamp.init(iso8601:))))
+        }
+        return result
     }
 
     /// The cluster states a decision is still made for (SQL list).
     static let billingOrUnknownStates = "('UNKNOWN', 'STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING', 'TERMINATING')"
 
-    func executionFacts(_ db: SQLiteConnection) throws -> [String: ExecutionFacts] {
+    static func executionFacts(_ db: SQLiteConnection) throws -> [String: ExecutionFacts] {
         var result: [String: ExecutionFacts] = [:]
         // Two indexed joins (creators, then referencing executions) rather than one `IN (… UNION …)`, which builds
         // a temporary B-tree of the ARNs first: about half the time at 1,000 clusters. An execution in both is read

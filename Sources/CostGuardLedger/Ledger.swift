@@ -42,6 +42,8 @@ public final class Ledger: @unchecked Sendable {
     // The one connection; every use holds `lock` (which is what makes the class Sendable).
     private let connection: SQLiteConnection
     private let lock = NSLock()
+    /// Answers of repeated reads, used and changed only under `lock` (see `LedgerReadCache`).
+    let readCache = LedgerReadCache()
 
     private init(path: String, isReadOnly: Bool, schemaVersion: Int, connection: SQLiteConnection) {
         self.path = path

@@ -143,4 +143,100 @@ struct PassReadTests {
             #expect(try ledger.dispositions(of: ["j-BATCH0"]) == ["j-BATCH0": "terminated"])
         }
     }
+
+    /// Every answer the read cache keeps, as one comparable value.
+    struct CachedAnswers: Equatable {
+        var tracked: [TrackedCluster]
+        var facts: [ClusterFacts]
+        var statuses: [String: ExecutionStatus]
+        var running: Set<String>
+        var count: Int
+        var needingHistory: [String: ExecutionRow]
+
+        init(_ ledger: Ledger, arns: [String]) throws {
+            tracked = try ledger.trackedClusters()
+            facts = try ledger.policyFacts(passStart: testNow, observed: ["j-BATCH2"])
+            statuses = try ledger.executionStatuses(arns: arns)
+            running = try ledger.runningExecutionARNs(stateMachine: PassReadTests.machineA)
+            count = try ledger.executionCount(stateMachine: PassReadTests.machineA, startedSince: testNow.adding(.seconds(-60)))
+            needingHistory = try ledger.executionsNeedingHistory(stateMachine: PassReadTests.machineA)
+        }
+    }
+
+    @Test("repeated pass reads are answered from the cache until this connection or another one changes what they read")
+    func readCache() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/l.sqlite"
+            let ledger = try Ledger.open(path: path, now: testNow)
+            try Self.seedMachines(ledger)
+            for n in 0..<3 { try ledger.testing_writeBatch(number: n, now: testNow) }
+            let running = Self.execution(Self.machineA, "r", .running)
+            let later = Self.execution(Self.machineA, "later", .succeeded)
+            try ledger.recordExecutions([running], at: testNow)
+            let arns = [running.arn, later.arn, "arn:aws:states:us-east-1:123456789012:execution:batch-1:run"]
+            // The oracle: a ledger opened afresh (an empty cache) on the same file.
+            func truth() throws -> CachedAnswers { try CachedAnswers(Ledger.openReadOnly(path: path), arns: arns) }
+
+            let first = try CachedAnswers(ledger, arns: arns)
+            #expect(first == (try truth()))
+            #expect(first.tracked.count == 3 && first.running == [running.arn] && first.statuses.count == 2)
+            let hits = try ledger.cachedReadHits()
+            #expect(try CachedAnswers(ledger, arns: arns) == first)
+            #expect(try ledger.cachedReadHits() == hits + 6, "every read answered from the cache")
+            // Writes to tables no cached read depends on (a pass touches its state machines) keep the answers.
+            try ledger.recordStateMachinesSeen(
+                [(arn: Self.machineA, name: "a", region: "us-east-1", account: "123456789012", type: "STANDARD")],
+                at: testNow.adding(.seconds(5)))
+            #expect(try CachedAnswers(ledger, arns: arns) == first)
+            #expect(try ledger.cachedReadHits() == hits + 12)
+
+            // This connection's changes: a status, and an execution the cache had as absent.
+            var ended = running
+            ended.status = .failed
+            ended.stopDate = testNow.adding(.seconds(10))
+            try ledger.recordExecutions([ended, later], at: testNow.adding(.seconds(10)))
+            let second = try CachedAnswers(ledger, arns: arns)
+            #expect(second == (try truth()))
+            #expect(second.statuses[running.arn] == .failed && second.statuses[later.arn] == .succeeded)
+            #expect(second.running.isEmpty && second.count == first.count + 1)
+
+            // Another connection's commit (another process, such as 'costguard exempt' or a person with sqlite3).
+            let other = try Ledger.open(path: path, now: testNow)
+            try other.testing_execute([
+                "UPDATE clusters SET state = 'RUNNING', state_observed_at = '\(testNow.adding(.seconds(20)).iso8601)' WHERE id = 'j-BATCH1'",
+                "UPDATE executions SET status = 'RUNNING', stop_date = NULL WHERE arn = '\(arns[2])'",
+                "UPDATE clusters SET state = 'TERMINATED' WHERE id = 'j-BATCH0'",
+            ])
+            let third = try CachedAnswers(ledger, arns: arns)
+            #expect(third == (try truth()))
+            #expect(third.tracked.map(\.id) == ["j-BATCH1", "j-BATCH2"])
+            #expect(third.facts.first { $0.id == "j-BATCH1" }?.creator.status == .running)
+            #expect(third.statuses[arns[2]] == .running)
+
+            // A transaction rolled back leaves the answers as they were.
+            #expect(throws: LedgerError.self) {
+                try ledger.write("a failing write") { db in
+                    try db.run("UPDATE clusters SET state = 'TERMINATED' WHERE id = 'j-BATCH2'")
+                    try db.run("INSERT INTO no_such_table VALUES (1)")
+                }
+            }
+            #expect(try CachedAnswers(ledger, arns: arns) == third)
+            #expect(third == (try truth()))
+
+            // Decisions: the first set writes (so the second reads the dispositions again), the second writes nothing
+            // and the third is compared with the cached dispositions; one another connection changed meanwhile is
+            // seen and written back.
+            let decisions = ReconcilePolicy.decide(PolicyInput(clusters: third.facts, now: testNow), configuration: PolicyConfiguration())
+            try ledger.recordDecisions(decisions, at: testNow.adding(.seconds(30)))
+            let beforeRepeat = try ledger.cachedReadHits()
+            try ledger.recordDecisions(decisions, at: testNow.adding(.seconds(31)))
+            #expect(try ledger.cachedReadHits() == beforeRepeat)
+            try ledger.recordDecisions(decisions, at: testNow.adding(.seconds(31)))
+            #expect(try ledger.cachedReadHits() == beforeRepeat + 1)
+            let expected = Dictionary(uniqueKeysWithValues: decisions.map { ($0.clusterID, $0.disposition.rawValue) })
+            try other.testing_execute(["UPDATE clusters SET disposition = 'exempt', disposition_reason = 'by hand' WHERE id = 'j-BATCH2'"])
+            try ledger.recordDecisions(decisions, at: testNow.adding(.seconds(32)))
+            #expect(try ledger.dispositions(of: Array(expected.keys)) == expected)
+        }
+    }
 }

@@ -1,0 +1,98 @@
+public import CostGuardCore
+
+/// Answers of the reads every pass repeats, kept while nothing they were read from can have changed.
+///
+/// A steady `serve` pass asks the ledger the same questions as the pass before (which clusters are tracked, their
+/// policy facts, which executions run, what status the listed ones have) and, when nothing happened, gets the same
+/// answers: about a third of its CPU. The answers are kept, and dropped whole as soon as the ledger may answer
+/// differently: the connection's change count (every row this process inserted, updated or deleted outside the
+/// state machines and passes tables, and every rollback) or SQLite's `data_version` (a commit by any other
+/// connection, such as `costguard exempt` in another process) moved since they were read. Both are read before
+/// the query they guard, inside its snapshot, so an answer is never stored under a newer stamp than its own.
+/// Nothing is kept for long without a check: every cached read checks first.
+final class LedgerReadCache {
+    struct Stamp: Equatable {
+        var changes: UInt64
+        var dataVersion: Int64
+    }
+
+    private var stamp: Stamp?
+    /// Answers given from the cache (for tests and the benchmark's notes).
+    private(set) var hits = 0
+    /// How many answers (entries) the cache holds; past `capacity` it starts over, so it stays small.
+    private var entries = 0
+    static let capacity = 20_000
+
+    var trackedClusters: [TrackedCluster]?
+    /// Policy facts with the time the cluster's state was observed (what "observed this pass" is computed from).
+    var policyFacts: [(facts: ClusterFacts, observedAt: Timestamp?)]?
+    /// Status by execution ARN; `.some(nil)` for an ARN the ledger does not have.
+    var statuses: [String: ExecutionStatus?] = [:]
+    var runningARNs: [String: Set<String>] = [:]
+    var executionCounts: [String: Int] = [:]
+    var needingHistory: [String: [String: ExecutionRow]] = [:]
+    /// A cluster's disposition columns, by id; `.some(nil)` for an id the ledger does not have.
+    var dispositions: [String: Disposition?] = [:]
+
+    /// The columns `recordDecisions` compares a decision with.
+    struct Disposition {
+        var disposition: String?
+        var reason: String?
+        var orphanedSince: String?
+
+        init(_ disposition: String?, _ reason: String?, _ orphanedSince: String?) {
+            self.disposition = disposition
+            self.reason = reason
+            self.orphanedSince = orphanedSince
+        }
+    }
+
+    /// Drops every answer unless `current` is the stamp they were read under.
+    func check(_ current: Stamp) {
+        guard current != stamp else { return }
+        trackedClusters = nil
+        policyFacts = nil
+        statuses = [:]
+        runningARNs = [:]
+        executionCounts = [:]
+        needingHistory = [:]
+        dispositions = [:]
+        entries = 0
+        stamp = current
+    }
+
+    func hit() { hits += 1 }
+
+    /// Accounts for `count` more entries; returns `false` (and keeps nothing more) when the cache is full.
+    func admit(_ count: Int) -> Bool {
+        guard entries + count <= Self.capacity else { return false }
+        entries += count
+        return true
+    }
+}
+
+extension Ledger {
+    /// Runs `body` like `read`, with the cache checked against the connection's current stamp first.
+    func cachedRead<T>(_ action: String, _ body: (SQLiteConnection, LedgerReadCache) throws -> T) throws(LedgerError) -> T {
+        try read(action) { db in
+            readCache.check(try Self.readStamp(db))
+            return try body(db, readCache)
+        }
+    }
+
+    /// Runs `body` like `readSnapshot`, with the cache checked inside the snapshot first.
+    func cachedSnapshot<T>(_ action: String, _ body: (SQLiteConnection, LedgerReadCache) throws -> T) throws(LedgerError) -> T {
+        try readSnapshot(action) { db in
+            readCache.check(try Self.readStamp(db))
+            return try body(db, readCache)
+        }
+    }
+
+    /// The connection's change count and data version now (read before what it guards).
+    static func readStamp(_ db: SQLiteConnection) throws -> LedgerReadCache.Stamp {
+        LedgerReadCache.Stamp(changes: db.changeCount, dataVersion: try db.dataVersion())
+    }
+
+    /// Reads answered from the cache since the ledger was opened (for tests).
+    package func cachedReadHits() throws(LedgerError) -> Int { try read("reading cache statistics") { _ in readCache.hits } }
+}

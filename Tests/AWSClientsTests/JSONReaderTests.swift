@@ -99,6 +99,54 @@ struct JSONReaderTests {
         #expect("\(error.map { "\($0)" } ?? "")".contains("nesting deeper"))
     }
 
+    /// Numbers of up to 15 digits are computed from their digits, longer ones and exponents parsed from the text:
+    /// either way the value must be the one `Double(text)` and `Int(text)` give, to the bit.
+    @Test("numbers read as Double(text) and Int(text) do, at and around the 15-digit fast path")
+    func numbers() throws {
+        var random = SplitMix(seed: 0x4E55_4D42)
+        var texts = ["0", "-0", "0.0", "-0.0", "5e-324", "1.7976931348623157e308", "999999999999999", "9999999999999999",
+                     "123456789012345.6", "0.000000000000001", "0.1", "0.3", "1764000000.125", "1764000000.1234567",
+                     "9007199254740993", "-1764000000.999", "2.0", "17E2", "1e0", "100000000000000000000"]
+        for _ in 0..<20_000 {
+            let digits = "0123456789"
+            func run(_ count: Int) -> String { String((0..<count).map { _ in digits.randomElement(using: &random)! }) }
+            var integer = run(1 + random.next(upTo: 18))
+            while integer.count > 1 && integer.hasPrefix("0") { integer.removeFirst() }
+            var text = (random.next(upTo: 4) == 0 ? "-" : "") + integer
+            if random.next(upTo: 2) == 0 { text += "." + run(1 + random.next(upTo: 17)) }
+            if random.next(upTo: 8) == 0 { text += "e" + (random.next(upTo: 2) == 0 ? "-" : "") + String(random.next(upTo: 30)) }
+            texts.append(text)
+        }
+        var fast = 0
+        for text in texts {
+            let bytes = Array(text.utf8)
+            let double = try? JSONReader.read(bytes) { (reader: inout JSONReader) throws(JSONReadError) in try reader.readDouble() }
+            let expected = Double(text).flatMap { $0.isFinite ? $0 : nil }
+            #expect(double?.bitPattern == expected?.bitPattern, "\(text): \(String(describing: double)) against \(String(describing: expected))")
+            let integer = try? JSONReader.read(bytes) { (reader: inout JSONReader) throws(JSONReadError) in try reader.readInt() }
+            let expectedInteger = Int(text) ?? Double(text).flatMap { $0 == $0.rounded() ? Int(exactly: $0) : nil }
+            #expect(integer == expectedInteger, "\(text)")
+            if text.filter(\.isNumber).count <= 15 && !text.contains("e") { fast += 1 }
+        }
+        #expect(fast > 5000, "numbers on the fast path: \(fast)")
+    }
+
+    /// Keys are matched on their bytes when plain; an escaped spelling of a field's name is the same key (and a
+    /// repeat of it is refused), as with `JSONDecoder`.
+    @Test("escaped and plain spellings of a key are one key")
+    func escapedKeys() throws {
+        let escaped = #"{"executions":[{"execution\u0041rn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1}]}"#
+        let (read, decoded, error) = both(SFN.ListExecutionsOutput.self, Array(escaped.utf8))
+        #expect(error == nil && read?.executions.first?.executionArn == "x" && read?.executions == decoded?.executions)
+        let twice = #"{"executions":[{"executionArn":"x","execution\u0041rn":"z","stateMachineArn":"y","status":"RUNNING","startDate":1}]}"#
+        let (readTwice, _, twiceError) = both(SFN.ListExecutionsOutput.self, Array(twice.utf8))
+        #expect(readTwice == nil)
+        #expect(twiceError?.description.contains(#"the key "executionArn" appears twice"#) == true, "\(String(describing: twiceError))")
+        let damagedSkipped = #"{"executions":[],"Unknown":{"a":[1,}}"#
+        let (_, _, skippedError) = both(SFN.ListExecutionsOutput.self, Array(damagedSkipped.utf8))
+        #expect(skippedError?.path.first == "Unknown", "\(String(describing: skippedError))")
+    }
+
     /// Random documents of the list shapes (valid JSON; fields missing, null, of the wrong type, unknown fields,
     /// escapes, whitespace), then random damage to each. On every valid document the reader and `JSONDecoder` agree
     /// (both refuse the shape, or both read equal values); on damaged ones, whatever the reader takes, `JSONDecoder`

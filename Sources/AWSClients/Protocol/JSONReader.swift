@@ -150,12 +150,83 @@ public struct JSONReader: ~Copyable {
     ) throws(JSONReadError) {
         precondition(fields.count <= 64)
         var seen: UInt64 = 0
-        try readObject { (reader: inout JSONReader, key: String) throws(JSONReadError) in
-            guard let field = fields.firstIndex(of: key) else { return try reader.skipValue() }
-            guard seen & (1 << field) == 0 else { throw reader.error("the key \"\(key)\" appears twice") }
-            seen |= 1 << field
-            try body(&reader, field)
+        try expect(UInt8(ascii: "{"), "an object")
+        try enter()
+        defer { depth -= 1 }
+        if peek() == UInt8(ascii: "}") {
+            index += 1
+            return
         }
+        while true {
+            guard peek() == UInt8(ascii: "\"") else { throw error("expected a key") }
+            // A key of printable ASCII without escapes (every key AWS sends) is matched on its bytes, without making
+            // a string of it; any other key is decoded and compared as `readObject(_:)` does.
+            let key: KeyText
+            let field: Int?
+            if let plain = plainKey() {
+                key = .plain(plain)
+                field = fields.firstIndex { Self.same($0, UnsafeBufferPointer(rebasing: bytes[plain])) }
+            } else {
+                let text = try readString()
+                key = .decoded(text)
+                field = fields.firstIndex(of: text)
+            }
+            try expect(UInt8(ascii: ":"), "':' after a key")
+            do throws(JSONReadError) {
+                if let field {
+                    guard seen & (1 << field) == 0 else { throw error("the key \"\(fields[field])\" appears twice") }
+                    seen |= 1 << field
+                    try body(&self, field)
+                } else {
+                    try skipValue()
+                }
+            } catch {
+                throw error.within(text(of: key))
+            }
+            switch peek() {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"):
+                index += 1
+                return
+            default: throw error("expected ',' or '}' in an object")
+            }
+        }
+    }
+
+    /// A key as `readObject(fields:_:)` read it: the range of its bytes, or its decoded text.
+    private enum KeyText {
+        case plain(Range<Int>)
+        case decoded(String)
+    }
+
+    private func text(of key: KeyText) -> String {
+        switch key {
+        case .plain(let range): String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        case .decoded(let text): text
+        }
+    }
+
+    /// At a string's opening quote: when the string is printable ASCII without escapes, consumes it and returns the
+    /// range of its bytes; otherwise consumes nothing.
+    private mutating func plainKey() -> Range<Int>? {
+        var end = index + 1
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") {
+                let range = (index + 1)..<end
+                index = end + 1
+                return range
+            }
+            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { return nil }
+            end += 1
+        }
+        return nil
+    }
+
+    /// Whether `field`'s UTF-8 is exactly `raw`.
+    private static func same(_ field: String, _ raw: UnsafeBufferPointer<UInt8>) -> Bool {
+        var field = field
+        return field.withUTF8 { $0.count == raw.count && $0.elementsEqual(raw) }
     }
 
     /// Reads an array: calls `body` once per element, which must read or skip it.
@@ -298,54 +369,94 @@ public struct JSONReader: ~Copyable {
         return value
     }
 
-    /// The bytes of a number, checked against the JSON grammar.
-    private mutating func numberText() throws(JSONReadError) -> (text: String, integral: Bool) {
+    /// A number as read: its text's range, and its digits when few enough to be exact in a `Double`.
+    private struct NumberRead {
+        var range: Range<Int>
+        /// No fraction and no exponent.
+        var integral: Bool
+        /// The decimal digits as an integer (sign apart) when there are at most 15 and no exponent; the value is
+        /// then `±digits / 10^fractionDigits`.
+        var digits: UInt64?
+        var fractionDigits: Int
+        var negative: Bool
+    }
+
+    /// A number, checked against the JSON grammar.
+    private mutating func readNumber() throws(JSONReadError) -> NumberRead {
         _ = peek()
         let start = index
         var integral = true
-        func digits(_ reader: inout JSONReader) -> Int {
+        var value: UInt64 = 0
+        var count = 0
+        func digits(_ reader: inout JSONReader, _ value: inout UInt64, _ count: inout Int) -> Int {
             let first = reader.index
             while reader.index < reader.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(reader.bytes[reader.index]) {
+                if count < 16 { value = value &* 10 &+ UInt64(reader.bytes[reader.index] &- UInt8(ascii: "0")) }
+                count += 1
                 reader.index += 1
             }
             return reader.index - first
         }
-        if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let negative = index < bytes.count && bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
         let leading = index
-        let integerDigits = digits(&self)
+        let integerDigits = digits(&self, &value, &count)
         guard integerDigits > 0 else { throw error("expected a number") }
         guard integerDigits == 1 || bytes[leading] != UInt8(ascii: "0") else { throw error("a number with a leading zero") }
+        var fractionDigits = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
             integral = false
-            guard digits(&self) > 0 else { throw error("a number without digits after '.'") }
+            fractionDigits = digits(&self, &value, &count)
+            guard fractionDigits > 0 else { throw error("a number without digits after '.'") }
         }
+        var exponent = false
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
             integral = false
+            exponent = true
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard digits(&self) > 0 else { throw error("a number without exponent digits") }
+            var ignored: UInt64 = 0, ignoredCount = 16
+            guard digits(&self, &ignored, &ignoredCount) > 0 else { throw error("a number without exponent digits") }
         }
-        return (String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self), integral)
+        return NumberRead(
+            range: start..<index, integral: integral, digits: count <= 15 && !exponent ? value : nil,
+            fractionDigits: fractionDigits, negative: negative)
     }
+
+    private func text(of number: NumberRead) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: bytes[number.range]), as: UTF8.self)
+    }
+
+    /// Powers of ten a `Double` holds exactly.
+    private static let exactPowersOfTen: [Double] = (0...15).map { (0..<$0).reduce(1.0) { value, _ in value * 10 } }
 
     /// Reads a number as a `Double`.
     public mutating func readDouble() throws(JSONReadError) -> Double {
-        let start = index
-        let (text, _) = try numberText()
+        let number = try readNumber()
+        if let digits = number.digits {
+            // At most 15 digits and 10^15: both exact, so one correctly rounded division gives the nearest Double, the
+            // same as parsing the text (the fast path of Clinger's algorithm).
+            let magnitude = Double(digits) / Self.exactPowersOfTen[number.fractionDigits]
+            return number.negative ? -magnitude : magnitude
+        }
+        let text = text(of: number)
         guard let value = Double(text), value.isFinite else {
-            throw JSONReadError(offset: start, message: "\(text) is not a representable number")
+            throw JSONReadError(offset: number.range.lowerBound, message: "\(text) is not a representable number")
         }
         return value
     }
 
     /// Reads an integer: a number that fits an `Int` exactly (`2`, `2.0` and `2e0` alike, as `JSONDecoder` does).
     public mutating func readInt() throws(JSONReadError) -> Int {
-        let start = index
-        let (text, integral) = try numberText()
-        if integral, let value = Int(text) { return value }
-        if !integral, let double = Double(text), double == double.rounded(), let value = Int(exactly: double) { return value }
-        throw JSONReadError(offset: start, message: "\(text) is not an integer")
+        let number = try readNumber()
+        if number.integral, let digits = number.digits {
+            return number.negative ? -Int(digits) : Int(digits)
+        }
+        let text = text(of: number)
+        if number.integral, let value = Int(text) { return value }
+        if !number.integral, let double = Double(text), double == double.rounded(), let value = Int(exactly: double) { return value }
+        throw JSONReadError(offset: number.range.lowerBound, message: "\(text) is not an integer")
     }
 
     /// Reads a boolean.
@@ -388,7 +499,7 @@ public struct JSONReader: ~Copyable {
         case UInt8(ascii: "t"), UInt8(ascii: "f"): _ = try readBool()
         case UInt8(ascii: "n"): _ = try readNull()
         case nil: throw error("unexpected end of the document")
-        default: _ = try numberText()
+        default: _ = try readNumber()
         }
     }
 

@@ -68,8 +68,9 @@ public struct SigV4Signer: Sendable {
         }
         let (canonicalHeaders, signedHeaders) = Self.canonicalHeaders(headers)
         let canonicalRequest = [
-            request.method.uppercased(),
-            canonicalPath(request.path),
+            // The two common cases without making new strings: an upper-case method (`POST`) and the root path.
+            request.method.utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) ? request.method : request.method.uppercased(),
+            request.path == "/" ? "/" : canonicalPath(request.path),
             Self.canonicalQuery(request.query),
             canonicalHeaders,
             signedHeaders,
@@ -199,9 +200,9 @@ public struct SigV4Signer: Sendable {
 
     /// `yyyyMMdd'T'HHmmss'Z'`.
     public static func amzDate(_ date: Timestamp) -> String {
-        let iso = Timestamp(millisecondsSinceEpoch: date.millisecondsSinceEpoch / 1000 * 1000).iso8601
+        let iso = Array(Timestamp(millisecondsSinceEpoch: date.millisecondsSinceEpoch / 1000 * 1000).iso8601.utf8)
         // 2015-08-30T12:36:00.000Z → 20150830T123600Z
-        return iso.prefix(19).filter { $0 != "-" && $0 != ":" } + "Z"
+        return String(decoding: iso.prefix(19).filter { $0 != UInt8(ascii: "-") && $0 != UInt8(ascii: ":") } + [UInt8(ascii: "Z")], as: UTF8.self)
     }
 
     /// Lower-case hex of a digest or MAC.

@@ -62,8 +62,35 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let minute = msOfDay / 60_000 % 60
         let second = msOfDay / 1000 % 60
         let milli = msOfDay % 1000
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2))"
-            + ".\(pad(milli, 3))Z"
+        guard (0...9999).contains(year) else {
+            return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2))"
+                + ".\(pad(milli, 3))Z"
+        }
+        // Four-digit years (every time CostGuard meets): the 24 bytes written in place, as a pass formats thousands.
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            func digits(_ value: Int64, _ width: Int, at offset: Int) {
+                var rest = value
+                for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+            }
+            digits(year, 4, at: 0)
+            buffer[4] = UInt8(ascii: "-")
+            digits(month, 2, at: 5)
+            buffer[7] = UInt8(ascii: "-")
+            digits(day, 2, at: 8)
+            buffer[10] = UInt8(ascii: "T")
+            digits(hour, 2, at: 11)
+            buffer[13] = UInt8(ascii: ":")
+            digits(minute, 2, at: 14)
+            buffer[16] = UInt8(ascii: ":")
+            digits(second, 2, at: 17)
+            buffer[19] = UInt8(ascii: ".")
+            digits(milli, 3, at: 20)
+            buffer[23] = UInt8(ascii: "Z")
+            return 24
+        }
     }
 
     public var description: String { iso8601 }

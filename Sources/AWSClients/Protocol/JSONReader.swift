@@ -116,28 +116,13 @@ public struct JSONReader: ~Copyable {
 
     /// Reads an object: calls `body` with each key, which must read or skip the key's value.
     public mutating func readObject(_ body: (inout JSONReader, String) throws(JSONReadError) -> Void) throws(JSONReadError) {
-        try expect(UInt8(ascii: "{"), "an object")
-        try enter()
-        defer { depth -= 1 }
-        if peek() == UInt8(ascii: "}") {
-            index += 1
-            return
-        }
-        while true {
-            guard peek() == UInt8(ascii: "\"") else { throw error("expected a key") }
-            let key = try readString()
-            try expect(UInt8(ascii: ":"), "':' after a key")
-            do {
-                try body(&self, key)
+        try readMembers { (reader: inout JSONReader) throws(JSONReadError) in
+            let key = try reader.readString()
+            try reader.expect(UInt8(ascii: ":"), "':' after a key")
+            do throws(JSONReadError) {
+                try body(&reader, key)
             } catch {
                 throw error.within(key)
-            }
-            switch peek() {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"):
-                index += 1
-                return
-            default: throw error("expected ',' or '}' in an object")
             }
         }
     }
@@ -150,6 +135,37 @@ public struct JSONReader: ~Copyable {
     ) throws(JSONReadError) {
         precondition(fields.count <= 64)
         var seen: UInt64 = 0
+        try readMembers { (reader: inout JSONReader) throws(JSONReadError) in
+            // A key of printable ASCII without escapes (every key AWS sends) is matched on its bytes, without making
+            // a string of it; any other key is decoded and compared as `readObject(_:)` does.
+            let key: KeyText
+            let field: Int?
+            if let plain = reader.plainKey() {
+                key = .plain(plain)
+                field = fields.firstIndex { Self.same($0, UnsafeBufferPointer(rebasing: reader.bytes[plain])) }
+            } else {
+                let text = try reader.readString()
+                key = .decoded(text)
+                field = fields.firstIndex(of: text)
+            }
+            try reader.expect(UInt8(ascii: ":"), "':' after a key")
+            do throws(JSONReadError) {
+                if let field {
+                    guard seen & (1 << field) == 0 else { throw reader.error("the key \"\(fields[field])\" appears twice") }
+                    seen |= 1 << field
+                    try body(&reader, field)
+                } else {
+                    try reader.skipValue()
+                }
+            } catch {
+                throw error.within(reader.text(of: key))
+            }
+        }
+    }
+
+    /// The braces and commas of an object: calls `member` at each member's key (an opening quote), to read the key,
+    /// the colon and the value.
+    private mutating func readMembers(_ member: (inout JSONReader) throws(JSONReadError) -> Void) throws(JSONReadError) {
         try expect(UInt8(ascii: "{"), "an object")
         try enter()
         defer { depth -= 1 }
@@ -159,30 +175,7 @@ public struct JSONReader: ~Copyable {
         }
         while true {
             guard peek() == UInt8(ascii: "\"") else { throw error("expected a key") }
-            // A key of printable ASCII without escapes (every key AWS sends) is matched on its bytes, without making
-            // a string of it; any other key is decoded and compared as `readObject(_:)` does.
-            let key: KeyText
-            let field: Int?
-            if let plain = plainKey() {
-                key = .plain(plain)
-                field = fields.firstIndex { Self.same($0, UnsafeBufferPointer(rebasing: bytes[plain])) }
-            } else {
-                let text = try readString()
-                key = .decoded(text)
-                field = fields.firstIndex(of: text)
-            }
-            try expect(UInt8(ascii: ":"), "':' after a key")
-            do throws(JSONReadError) {
-                if let field {
-                    guard seen & (1 << field) == 0 else { throw error("the key \"\(fields[field])\" appears twice") }
-                    seen |= 1 << field
-                    try body(&self, field)
-                } else {
-                    try skipValue()
-                }
-            } catch {
-                throw error.within(text(of: key))
-            }
+            try member(&self)
             switch peek() {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"):

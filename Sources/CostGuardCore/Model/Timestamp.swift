@@ -68,28 +68,20 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         }
         // Four-digit years (every time CostGuard meets): the 24 bytes written in place, as a pass formats thousands.
         return String(unsafeUninitializedCapacity: 24) { buffer in
-            func digits(_ value: Int64, _ width: Int, at offset: Int) {
+            var position = 0
+            for (value, width, separator) in [
+                (year, 4, "-"), (month, 2, "-"), (day, 2, "T"), (hour, 2, ":"), (minute, 2, ":"), (second, 2, "."),
+                (milli, 3, "Z"),
+            ] as [(Int64, Int, Unicode.Scalar)] {
                 var rest = value
-                for position in stride(from: offset + width - 1, through: offset, by: -1) {
-                    buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                for offset in stride(from: position + width - 1, through: position, by: -1) {
+                    buffer[offset] = UInt8(ascii: "0") + UInt8(rest % 10)
                     rest /= 10
                 }
+                buffer[position + width] = UInt8(ascii: separator)
+                position += width + 1
             }
-            digits(year, 4, at: 0)
-            buffer[4] = UInt8(ascii: "-")
-            digits(month, 2, at: 5)
-            buffer[7] = UInt8(ascii: "-")
-            digits(day, 2, at: 8)
-            buffer[10] = UInt8(ascii: "T")
-            digits(hour, 2, at: 11)
-            buffer[13] = UInt8(ascii: ":")
-            digits(minute, 2, at: 14)
-            buffer[16] = UInt8(ascii: ":")
-            digits(second, 2, at: 17)
-            buffer[19] = UInt8(ascii: ".")
-            digits(milli, 3, at: 20)
-            buffer[23] = UInt8(ascii: "Z")
-            return 24
+            return position
         }
     }
 

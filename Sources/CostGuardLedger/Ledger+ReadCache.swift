@@ -6,7 +6,7 @@ public import CostGuardCore
 /// policy facts, which executions run, what status the listed ones have) and, when nothing happened, gets the same
 /// answers: about a third of its CPU. The answers are kept, and dropped whole as soon as the ledger may answer
 /// differently: the connection's change count (every row this process inserted, updated or deleted outside the
-/// state machines and passes tables, and every rollback) or SQLite's `data_version` (a commit by any other
+/// tables no cached read uses — state machines, passes, journal, capacity — and every rollback) or SQLite's `data_version` (a commit by any other
 /// connection, such as `costguard exempt` in another process) moved since they were read. Both are read before
 /// the query they guard, inside its snapshot, so an answer is never stored under a newer stamp than its own.
 /// Nothing is kept for long without a check: every cached read checks first.

@@ -183,10 +183,17 @@ struct PassReadTests {
             let hits = try ledger.cachedReadHits()
             #expect(try CachedAnswers(ledger, arns: arns) == first)
             #expect(try ledger.cachedReadHits() == hits + 6, "every read answered from the cache")
-            // Writes to tables no cached read depends on (a pass touches its state machines) keep the answers.
+            // Writes to tables no cached read depends on (a pass touches its state machines; a dry run journals its
+            // decisions) keep the answers.
             try ledger.recordStateMachinesSeen(
                 [(arn: Self.machineA, name: "a", region: "us-east-1", account: "123456789012", type: "STANDARD")],
                 at: testNow.adding(.seconds(5)))
+            let pass = try ledger.startPass(trigger: "serve", dryRun: true, at: testNow.adding(.seconds(5)))
+            try ledger.journalDecision(
+                JournalRecord(
+                    action: "would-terminate", clusterID: "j-BATCH0", executionARN: arns[2], region: "us-east-1",
+                    account: "123456789012", dryRun: true, reason: "a dry run's decision"),
+                pass: pass, at: testNow.adding(.seconds(5)))
             #expect(try CachedAnswers(ledger, arns: arns) == first)
             #expect(try ledger.cachedReadHits() == hits + 12)
 

@@ -80,8 +80,10 @@ public struct SigV4Signer: Sendable {
         let stringToSign = [
             "AWS4-HMAC-SHA256", amzDate, scope, Self.hex(SHA256.hash(data: Array(canonicalRequest.utf8))),
         ].joined(separator: "\n")
-        let key = keys?.key(for: self, day: day) ?? signingKey(day: day)
-        let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        // The signing key's HMAC, keyed once per day and credentials when a cache is given (copied, then fed).
+        var mac = keys?.mac(for: self, day: day) ?? HMAC<SHA256>(key: signingKey(day: day))
+        mac.update(data: Array(stringToSign.utf8))
+        let signature = Self.hex(mac.finalize())
         if let token = credentials.sessionToken, options.omitSessionTokenFromSignature {
             added.append(("X-Amz-Security-Token", token))
         }
@@ -137,15 +139,41 @@ public struct SigV4Signer: Sendable {
 
     /// Lower-cased, sorted headers with normalised values, and the `;`-joined list of their names.
     static func canonicalHeaders(_ headers: [(name: String, value: String)]) -> (String, String) {
-        var values: [String: [String]] = [:]
-        for (name, value) in headers {
-            let key = name.lowercased()
+        // A request has a handful of headers: a sorted array, not a dictionary of arrays. Sorted by name, then by
+        // position, so that a repeated header's values keep their order.
+        var entries: [(name: String, position: Int, value: String)] = []
+        entries.reserveCapacity(headers.count)
+        for (position, (name, value)) in headers.enumerated() {
+            let key = lowercasedASCII(name)
             if unsignedHeaders.contains(key) { continue }
-            values[key, default: []].append(collapseWhitespace(value))
+            entries.append((key, position, collapseWhitespace(value)))
         }
-        let names = values.keys.sorted(by: bytewise)
-        let lines = names.map { "\($0):\(values[$0]!.joined(separator: ","))\n" }.joined()
-        return (lines, names.joined(separator: ";"))
+        entries.sort { $0.name == $1.name ? $0.position < $1.position : bytewise($0.name, $1.name) }
+        var lines = ""
+        var names = ""
+        lines.reserveCapacity(entries.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 2 })
+        var index = 0
+        while index < entries.count {
+            let name = entries[index].name
+            if !names.isEmpty { names += ";" }
+            names += name
+            lines += name
+            lines += ":"
+            lines += entries[index].value
+            index += 1
+            while index < entries.count && entries[index].name == name {
+                lines += ","
+                lines += entries[index].value
+                index += 1
+            }
+            lines += "\n"
+        }
+        return (lines, names)
+    }
+
+    /// `text.lowercased()`, without a new string when it has no upper-case ASCII letter (most header names here).
+    static func lowercasedASCII(_ text: String) -> String {
+        text.utf8.contains(where: { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) ? text.lowercased() : text
     }
 
     /// Trims and collapses runs of whitespace (spaces, tabs, folded lines) to one space.
@@ -229,24 +257,25 @@ public final class SigV4KeyCache: Sendable {
         var day: String
         var region: String
         var service: String
-        var key: SymmetricKey
+        /// An HMAC keyed with the signing key and fed nothing yet: each signature starts from a copy.
+        var mac: HMAC<SHA256>
     }
 
     private let entry = Mutex<Entry?>(nil)
 
     public init() {}
 
-    /// The signing key of `signer`'s secret, region and service on `day`: the cached one when all four match,
-    /// else a new one (which replaces it).
-    func key(for signer: SigV4Signer, day: String) -> SymmetricKey {
+    /// An HMAC keyed with the signing key of `signer`'s secret, region and service on `day`: the cached one when all
+    /// four match, else a new one (which replaces it).
+    func mac(for signer: SigV4Signer, day: String) -> HMAC<SHA256> {
         let secret = signer.credentials.secretAccessKey
         if let cached = entry.withLock({ $0 }), cached.day == day, cached.region == signer.region,
             cached.service == signer.service, cached.secret.utf8.elementsEqual(secret.utf8)
         {
-            return cached.key
+            return cached.mac
         }
-        let key = signer.signingKey(day: day)
-        entry.withLock { $0 = Entry(secret: secret, day: day, region: signer.region, service: signer.service, key: key) }
-        return key
+        let mac = HMAC<SHA256>(key: signer.signingKey(day: day))
+        entry.withLock { $0 = Entry(secret: secret, day: day, region: signer.region, service: signer.service, mac: mac) }
+        return mac
     }
 }

@@ -46,6 +46,19 @@ struct JSONReaderTests {
         #expect(clusterError == nil)
         #expect(readClusters?.clusters == decodedClusters?.clusters && readClusters?.clusters.count == 2)
         #expect(readClusters?.clusters[1].normalizedInstanceHours == 2)
+        let machines = """
+            {"stateMachines":[{"stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:m","name":"m",
+              "type":"STANDARD","creationDate":1.7641e9},
+             {"stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:n","name":"n\\u00e9","type":null,
+              "creationDate":"2026-11-25T01:02:03.456Z","extra":[{}]}],"nextToken":"t"}
+            """
+        let (readMachines, decodedMachines, machinesError) = both(SFN.ListStateMachinesOutput.self, Array(machines.utf8))
+        #expect(machinesError == nil)
+        #expect(readMachines != nil && readMachines == decodedMachines && readMachines?.stateMachines.count == 2)
+        #expect(readMachines?.stateMachines[1].name == "né" && readMachines?.nextToken == "t")
+        let (unnamed, _, unnamedError) = both(
+            SFN.ListStateMachinesOutput.self, Array(#"{"stateMachines":[{"stateMachineArn":"a"}]}"#.utf8))
+        #expect(unnamed == nil && unnamedError?.description.contains("name") == true)
     }
 
     /// The reader is strict JSON (RFC 8259) everywhere, also inside keys it skips; `JSONDecoder` does not look

@@ -8,9 +8,14 @@ public struct SFNClient: Sendable {
         self.client = client
     }
 
-    struct ListStateMachinesInput: Encodable {
+    struct ListStateMachinesInput: Encodable, JSONWritable {
         var maxResults: Int
         var nextToken: String?
+
+        func write(to writer: inout JSONObjectWriter) {
+            writer.member(CodingKeys.maxResults.stringValue, maxResults)
+            writer.member(CodingKeys.nextToken.stringValue, nextToken)
+        }
     }
 
     /// `ListStateMachines`, 1000 per page.

@@ -9,7 +9,7 @@ public enum SFN {
         public var creationDate: Timestamp?
     }
 
-    public struct ListStateMachinesOutput: Codable, Sendable {
+    public struct ListStateMachinesOutput: Codable, Sendable, Equatable {
         public var stateMachines: [StateMachineListItem]
         public var nextToken: String?
     }
@@ -175,6 +175,33 @@ extension SFN.ExecutionListItem: JSONReadable {
         self.init(
             executionArn: executionArn, stateMachineArn: stateMachineArn, name: name, status: status, startDate: startDate,
             stopDate: stopDate, mapRunArn: mapRunArn, redriveCount: redriveCount, redriveDate: redriveDate)
+    }
+}
+
+extension SFN.StateMachineListItem: JSONReadable {
+    static let fields = ["stateMachineArn", "name", "type", "creationDate"]
+
+    public init(reading reader: inout JSONReader) throws(JSONReadError) {
+        var stateMachineArn: String?, name: String?, type: String?, creationDate: Timestamp?
+        try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
+            switch field {
+            case 0: stateMachineArn = try reader.readString()
+            case 1: name = try reader.readString()
+            case 2: type = try reader.readOptionalString()
+            case 3: creationDate = try reader.readOptionalTimestamp()
+            default: break
+            }
+        }
+        guard let stateMachineArn else { throw reader.missing("stateMachineArn") }
+        guard let name else { throw reader.missing("name") }
+        self.init(stateMachineArn: stateMachineArn, name: name, type: type, creationDate: creationDate)
+    }
+}
+
+extension SFN.ListStateMachinesOutput: JSONReadable {
+    public init(reading reader: inout JSONReader) throws(JSONReadError) {
+        let page = try reader.readPage(items: "stateMachines", token: "nextToken", of: SFN.StateMachineListItem.self)
+        self.init(stateMachines: page.items, nextToken: page.token)
     }
 }
 

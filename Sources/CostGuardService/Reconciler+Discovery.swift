@@ -55,6 +55,7 @@ extension Reconciler {
         let wasRunning = try ledger.runningExecutionARNs(stateMachine: machine.arn)
         var records: [ExecutionRecord] = []
         var running: Set<String> = []
+        running.reserveCapacity(wasRunning.count + 64)
         var listed: [SFN.ExecutionListItem] = []
         // Usually nothing is new: the first newest-first page holds what the ledger already has inside the overlap
         // and a few more, so that one small call reaches past it; later pages are full.

@@ -16,7 +16,9 @@ extension Reconciler {
         let tracked = try ledger.trackedClusters().filter { $0.region == region.region }
         guard !tracked.isEmpty else { return [] }
         var unchanged: Set<String> = []
+        unchanged.reserveCapacity(tracked.count)
         var listed: [String: EMR.ClusterSummary] = [:]
+        listed.reserveCapacity(tracked.count + 64)
         do {
             for try await page in region.emr.listClusters(states: Self.billingStates) {
                 for cluster in page.clusters { listed[cluster.id] = cluster }

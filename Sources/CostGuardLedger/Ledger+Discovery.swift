@@ -139,30 +139,58 @@ extension Ledger {
 
     /// Every state machine in the ledger, by ARN.
     public func stateMachines() throws(LedgerError) -> [String: StateMachineRow] {
-        try read("reading state machines") { db in
-            var result: [String: StateMachineRow] = [:]
-            try db.forEachRow("SELECT * FROM state_machines") { row in
-                let arn = row["arn"].text ?? ""
-                result[arn] = StateMachineRow(
-                    arn: arn, name: row["name"].text ?? "", region: row["region"].text ?? "",
-                    account: row["account"].text ?? "", revisionID: row["revision_id"].text,
-                    definitionStatus: row["definition_status"].text ?? "unread",
-                    definitionProblem: row["definition_problem"].text,
-                    definitionReadAt: row["definition_read_at"].text.flatMap(Timestamp.init(iso8601:)),
-                    createsClusters: row["creates_clusters"].integer == 1,
-                    referencesClusters: row["references_clusters"].integer == 1,
-                    followsChildren: row["follows_children"].integer == 1,
-                    newestExecutionStart: row["newest_execution_start"].text.flatMap(Timestamp.init(iso8601:)))
-            }
-            return result
+        try cachedRead("reading state machines") { db, cache in
+            try cache.cached(\.stateMachines, size: { $0.count + 1 }) { try Self.readStateMachines(db) }
         }
     }
 
-    /// Records the state machines a ListStateMachines returned (new ones inserted, known ones touched).
+    private static func readStateMachines(_ db: SQLiteConnection) throws -> [String: StateMachineRow] {
+        var result: [String: StateMachineRow] = [:]
+        try db.forEachRow("SELECT * FROM state_machines") { row in
+            let arn = row["arn"].text ?? ""
+            result[arn] = StateMachineRow(
+                arn: arn, name: row["name"].text ?? "", region: row["region"].text ?? "",
+                account: row["account"].text ?? "", revisionID: row["revision_id"].text,
+                definitionStatus: row["definition_status"].text ?? "unread",
+                definitionProblem: row["definition_problem"].text,
+                definitionReadAt: row["definition_read_at"].text.flatMap(Timestamp.init(iso8601:)),
+                createsClusters: row["creates_clusters"].integer == 1,
+                referencesClusters: row["references_clusters"].integer == 1,
+                followsChildren: row["follows_children"].integer == 1,
+                newestExecutionStart: row["newest_execution_start"].text.flatMap(Timestamp.init(iso8601:)))
+        }
+        return result
+    }
+
+    /// How long a state machine's `last_seen_at` may lag behind the listings that saw it: a pass lists every state
+    /// machine of the account, and rewriting all their rows every pass is a write (and a dropped read cache) for a
+    /// time stamp only people read.
+    public static let stateMachineSeenRefresh: Duration = .seconds(300)
+
+    /// Records the state machines a ListStateMachines returned (new ones inserted, known ones touched). A machine
+    /// this ledger recorded as seen, with the same name, region, account and type, less than
+    /// `stateMachineSeenRefresh` ago is not written again (unless another connection has committed since).
     public func recordStateMachinesSeen(
+        _ listed: [(arn: String, name: String, region: String, account: String, type: String?)], at now: Timestamp
+    ) throws(LedgerError) {
+        let due = try cachedRead("reading state machines seen") { _, cache in
+            listed.filter { machine in
+                guard let last = cache.machinesSeen[machine.arn], last.seen == LedgerReadCache.SeenMachine(machine) else { return true }
+                let age = now.since(last.at)
+                return age < .zero || age >= Self.stateMachineSeenRefresh
+            }
+        }
+        guard !due.isEmpty else { return }
+        try writeStateMachinesSeen(due, at: now)
+        // Only once written (a rolled-back write is written again next time).
+        try cachedRead("noting state machines seen") { _, cache in
+            for machine in due { cache.machinesSeen[machine.arn] = (LedgerReadCache.SeenMachine(machine), now) }
+        }
+    }
+
+    private func writeStateMachinesSeen(
         _ machines: [(arn: String, name: String, region: String, account: String, type: String?)], at now: Timestamp
     ) throws(LedgerError) {
-        guard !machines.isEmpty else { return }
         // One statement for the whole list (a pass lists every state machine of the account).
         let rows = "[" + machines.map { machine in
             "[" + [machine.arn, machine.name, machine.region, machine.account].map(jsonString).joined(separator: ",")
@@ -257,16 +285,13 @@ extension Ledger {
     /// `executions_running_by_state_machine` index alone: what every pass asks of every state machine it follows).
     public func runningExecutionARNs(stateMachine: String) throws(LedgerError) -> Set<String> {
         try cachedRead("reading running executions") { db, cache in
-            if let known = cache.runningARNs[stateMachine] {
-                cache.hit()
-                return known
+            try cache.cached(\.runningARNs, stateMachine, size: \.count) {
+                var result: Set<String> = []
+                try db.forEachRow(Self.runningExecutionsQuery, [.text(stateMachine)]) { row in
+                    if let arn = row[0].text { result.insert(arn) }
+                }
+                return result
             }
-            var result: Set<String> = []
-            try db.forEachRow(Self.runningExecutionsQuery, [.text(stateMachine)]) { row in
-                if let arn = row[0].text { result.insert(arn) }
-            }
-            if cache.admit(result.count + 1) { cache.runningARNs[stateMachine] = result }
-            return result
         }
     }
 
@@ -275,30 +300,15 @@ extension Ledger {
     /// The status the ledger has for each of these executions that it knows.
     public func executionStatuses(arns: some Collection<String>) throws(LedgerError) -> [String: ExecutionStatus] {
         try cachedRead("reading execution statuses") { db, cache in
-            var result: [String: ExecutionStatus] = [:]
-            var unknown: [String] = []
-            for arn in arns {
-                if let known = cache.statuses[arn] {
-                    if let known { result[arn] = known }
-                } else {
-                    unknown.append(arn)
+            try cache.lookup(arns, in: \.statuses) { unknown in
+                var found: [String: ExecutionStatus] = [:]
+                try db.forEachRow("SELECT arn, status FROM executions WHERE arn IN (\(Self.listSQL))", [Self.listValue(unknown)]) { row in
+                    if let arn = row[0].text, let status = row[1].text.flatMap(ExecutionStatus.init(rawValue:)) {
+                        found[arn] = status
+                    }
                 }
+                return found
             }
-            if unknown.isEmpty {
-                cache.hit()
-                return result
-            }
-            var found: [String: ExecutionStatus] = [:]
-            try db.forEachRow("SELECT arn, status FROM executions WHERE arn IN (\(Self.listSQL))", [Self.listValue(unknown)]) { row in
-                if let arn = row[0].text, let status = row[1].text.flatMap(ExecutionStatus.init(rawValue:)) {
-                    found[arn] = status
-                }
-            }
-            result.merge(found) { _, new in new }
-            if cache.admit(unknown.count) {
-                for arn in unknown { cache.statuses[arn] = .some(found[arn]) }
-            }
-            return result
         }
     }
 
@@ -307,15 +317,11 @@ extension Ledger {
         let since = start.iso8601
         let key = stateMachine + " " + since
         return try cachedRead("counting executions") { db, cache in
-            if let known = cache.executionCounts[key] {
-                cache.hit()
-                return known
+            try cache.cached(\.executionCounts, key) {
+                Int(try db.query(
+                    "SELECT count(*) FROM executions WHERE state_machine_arn = ? AND start_date >= ?",
+                    [.text(stateMachine), .text(since)]).first?[0].integer ?? 0)
             }
-            let count = Int(try db.query(
-                "SELECT count(*) FROM executions WHERE state_machine_arn = ? AND start_date >= ?",
-                [.text(stateMachine), .text(since)]).first?[0].integer ?? 0)
-            if cache.admit(1) { cache.executionCounts[key] = count }
-            return count
         }
     }
 
@@ -352,22 +358,19 @@ extension Ledger {
     /// The executions of a state machine whose history must be read: never read, or ended and not read to the end.
     public func executionsNeedingHistory(stateMachine: String) throws(LedgerError) -> [String: ExecutionRow] {
         try cachedRead("reading executions") { db, cache in
-            if let known = cache.needingHistory[stateMachine] {
-                cache.hit()
-                return known
+            try cache.cached(\.needingHistory, stateMachine, size: \.count) {
+                var result: [String: ExecutionRow] = [:]
+                try db.forEachRow(
+                    """
+                    SELECT * FROM executions WHERE history_status <> 'complete' AND state_machine_arn = ?
+                      AND (history_status = 'unread' OR status <> 'RUNNING')
+                    """, [.text(stateMachine)]
+                ) { row in
+                    let execution = Self.executionRow(row)
+                    result[execution.record.arn] = execution
+                }
+                return result
             }
-            var result: [String: ExecutionRow] = [:]
-            try db.forEachRow(
-                """
-                SELECT * FROM executions WHERE history_status <> 'complete' AND state_machine_arn = ?
-                  AND (history_status = 'unread' OR status <> 'RUNNING')
-                """, [.text(stateMachine)]
-            ) { row in
-                let execution = Self.executionRow(row)
-                result[execution.record.arn] = execution
-            }
-            if cache.admit(result.count + 1) { cache.needingHistory[stateMachine] = result }
-            return result
         }
     }
 
@@ -509,25 +512,22 @@ extension Ledger {
     /// Clusters whose last known state may still bill (or is not known), for observation.
     public func trackedClusters() throws(LedgerError) -> [TrackedCluster] {
         try cachedRead("reading tracked clusters") { db, cache in
-            if let known = cache.trackedClusters {
-                cache.hit()
-                return known
+            try cache.cached(\.trackedClusters, size: { $0.count + 1 }) {
+                var result: [TrackedCluster] = []
+                try db.forEachRow(
+                    """
+                    SELECT id, region, account, state, name, normalized_instance_hours, cluster_created_at FROM clusters
+                    WHERE state IN \(Self.billingOrUnknownStates)
+                    ORDER BY id
+                    """
+                ) { row in
+                    result.append(TrackedCluster(
+                        id: row[0].text ?? "", region: row[1].text ?? "", account: row[2].text ?? "",
+                        state: ClusterState(rawValue: row[3].text ?? "") ?? .unknown, name: row[4].text,
+                        normalizedInstanceHours: row[5].integer.map { Int($0) }, createdAt: row[6].text))
+                }
+                return result
             }
-            var result: [TrackedCluster] = []
-            try db.forEachRow(
-                """
-                SELECT id, region, account, state, name, normalized_instance_hours, cluster_created_at FROM clusters
-                WHERE state IN \(Self.billingOrUnknownStates)
-                ORDER BY id
-                """
-            ) { row in
-                result.append(TrackedCluster(
-                    id: row[0].text ?? "", region: row[1].text ?? "", account: row[2].text ?? "",
-                    state: ClusterState(rawValue: row[3].text ?? "") ?? .unknown, name: row[4].text,
-                    normalizedInstanceHours: row[5].integer.map { Int($0) }, createdAt: row[6].text))
-            }
-            if cache.admit(result.count + 1) { cache.trackedClusters = result }
-            return result
         }
     }
 
@@ -609,42 +609,12 @@ extension Ledger {
     /// decision changes are written (a pass decides every billing cluster again; most decisions repeat the last).
     public func recordDecisions(_ decisions: [Decision], at now: Timestamp) throws(LedgerError) {
         guard !decisions.isEmpty else { return }
-        try write("recording dispositions") { db in
-            // What each cluster has now: from the cache while nothing changed (a steady pass changes no
-            // disposition), else read. Checked and filled before this transaction's first UPDATE (which moves the
-            // change count, so what follows is read again next time).
-            let cache = readCache
-            cache.check(try Self.readStamp(db))
-            var current: [String: LedgerReadCache.Disposition] = [:]
-            var unknown: [String] = []
-            for d in decisions {
-                if let known = cache.dispositions[d.clusterID] {
-                    if let known { current[d.clusterID] = known }
-                } else {
-                    unknown.append(d.clusterID)
-                }
-            }
-            if unknown.isEmpty {
-                cache.hit()
-            } else {
-                var found: [String: LedgerReadCache.Disposition] = [:]
-                try db.forEachRow(
-                    "SELECT id, disposition, disposition_reason, orphaned_since FROM clusters WHERE id IN (\(Self.listSQL))",
-                    [Self.listValue(unknown)]
-                ) { row in
-                    if let id = row[0].text { found[id] = LedgerReadCache.Disposition(row[1].text, row[2].text, row[3].text) }
-                }
-                current.merge(found) { _, new in new }
-                if cache.admit(unknown.count) {
-                    for id in unknown { cache.dispositions[id] = .some(found[id]) }
-                }
-            }
-            for d in decisions {
-                // The same test as the UPDATE's own WHERE, so that skipping a row changes nothing.
-                guard let row = current[d.clusterID], !(row.disposition == "terminated" && d.disposition == .ended),
-                    !Self.sameText(row.disposition, d.disposition.rawValue) || !Self.sameText(row.reason, d.reason)
-                        || !Self.sameText(row.orphanedSince, d.orphanedSince?.iso8601)
-                else { continue }
+        // Which decisions change their cluster's row, found without a write transaction: a steady pass changes none.
+        let changed = try cachedRead("reading dispositions") { db, cache in try Self.changing(decisions, db, cache) }
+        guard !changed.isEmpty else { return }
+        try cachedWrite("recording dispositions") { db, cache in
+            // Found again inside the transaction, before its first UPDATE (another process may have written since).
+            for d in try Self.changing(changed, db, cache) {
                 try db.run(
                     """
                     UPDATE clusters SET disposition = ?, disposition_reason = ?, disposition_at = ?,
@@ -660,11 +630,35 @@ extension Ledger {
         }
     }
 
+    /// The decisions that change their cluster's row, against what each cluster has now: from the cache while
+    /// nothing changed, else read.
+    private static func changing(_ decisions: [Decision], _ db: SQLiteConnection, _ cache: LedgerReadCache) throws -> [Decision] {
+        let current = try cache.lookup(decisions.map(\.clusterID), in: \.dispositions) { unknown in
+            var found: [String: LedgerReadCache.Disposition] = [:]
+            try db.forEachRow(
+                "SELECT id, disposition, disposition_reason, orphaned_since FROM clusters WHERE id IN (\(Self.listSQL))",
+                [Self.listValue(unknown)]
+            ) { row in
+                if let id = row[0].text { found[id] = LedgerReadCache.Disposition(row[1].text, row[2].text, row[3].text) }
+            }
+            return found
+        }
+        return decisions.filter { d in
+            // The same test as the UPDATE's own WHERE, so that skipping a row changes nothing.
+            guard let row = current[d.clusterID], !(row.disposition == "terminated" && d.disposition == .ended) else { return false }
+            return !sameText(row.disposition, d.disposition.rawValue) || !sameText(row.reason, d.reason)
+                || !sameText(row.orphanedSince, d.orphanedSince?.iso8601)
+        }
+    }
+
     /// SQL's `IS` for text: both NULL, or the same bytes (Swift's `==` compares canonical equivalence instead).
     static func sameText(_ a: String?, _ b: String?) -> Bool {
         switch (a, b) {
         case (nil, nil): return true
-        case (let a?, let b?): return a.utf8.elementsEqual(b.utf8)
+        case (var a?, var b?):
+            // memcmp of the contiguous UTF-8 (native strings already are): a pass compares ~1,000 reasons.
+            guard a.utf8.count == b.utf8.count else { return false }
+            return a.withUTF8 { x in b.withUTF8 { y in x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
         default: return false
         }
     }
@@ -675,14 +669,7 @@ extension Ledger {
     ///   - observed: clusters observed this pass whose unchanged observation was not rewritten.
     public func policyFacts(passStart: Timestamp, observed: Set<String> = []) throws(LedgerError) -> [ClusterFacts] {
         try cachedSnapshot("reading policy facts") { db, cache in
-            let read: [(facts: ClusterFacts, observedAt: Timestamp?)]
-            if let known = cache.policyFacts {
-                cache.hit()
-                read = known
-            } else {
-                read = try Self.readPolicyFacts(db)
-                if cache.admit(read.count + 1) { cache.policyFacts = read }
-            }
+            let read = try cache.cached(\.policyFacts, size: { $0.count + 1 }) { try Self.readPolicyFacts(db) }
             return read.map { entry in
                 var facts = entry.facts
                 facts.observedThisPass = observed.contains(facts.id) || (entry.observedAt.map { $0 >= passStart } ?? false)

@@ -23,6 +23,7 @@ final class LedgerReadCache {
     private var entries = 0
     static let capacity = 20_000
 
+    var stateMachines: [String: StateMachineRow]?
     var trackedClusters: [TrackedCluster]?
     /// Policy facts with the time the cluster's state was observed (what "observed this pass" is computed from).
     var policyFacts: [(facts: ClusterFacts, observedAt: Timestamp?)]?
@@ -33,6 +34,26 @@ final class LedgerReadCache {
     var needingHistory: [String: [String: ExecutionRow]] = [:]
     /// A cluster's disposition columns, by id; `.some(nil)` for an id the ledger does not have.
     var dispositions: [String: Disposition?] = [:]
+
+    /// When this connection last wrote each state machine's row as seen, with what it wrote (not an answer of a
+    /// read: kept across this connection's own changes, dropped when another connection commits, which may have
+    /// changed or removed the rows).
+    var machinesSeen: [String: (seen: SeenMachine, at: Timestamp)] = [:]
+
+    /// What `recordStateMachinesSeen` writes of a machine.
+    struct SeenMachine: Equatable {
+        var name: String
+        var region: String
+        var account: String
+        var type: String?
+
+        init(_ machine: (arn: String, name: String, region: String, account: String, type: String?)) {
+            name = machine.name
+            region = machine.region
+            account = machine.account
+            type = machine.type
+        }
+    }
 
     /// The columns `recordDecisions` compares a decision with.
     struct Disposition {
@@ -50,6 +71,8 @@ final class LedgerReadCache {
     /// Drops every answer unless `current` is the stamp they were read under.
     func check(_ current: Stamp) {
         guard current != stamp else { return }
+        if current.dataVersion != stamp?.dataVersion { machinesSeen = [:] }
+        stateMachines = nil
         trackedClusters = nil
         policyFacts = nil
         statuses = [:]
@@ -61,13 +84,65 @@ final class LedgerReadCache {
         stamp = current
     }
 
-    func hit() { hits += 1 }
-
     /// Accounts for `count` more entries; returns `false` (and keeps nothing more) when the cache is full.
     func admit(_ count: Int) -> Bool {
         guard entries + count <= Self.capacity else { return false }
         entries += count
         return true
+    }
+
+    /// The answer kept in `slot`, or `compute`'s, kept there when it fits (`size` entries).
+    func cached<V>(
+        _ slot: ReferenceWritableKeyPath<LedgerReadCache, V?>, size: (V) -> Int, _ compute: () throws -> V
+    ) rethrows -> V {
+        if let known = self[keyPath: slot] {
+            hits += 1
+            return known
+        }
+        let value = try compute()
+        if admit(size(value)) { self[keyPath: slot] = value }
+        return value
+    }
+
+    /// The answer kept for `key` in `map`, or `compute`'s, kept there when it fits (`size` entries, plus the key).
+    func cached<K: Hashable, V>(
+        _ map: ReferenceWritableKeyPath<LedgerReadCache, [K: V]>, _ key: K, size: (V) -> Int = { _ in 0 },
+        _ compute: () throws -> V
+    ) rethrows -> V {
+        if let known = self[keyPath: map][key] {
+            hits += 1
+            return known
+        }
+        let value = try compute()
+        if admit(size(value) + 1) { self[keyPath: map][key] = value }
+        return value
+    }
+
+    /// The values of `ids` in `map` (which keeps `.some(nil)` for an id the ledger does not have): those not kept
+    /// are read with `fetch` (given only them; it returns those it found) and kept when they fit.
+    func lookup<V>(
+        _ ids: some Collection<String>, in map: ReferenceWritableKeyPath<LedgerReadCache, [String: V?]>,
+        _ fetch: ([String]) throws -> [String: V]
+    ) rethrows -> [String: V] {
+        var result: [String: V] = [:]
+        var unknown: [String] = []
+        for id in ids {
+            if let known = self[keyPath: map][id] {
+                if let known { result[id] = known }
+            } else {
+                unknown.append(id)
+            }
+        }
+        if unknown.isEmpty {
+            hits += 1
+            return result
+        }
+        let found = try fetch(unknown)
+        result.merge(found) { _, new in new }
+        if admit(unknown.count) {
+            for id in unknown { self[keyPath: map][id] = .some(found[id]) }
+        }
+        return result
     }
 }
 
@@ -83,6 +158,15 @@ extension Ledger {
     /// Runs `body` like `readSnapshot`, with the cache checked inside the snapshot first.
     func cachedSnapshot<T>(_ action: String, _ body: (SQLiteConnection, LedgerReadCache) throws -> T) throws(LedgerError) -> T {
         try readSnapshot(action) { db in
+            readCache.check(try Self.readStamp(db))
+            return try body(db, readCache)
+        }
+    }
+
+    /// Runs `body` like `write`, with the cache checked inside the transaction before `body` changes anything
+    /// (its first change moves the stamp, so what it read is read again next time).
+    func cachedWrite<T>(_ action: String, _ body: (SQLiteConnection, LedgerReadCache) throws -> T) throws(LedgerError) -> T {
+        try write(action) { db in
             readCache.check(try Self.readStamp(db))
             return try body(db, readCache)
         }

@@ -9,6 +9,7 @@ import Testing
 struct PassReadTests {
     static let machineA = "arn:aws:states:us-east-1:123456789012:stateMachine:a"
     static let machineB = "arn:aws:states:us-east-1:123456789012:stateMachine:b"
+    static let machineC = "arn:aws:states:us-east-1:123456789012:stateMachine:c"
 
     static func execution(_ machine: String, _ name: String, _ status: ExecutionStatus) -> ExecutionRecord {
         let arn = machine.replacingOccurrences(of: ":stateMachine:", with: ":execution:") + ":" + name
@@ -51,6 +52,21 @@ struct PassReadTests {
             #expect(try text("last_seen_at", odd) == later.iso8601)
             #expect(try text("last_seen_at", Self.machineA) == testNow.iso8601)
             try ledger.recordStateMachinesSeen([], at: later)
+
+            // Seen again unchanged within the refresh period: nothing written (a steady pass writes no state machine).
+            let renamed = (arn: odd, name: "renamed", region: "eu-west-1", account: "210987654321", type: String?("EXPRESS"))
+            try ledger.recordStateMachinesSeen([renamed], at: later.adding(.seconds(120)))
+            #expect(try text("last_seen_at", odd) == later.iso8601)
+            // Past it, touched again.
+            let refreshed = later.adding(Ledger.stateMachineSeenRefresh)
+            try ledger.recordStateMachinesSeen([renamed], at: refreshed)
+            #expect(try text("last_seen_at", odd) == refreshed.iso8601)
+            // Another connection's commit may have changed the rows: the next listing writes again.
+            let other = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
+            try other.testing_execute(["DELETE FROM state_machines WHERE arn = '\(odd)'"])
+            try ledger.recordStateMachinesSeen([renamed], at: refreshed.adding(.seconds(1)))
+            #expect(try text("first_seen_at", odd) == refreshed.adding(.seconds(1)).iso8601)
+            #expect(try ledger.stateMachines()[odd]?.name == "renamed")
         }
     }
 
@@ -152,8 +168,10 @@ struct PassReadTests {
         var running: Set<String>
         var count: Int
         var needingHistory: [String: ExecutionRow]
+        var machines: [String: StateMachineRow]
 
         init(_ ledger: Ledger, arns: [String]) throws {
+            machines = try ledger.stateMachines()
             tracked = try ledger.trackedClusters()
             facts = try ledger.policyFacts(passStart: testNow, observed: ["j-BATCH2"])
             statuses = try ledger.executionStatuses(arns: arns)
@@ -182,9 +200,9 @@ struct PassReadTests {
             #expect(first.tracked.count == 3 && first.running == [running.arn] && first.statuses.count == 2)
             let hits = try ledger.cachedReadHits()
             #expect(try CachedAnswers(ledger, arns: arns) == first)
-            #expect(try ledger.cachedReadHits() == hits + 6, "every read answered from the cache")
-            // Writes to tables no cached read depends on (a pass touches its state machines; a dry run journals its
-            // decisions) keep the answers.
+            #expect(try ledger.cachedReadHits() == hits + 7, "every read answered from the cache")
+            // Writes to tables no cached read depends on (the pass's row; a dry run journals its decisions) keep the
+            // answers, and so does a state machine seen again within the refresh period (nothing is written).
             try ledger.recordStateMachinesSeen(
                 [(arn: Self.machineA, name: "a", region: "us-east-1", account: "123456789012", type: "STANDARD")],
                 at: testNow.adding(.seconds(5)))
@@ -195,7 +213,16 @@ struct PassReadTests {
                     account: "123456789012", dryRun: true, reason: "a dry run's decision"),
                 pass: pass, at: testNow.adding(.seconds(5)))
             #expect(try CachedAnswers(ledger, arns: arns) == first)
-            #expect(try ledger.cachedReadHits() == hits + 12)
+            #expect(try ledger.cachedReadHits() == hits + 14)
+            // A state machine seen past the refresh period is written: the cached state machines are read again.
+            let seenLater = testNow.adding(Ledger.stateMachineSeenRefresh).adding(.seconds(5))
+            try ledger.recordStateMachinesSeen(
+                [(arn: Self.machineA, name: "a", region: "us-east-1", account: "123456789012", type: "STANDARD"),
+                 (arn: Self.machineC, name: "c", region: "us-east-1", account: "123456789012", type: "STANDARD")],
+                at: seenLater)
+            let seen = try CachedAnswers(ledger, arns: arns)
+            #expect(seen == (try truth()))
+            #expect(seen.machines.count == first.machines.count + 1 && seen.machines[Self.machineC]?.name == "c")
 
             // This connection's changes: a status, and an execution the cache had as absent.
             var ended = running

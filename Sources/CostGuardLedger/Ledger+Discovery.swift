@@ -167,9 +167,10 @@ extension Ledger {
     /// time stamp only people read.
     public static let stateMachineSeenRefresh: Duration = .seconds(300)
 
-    /// Records the state machines a ListStateMachines returned (new ones inserted, known ones touched). A machine
-    /// this ledger recorded as seen, with the same name, region, account and type, less than
-    /// `stateMachineSeenRefresh` ago is not written again (unless another connection has committed since).
+    /// Records the state machines a ListStateMachines returned (new ones inserted, known ones touched when their
+    /// `last_seen_at` is `stateMachineSeenRefresh` old or older). A machine this ledger recorded as seen, with the
+    /// same name, region, account and type, less than `stateMachineSeenRefresh` ago is not even sent to SQLite again
+    /// (unless another connection has committed since).
     public func recordStateMachinesSeen(
         _ listed: [(arn: String, name: String, region: String, account: String, type: String?)], at now: Timestamp
     ) throws(LedgerError) {
@@ -181,31 +182,44 @@ extension Ledger {
             }
         }
         guard !due.isEmpty else { return }
-        try writeStateMachinesSeen(due, at: now)
-        // Only once written (a rolled-back write is written again next time).
+        let written = try writeStateMachinesSeen(due, at: now)
+        // Only the rows written now, once committed (a rolled-back write is sent again next time, and so is a row
+        // SQLite left alone because it was touched less than the refresh period ago: its time is not known here).
         try cachedRead("noting state machines seen") { _, cache in
-            for machine in due { cache.machinesSeen[machine.arn] = (LedgerReadCache.SeenMachine(machine), now) }
+            for machine in due where written.contains(machine.arn) {
+                cache.machinesSeen[machine.arn] = (LedgerReadCache.SeenMachine(machine), now)
+            }
         }
     }
 
+    /// Upserts the rows; returns the ARNs of those inserted or touched.
     private func writeStateMachinesSeen(
         _ machines: [(arn: String, name: String, region: String, account: String, type: String?)], at now: Timestamp
-    ) throws(LedgerError) {
+    ) throws(LedgerError) -> Set<String> {
         // One statement for the whole list (a pass lists every state machine of the account).
         let rows = "[" + machines.map { machine in
             "[" + [machine.arn, machine.name, machine.region, machine.account].map(jsonString).joined(separator: ",")
                 + "," + (machine.type.map(jsonString) ?? "null") + "]"
         }.joined(separator: ",") + "]"
-        try write("recording state machines") { db in
-            try db.run(
+        return try write("recording state machines") { db in
+            var written: Set<String> = []
+            try db.forEachRow(
                 """
                 INSERT INTO state_machines (arn, name, region, account, type, first_seen_at, last_seen_at)
                 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
                     json_extract(value, '$[3]'), json_extract(value, '$[4]'), ?2, ?2
                 FROM json_each(?1) WHERE true
                 ON CONFLICT (arn) DO UPDATE SET last_seen_at = excluded.last_seen_at, deleted_at = NULL
+                WHERE last_seen_at <= ?3 OR deleted_at IS NOT NULL
+                RETURNING arn
                 """,
-                [.text(rows), .text(now.iso8601)])
+                // A row touched within the refresh period is left as it is (another process, or a `reconcile` run
+                // a minute ago, wrote it): no page is written for it.
+                [.text(rows), .text(now.iso8601), .text(now.adding(.zero - Self.stateMachineSeenRefresh).iso8601)]
+            ) { row in
+                if let arn = row[0].text { written.insert(arn) }
+            }
+            return written
         }
     }
 

@@ -49,17 +49,20 @@ struct PassReadTests {
             #expect(try text("type", odd) == nil)
             #expect(try text("type", Self.machineB) == "EXPRESS")
             #expect(try text("first_seen_at", odd) == testNow.iso8601)
-            #expect(try text("last_seen_at", odd) == later.iso8601)
+            // Touched within the refresh period: left as it was (the row's own time stamp decides, whoever wrote it).
+            #expect(try text("last_seen_at", odd) == testNow.iso8601)
             #expect(try text("last_seen_at", Self.machineA) == testNow.iso8601)
             try ledger.recordStateMachinesSeen([], at: later)
 
-            // Seen again unchanged within the refresh period: nothing written (a steady pass writes no state machine).
+            // Seen again unchanged within the refresh period: not even sent to SQLite (the process's own record).
             let renamed = (arn: odd, name: "renamed", region: "eu-west-1", account: "210987654321", type: String?("EXPRESS"))
             try ledger.recordStateMachinesSeen([renamed], at: later.adding(.seconds(120)))
-            #expect(try text("last_seen_at", odd) == later.iso8601)
+            #expect(try text("last_seen_at", odd) == testNow.iso8601)
             // Past it, touched again.
-            let refreshed = later.adding(Ledger.stateMachineSeenRefresh)
+            let refreshed = testNow.adding(Ledger.stateMachineSeenRefresh)
             try ledger.recordStateMachinesSeen([renamed], at: refreshed)
+            #expect(try text("last_seen_at", odd) == refreshed.iso8601)
+            try ledger.recordStateMachinesSeen([renamed], at: refreshed.adding(.seconds(299)))
             #expect(try text("last_seen_at", odd) == refreshed.iso8601)
             // Another connection's commit may have changed the rows: the next listing writes again.
             let other = try Ledger.open(path: dir + "/l.sqlite", now: testNow)

@@ -17,7 +17,7 @@ final class LedgerReadCache {
     }
 
     private var stamp: Stamp?
-    /// Answers given from the cache (for tests and the benchmark's notes).
+    /// Answers given from the cache (for tests and `costguard_ledger_cache_hits_total`).
     private(set) var hits = 0
     /// How many answers (entries) the cache holds; past `capacity` it starts over, so it stays small.
     private var entries = 0

@@ -131,6 +131,9 @@ struct ServeTests {
         #expect(await notify.wait(for: "STATUS=pass \(seen + 1):"), "\(notify.messages)")
         let later = try await scrape()
         #expect((later["costguard_passes_total{outcome=attention}"] ?? 0) > (first["costguard_passes_total{outcome=attention}"] ?? 0))
+        // The ledger's read-cache hits: a counter from the first pass on, never going back.
+        let hitsBefore = try #require(first["costguard_ledger_cache_hits_total{}"], "\(first.keys.sorted())")
+        #expect((later["costguard_ledger_cache_hits_total{}"] ?? -1) >= hitsBefore)
 
         // A reconcile on the same ledger while serve runs: exit 75, naming the holder.
         let second = try await runToCompletion(

@@ -132,6 +132,7 @@ struct ServeCommand: AsyncParsableCommand {
                 let summary = try await withTaskExecutorPreference(TransportExecutor.shared) { try await reconciler.runPass() }
                 let cost = try? ReportBuilder.orphanCostPerHour(reconciler.ledger, now: Timestamp.systemNow())
                 metrics.record(summary, duration: ContinuousClock.now - started, orphanCostPerHour: cost, now: Timestamp.systemNow())
+                if let hits = try? reconciler.ledger.cachedReadHits() { metrics.recordLedgerCacheHits(total: hits) }
                 notifier.send("STATUS=\(summary.line)")
                 logger.notice("\(summary.line)")
             } catch {

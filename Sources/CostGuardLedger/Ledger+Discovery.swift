@@ -168,16 +168,16 @@ extension Ledger {
     public static let stateMachineSeenRefresh: Duration = .seconds(300)
 
     /// Records the state machines a ListStateMachines returned (new ones inserted, known ones touched when their
-    /// `last_seen_at` is `stateMachineSeenRefresh` old or older). A machine this ledger recorded as seen, with the
-    /// same name, region, account and type, less than `stateMachineSeenRefresh` ago is not even sent to SQLite again
-    /// (unless another connection has committed since).
+    /// `last_seen_at` is `stateMachineSeenRefresh` old or older; a known row's name, region, account and type are
+    /// never rewritten). A machine this ledger wrote as seen less than `stateMachineSeenRefresh` ago is not even sent
+    /// to SQLite again, since SQLite would leave its row alone (unless another connection has committed since).
     public func recordStateMachinesSeen(
         _ listed: [(arn: String, name: String, region: String, account: String, type: String?)], at now: Timestamp
     ) throws(LedgerError) {
         let due = try cachedRead("reading state machines seen") { _, cache in
             listed.filter { machine in
-                guard let last = cache.machinesSeen[machine.arn], last.seen == LedgerReadCache.SeenMachine(machine) else { return true }
-                let age = now.since(last.at)
+                guard let last = cache.machinesSeen[machine.arn] else { return true }
+                let age = now.since(last)
                 return age < .zero || age >= Self.stateMachineSeenRefresh
             }
         }
@@ -186,9 +186,7 @@ extension Ledger {
         // Only the rows written now, once committed (a rolled-back write is sent again next time, and so is a row
         // SQLite left alone because it was touched less than the refresh period ago: its time is not known here).
         try cachedRead("noting state machines seen") { _, cache in
-            for machine in due where written.contains(machine.arn) {
-                cache.machinesSeen[machine.arn] = (LedgerReadCache.SeenMachine(machine), now)
-            }
+            for arn in written { cache.machinesSeen[arn] = now }
         }
     }
 

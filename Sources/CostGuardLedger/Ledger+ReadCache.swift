@@ -35,25 +35,9 @@ final class LedgerReadCache {
     /// A cluster's disposition columns, by id; `.some(nil)` for an id the ledger does not have.
     var dispositions: [String: Disposition?] = [:]
 
-    /// When this connection last wrote each state machine's row as seen, with what it wrote (not an answer of a
-    /// read: kept across this connection's own changes, dropped when another connection commits, which may have
-    /// changed or removed the rows).
-    var machinesSeen: [String: (seen: SeenMachine, at: Timestamp)] = [:]
-
-    /// What `recordStateMachinesSeen` writes of a machine.
-    struct SeenMachine: Equatable {
-        var name: String
-        var region: String
-        var account: String
-        var type: String?
-
-        init(_ machine: (arn: String, name: String, region: String, account: String, type: String?)) {
-            name = machine.name
-            region = machine.region
-            account = machine.account
-            type = machine.type
-        }
-    }
+    /// When this connection last wrote each state machine's row as seen (not an answer of a read: kept across this
+    /// connection's own changes, dropped when another connection commits, which may have changed or removed the rows).
+    var machinesSeen: [String: Timestamp] = [:]
 
     /// The columns `recordDecisions` compares a decision with.
     struct Disposition {

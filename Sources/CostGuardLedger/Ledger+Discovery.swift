@@ -182,18 +182,20 @@ extension Ledger {
             }
         }
         guard !due.isEmpty else { return }
-        let written = try writeStateMachinesSeen(due, at: now)
-        // Only the rows written now, once committed (a rolled-back write is sent again next time, and so is a row
-        // SQLite left alone because it was touched less than the refresh period ago: its time is not known here).
+        let seen = try writeStateMachinesSeen(due, at: now)
+        // Once committed (a rolled-back write is sent again next time): the rows written now, and those SQLite left
+        // alone because another process touched them less than the refresh period ago, with that time (without it,
+        // a `serve` started minutes after a `reconcile` would send every row again each pass until they aged).
         try cachedRead("noting state machines seen") { _, cache in
-            for arn in written { cache.machinesSeen[arn] = now }
+            cache.machinesSeen.merge(seen) { _, new in new }
         }
     }
 
-    /// Upserts the rows; returns the ARNs of those inserted or touched.
+    /// Upserts the rows; returns when each listed row was last touched: now for those inserted or touched, the row's
+    /// own `last_seen_at` for those left alone.
     private func writeStateMachinesSeen(
         _ machines: [(arn: String, name: String, region: String, account: String, type: String?)], at now: Timestamp
-    ) throws(LedgerError) -> Set<String> {
+    ) throws(LedgerError) -> [String: Timestamp] {
         // One statement for the whole list (a pass lists every state machine of the account).
         let rows = "[" + machines.map { machine in
             "[" + [machine.arn, machine.name, machine.region, machine.account].map(jsonString).joined(separator: ",")
@@ -217,7 +219,17 @@ extension Ledger {
             ) { row in
                 if let arn = row[0].text { written.insert(arn) }
             }
-            return written
+            var seen: [String: Timestamp] = [:]
+            seen.reserveCapacity(machines.count)
+            for arn in written { seen[arn] = now }
+            let alone = machines.map(\.arn).filter { !written.contains($0) }
+            guard !alone.isEmpty else { return seen }
+            try db.forEachRow(
+                "SELECT arn, last_seen_at FROM state_machines WHERE arn IN (\(Self.listSQL))", [Self.listValue(alone)]
+            ) { row in
+                if let arn = row[0].text, let last = row[1].text.flatMap(Timestamp.init(iso8601:)) { seen[arn] = last }
+            }
+            return seen
         }
     }
 

@@ -108,10 +108,16 @@ final class LedgerReadCache {
         _ ids: some Collection<String>, in map: ReferenceWritableKeyPath<LedgerReadCache, [String: V?]>,
         _ fetch: ([String]) throws -> [String: V]
     ) rethrows -> [String: V] {
+        // The map is taken out for the lookup and put back after (one key-path access, not one per id, and the
+        // map stays uniquely referenced, so adding to it copies nothing).
+        var kept = self[keyPath: map]
+        self[keyPath: map] = [:]
+        defer { self[keyPath: map] = kept }
         var result: [String: V] = [:]
+        result.reserveCapacity(ids.count)
         var unknown: [String] = []
         for id in ids {
-            if let known = self[keyPath: map][id] {
+            if let known = kept[id] {
                 if let known { result[id] = known }
             } else {
                 unknown.append(id)
@@ -124,7 +130,7 @@ final class LedgerReadCache {
         let found = try fetch(unknown)
         result.merge(found) { _, new in new }
         if admit(unknown.count) {
-            for id in unknown { self[keyPath: map][id] = .some(found[id]) }
+            for id in unknown { kept[id] = .some(found[id]) }
         }
         return result
     }

@@ -73,6 +73,27 @@ struct PassReadTests {
         }
     }
 
+    @Test("rows another process touched within the refresh period are remembered with their own time, not sent again every pass")
+    func machinesSeenByAnotherProcess() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/l.sqlite"
+            let machine = (arn: Self.machineA, name: "a", region: "us-east-1", account: "123456789012", type: String?("STANDARD"))
+            // A `reconcile` run writes the row; a `serve` started a minute later lists the same machine.
+            try Ledger.open(path: path, now: testNow).recordStateMachinesSeen([machine], at: testNow)
+            let serve = try Ledger.open(path: path, now: testNow)
+            #expect(try serve.testing_machinesSeen().isEmpty)
+            try serve.recordStateMachinesSeen([machine], at: testNow.adding(.seconds(60)))
+            let lastSeen = "SELECT last_seen_at FROM state_machines WHERE arn = '\(Self.machineA)'"
+            #expect(try serve.testing_text(lastSeen) == testNow.iso8601, "left alone: touched a minute ago")
+            #expect(try serve.testing_machinesSeen() == [Self.machineA: testNow], "remembered with the row's own time")
+            // Due when the row's own time is a refresh period old, not the listing's: written then.
+            let due = testNow.adding(Ledger.stateMachineSeenRefresh)
+            try serve.recordStateMachinesSeen([machine], at: due)
+            #expect(try serve.testing_text(lastSeen) == due.iso8601)
+            #expect(try serve.testing_machinesSeen() == [Self.machineA: due])
+        }
+    }
+
     @Test("the RUNNING executions of one state machine come from their own index, not from every RUNNING execution")
     func runningByStateMachine() throws {
         try withTemporaryDirectory { dir in

@@ -160,6 +160,38 @@ struct JSONReaderTests {
         #expect(skippedError?.path.first == "Unknown", "\(String(describing: skippedError))")
     }
 
+    /// Strings are scanned eight bytes at a time until a word holds a byte that is not plain printable ASCII: every
+    /// such byte, at every position of strings of 0 to 40 bytes and at every alignment, must be seen as the byte loop
+    /// sees it (the same value, or the same refusal, as `JSONDecoder`).
+    @Test("a special byte anywhere in a long string is read as JSONDecoder reads it, at every alignment")
+    func wordScan() throws {
+        let specials: [(bytes: [UInt8], valid: Bool)] = [
+            (Array(#"\""#.utf8), true), (Array(#"\\"#.utf8), true), (Array(#"\n"#.utf8), true), (Array(#"\u00e9"#.utf8), true),
+            ([0xC3, 0xA9], true), ([0xE6, 0x97, 0xA5], true), ([0x7F], true), ([0x20], true), ([0x21], true), ([0x5D], true),
+            ([0x01], false), ([0x1F], false), ([0x0A], false), ([0xFF], false), ([0xC3], false), ([0x22], false),
+        ]
+        var checked = 0
+        var disagreements: [String] = []
+        for length in 0...40 {
+            for position in 0...length {
+                for special in specials {
+                    let filler = (0..<length).map { UInt8(ascii: "a") + UInt8($0 % 26) }
+                    let text = Array(filler[..<position]) + special.bytes + Array(filler[position...])
+                    for pad in 0..<8 {
+                        let bytes = Array(#"{"executions":[{"stateMachineArn":"y","status":"RUNNING","startDate":1,"executionArn":"#.utf8)
+                            + Array(repeating: UInt8(ascii: " "), count: pad) + [UInt8(ascii: "\"")] + text + Array(#""}]}"#.utf8)
+                        let (read, decoded, _) = both(SFN.ListExecutionsOutput.self, bytes)
+                        checked += 1
+                        let agree = (read != nil) == (decoded != nil) && read == decoded && (read != nil) == special.valid
+                        if !agree { disagreements.append(String(decoding: bytes, as: UTF8.self)) }
+                    }
+                }
+            }
+        }
+        let disagreeing = disagreements.count
+        #expect(disagreeing == 0, "\(disagreeing) of \(checked) documents; first: \(disagreements.first ?? "")")
+    }
+
     /// Random documents of the list shapes (valid JSON; fields missing, null, of the wrong type, unknown fields,
     /// escapes, whitespace), then random damage to each. On every valid document the reader and `JSONDecoder` agree
     /// (both refuse the shape, or both read equal values); on damaged ones, whatever the reader takes, `JSONDecoder`

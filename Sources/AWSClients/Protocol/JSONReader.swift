@@ -34,6 +34,48 @@ public protocol JSONReadable {
     init(reading reader: inout JSONReader) throws(JSONReadError)
 }
 
+/// The keys an object shape reads (`JSONReader.readObject(fields:_:)`), at most 64, with their UTF-8 laid out once
+/// so that a key is matched on its bytes.
+public struct JSONFields: Sendable, ExpressibleByArrayLiteral {
+    public let names: [String]
+    /// Every name's UTF-8, back to back; `ends[i]` is where name `i`'s bytes end.
+    private let utf8: [UInt8]
+    private let ends: [Int]
+
+    public init(_ names: [String]) {
+        precondition(names.count <= 64, "at most 64 fields")
+        self.names = names
+        var utf8: [UInt8] = [], ends: [Int] = []
+        for name in names {
+            utf8 += name.utf8
+            ends.append(utf8.count)
+        }
+        self.utf8 = utf8
+        self.ends = ends
+    }
+
+    public init(arrayLiteral names: String...) {
+        self.init(names)
+    }
+
+    /// The index of the name whose UTF-8 is exactly `raw`, trying `first` first, then the others in order.
+    func index(of raw: UnsafeBufferPointer<UInt8>, from first: Int) -> Int? {
+        utf8.withUnsafeBufferPointer { utf8 in
+            ends.withUnsafeBufferPointer { ends in
+                func matches(_ field: Int) -> Bool {
+                    let start = field == 0 ? 0 : ends[field - 1]
+                    guard ends[field] - start == raw.count else { return false }
+                    for offset in 0..<raw.count where utf8[start + offset] != raw[offset] { return false }
+                    return true
+                }
+                if first < ends.count, matches(first) { return first }
+                for field in 0..<ends.count where field != first && matches(field) { return field }
+                return nil
+            }
+        }
+    }
+}
+
 /// A strict single-pass JSON reader (RFC 8259) over UTF-8 bytes, for hand-written decoders of response shapes.
 ///
 /// Values are consumed in document order: `readObject` hands each key to the caller, which reads or skips its
@@ -131,10 +173,12 @@ public struct JSONReader: ~Copyable {
     /// which must read its value; other keys' values are skipped (validated). A key of interest given twice is
     /// refused: which of the two values counts is ambiguous (decoders differ), so the answer is not trusted.
     public mutating func readObject(
-        fields: [String], _ body: (inout JSONReader, Int) throws(JSONReadError) -> Void
+        fields: JSONFields, _ body: (inout JSONReader, Int) throws(JSONReadError) -> Void
     ) throws(JSONReadError) {
-        precondition(fields.count <= 64)
         var seen: UInt64 = 0
+        // AWS sends an object's keys in the order of its shape's members, which is the order `fields` lists them in:
+        // the field after the last one matched is tried first.
+        var next = 0
         try readMembers { (reader: inout JSONReader) throws(JSONReadError) in
             // A key of printable ASCII without escapes (every key AWS sends) is matched on its bytes, without making
             // a string of it; any other key is decoded and compared as `readObject(_:)` does.
@@ -142,17 +186,18 @@ public struct JSONReader: ~Copyable {
             let field: Int?
             if let plain = reader.plainKey() {
                 key = .plain(plain)
-                field = fields.firstIndex { Self.same($0, UnsafeBufferPointer(rebasing: reader.bytes[plain])) }
+                field = fields.index(of: UnsafeBufferPointer(rebasing: reader.bytes[plain]), from: next)
             } else {
                 let text = try reader.readString()
                 key = .decoded(text)
-                field = fields.firstIndex(of: text)
+                field = fields.names.firstIndex(of: text)
             }
             try reader.expect(UInt8(ascii: ":"), "':' after a key")
             do throws(JSONReadError) {
                 if let field {
-                    guard seen & (1 << field) == 0 else { throw reader.error("the key \"\(fields[field])\" appears twice") }
+                    guard seen & (1 << field) == 0 else { throw reader.error("the key \"\(fields.names[field])\" appears twice") }
                     seen |= 1 << field
+                    next = field + 1
                     try body(&reader, field)
                 } else {
                     try reader.skipValue()
@@ -216,11 +261,6 @@ public struct JSONReader: ~Copyable {
         return nil
     }
 
-    /// Whether `field`'s UTF-8 is exactly `raw`.
-    private static func same(_ field: String, _ raw: UnsafeBufferPointer<UInt8>) -> Bool {
-        var field = field
-        return field.withUTF8 { $0.count == raw.count && $0.elementsEqual(raw) }
-    }
 
     /// Reads an array: calls `body` once per element, which must read or skip it.
     public mutating func readArray(_ body: (inout JSONReader) throws(JSONReadError) -> Void) throws(JSONReadError) {
@@ -267,7 +307,7 @@ public struct JSONReader: ~Copyable {
         items itemsKey: String, token tokenKey: String, of type: Item.Type
     ) throws(JSONReadError) -> (items: [Item], token: String?) {
         var items: [Item]?, token: String?
-        try readObject(fields: [itemsKey, tokenKey]) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
+        try readObject(fields: JSONFields([itemsKey, tokenKey])) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
             if field == 0 { items = try reader.readArray(of: Item.self) } else { token = try reader.readOptionalString() }
         }
         guard let items else { throw missing(itemsKey) }
@@ -279,6 +319,9 @@ public struct JSONReader: ~Copyable {
         try expect(UInt8(ascii: "\""), "a string")
         let start = index
         // The common case: no escapes. Scan to the closing quote, then validate the UTF-8 once (ASCII needs none).
+        // Eight bytes at a time while all are printable ASCII other than a quote or a backslash (every byte of an
+        // ARN, an id or a name), then byte by byte from the first that is not.
+        skipPlainWords()
         var ascii = true
         while index < bytes.count {
             let byte = bytes[index]
@@ -342,6 +385,24 @@ public struct JSONReader: ~Copyable {
             }
         }
         throw error("an unterminated string")
+    }
+
+    /// Advances over whole 8-byte words of printable ASCII holding no `"` and no `\\`.
+    private mutating func skipPlainWords() {
+        guard let base = bytes.baseAddress else { return }
+        let raw = UnsafeRawPointer(base)
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        while index + 8 <= bytes.count {
+            let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            // A byte ≥ 0x80, a byte < 0x20, or a byte equal to '"' or '\\' (a zero byte after the XOR) sets its high
+            // bit in `special`; the tests never miss such a byte (they may flag a byte that is none, which only stops
+            // the word loop early).
+            let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
+            let special = word | ((word &- ones &* 0x20) & ~word)
+                | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+            guard special & highs == 0 else { return }
+            index += 8
+        }
     }
 
     private mutating func readHex4() throws(JSONReadError) -> UInt32 {

@@ -159,7 +159,7 @@ public enum EMR {
 // Read by hand (`JSONReader`): a steady pass lists every billing cluster.
 
 extension EMR.StateChangeReason: JSONReadable {
-    static let fields = ["Code", "Message"]
+    static let fields: JSONFields = ["Code", "Message"]
 
     public init(reading reader: inout JSONReader) throws(JSONReadError) {
         var code: String?, message: String?
@@ -175,7 +175,7 @@ extension EMR.StateChangeReason: JSONReadable {
 }
 
 extension EMR.Timeline: JSONReadable {
-    static let fields = ["CreationDateTime", "ReadyDateTime", "EndDateTime"]
+    static let fields: JSONFields = ["CreationDateTime", "ReadyDateTime", "EndDateTime"]
 
     public init(reading reader: inout JSONReader) throws(JSONReadError) {
         var creation: Timestamp?, ready: Timestamp?, end: Timestamp?
@@ -192,7 +192,7 @@ extension EMR.Timeline: JSONReadable {
 }
 
 extension EMR.ClusterStatus: JSONReadable {
-    static let fields = ["State", "StateChangeReason", "Timeline"]
+    static let fields: JSONFields = ["State", "StateChangeReason", "Timeline"]
 
     public init(reading reader: inout JSONReader) throws(JSONReadError) {
         var state: String?, reason: EMR.StateChangeReason?, timeline: EMR.Timeline?
@@ -210,7 +210,7 @@ extension EMR.ClusterStatus: JSONReadable {
 }
 
 extension EMR.ClusterSummary: JSONReadable {
-    static let fields = ["Id", "Name", "Status", "NormalizedInstanceHours", "ClusterArn"]
+    static let fields: JSONFields = ["Id", "Name", "Status", "NormalizedInstanceHours", "ClusterArn"]
 
     public init(reading reader: inout JSONReader) throws(JSONReadError) {
         var id: String?, name: String?, status: EMR.ClusterStatus?, hours: Int?, arn: String?

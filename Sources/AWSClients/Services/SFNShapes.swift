@@ -146,7 +146,7 @@ extension SFN.HistoryEvent {
 // Read by hand (`JSONReader`): a steady pass reads thousands of list items per pass.
 
 extension SFN.ExecutionListItem: JSONReadable {
-    static let fields = [
+    static let fields: JSONFields = [
         "executionArn", "stateMachineArn", "name", "status", "startDate", "stopDate", "mapRunArn", "redriveCount",
         "redriveDate",
     ]
@@ -179,7 +179,7 @@ extension SFN.ExecutionListItem: JSONReadable {
 }
 
 extension SFN.StateMachineListItem: JSONReadable {
-    static let fields = ["stateMachineArn", "name", "type", "creationDate"]
+    static let fields: JSONFields = ["stateMachineArn", "name", "type", "creationDate"]
 
     public init(reading reader: inout JSONReader) throws(JSONReadError) {
         var stateMachineArn: String?, name: String?, type: String?, creationDate: Timestamp?

@@ -57,6 +57,8 @@ extension Reconciler {
         var running: Set<String> = []
         running.reserveCapacity(wasRunning.count + 64)
         var listed: [SFN.ExecutionListItem] = []
+        // How many of the ledger's RUNNING executions the live set holds: all of them, and no execution left it.
+        var stillRunning = 0
         // Usually nothing is new: the first newest-first page holds what the ledger already has inside the overlap
         // and a few more, so that one small call reaches past it; later pages are full.
         let horizon = machine.newestExecutionStart.map { $0.adding(.zero - configuration.executionOverlap) }
@@ -67,10 +69,13 @@ extension Reconciler {
         do {
             // The live set: one call per 1000 RUNNING executions.
             for try await page in region.sfn.listExecutions(.stateMachine(machine.arn), status: .running) {
-                for item in page.executions {
-                    running.insert(item.executionArn)
+                for item in page.executions where running.insert(item.executionArn).inserted {
                     // Record only what is new (or running again); the ledger already has the rest.
-                    if !wasRunning.contains(item.executionArn) { records.append(Self.record(item)) }
+                    if wasRunning.contains(item.executionArn) {
+                        stillRunning += 1
+                    } else {
+                        records.append(Self.record(item))
+                    }
                 }
             }
             // New executions, newest first, until past the newest one already known (with an overlap).
@@ -95,7 +100,7 @@ extension Reconciler {
         // (status, stop date, redrive fields) before anything depends on them. New executions that had already
         // ended are taken from the list (status and stop date); their redrive fields are read by the re-check
         // that precedes any action on their clusters.
-        let toDescribe = wasRunning.filter { !running.contains($0) }.sorted()
+        let toDescribe = stillRunning == wasRunning.count ? [] : wasRunning.filter { !running.contains($0) }.sorted()
         records.removeAll { record in wasRunning.contains(record.arn) && !running.contains(record.arn) }
         for arn in toDescribe {
             do {

@@ -38,20 +38,20 @@ public protocol JSONReadable {
 /// so that a key is matched on its bytes.
 public struct JSONFields: Sendable, ExpressibleByArrayLiteral {
     public let names: [String]
-    /// Every name's UTF-8, back to back; `ends[i]` is where name `i`'s bytes end.
+    /// Every name's UTF-8, back to back, and where each name's bytes are in it.
     private let utf8: [UInt8]
-    private let ends: [Int]
+    private let spans: [(start: Int, count: Int)]
 
     public init(_ names: [String]) {
         precondition(names.count <= 64, "at most 64 fields")
         self.names = names
-        var utf8: [UInt8] = [], ends: [Int] = []
+        var utf8: [UInt8] = [], spans: [(start: Int, count: Int)] = []
         for name in names {
+            spans.append((utf8.count, name.utf8.count))
             utf8 += name.utf8
-            ends.append(utf8.count)
         }
         self.utf8 = utf8
-        self.ends = ends
+        self.spans = spans
     }
 
     public init(arrayLiteral names: String...) {
@@ -60,19 +60,39 @@ public struct JSONFields: Sendable, ExpressibleByArrayLiteral {
 
     /// The index of the name whose UTF-8 is exactly `raw`, trying `first` first, then the others in order.
     func index(of raw: UnsafeBufferPointer<UInt8>, from first: Int) -> Int? {
-        utf8.withUnsafeBufferPointer { utf8 in
-            ends.withUnsafeBufferPointer { ends in
+        guard let key = raw.baseAddress.map(UnsafeRawPointer.init) else {
+            return spans.firstIndex { $0.count == 0 }
+        }
+        return utf8.withUnsafeBytes { table in
+            spans.withUnsafeBufferPointer { spans in
                 func matches(_ field: Int) -> Bool {
-                    let start = field == 0 ? 0 : ends[field - 1]
-                    guard ends[field] - start == raw.count else { return false }
-                    for offset in 0..<raw.count where utf8[start + offset] != raw[offset] { return false }
-                    return true
+                    let span = spans[field]
+                    guard span.count == raw.count else { return false }
+                    // No table: every name is empty, and so is the key.
+                    guard let base = table.baseAddress else { return true }
+                    return Self.equal(base + span.start, key, raw.count)
                 }
-                if first < ends.count, matches(first) { return first }
-                for field in 0..<ends.count where field != first && matches(field) { return field }
+                if first < spans.count, matches(first) { return first }
+                for field in 0..<spans.count where field != first && matches(field) { return field }
                 return nil
             }
         }
+    }
+
+    /// Whether `count` bytes at `a` and `b` are equal (eight at a time, then one by one).
+    @inline(__always)
+    private static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
+        var offset = 0
+        while offset + 8 <= count {
+            guard a.loadUnaligned(fromByteOffset: offset, as: UInt64.self) == b.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            else { return false }
+            offset += 8
+        }
+        while offset < count {
+            guard a.load(fromByteOffset: offset, as: UInt8.self) == b.load(fromByteOffset: offset, as: UInt8.self) else { return false }
+            offset += 1
+        }
+        return true
     }
 }
 
@@ -247,7 +267,11 @@ public struct JSONReader: ~Copyable {
     /// At a string's opening quote: when the string is printable ASCII without escapes, consumes it and returns the
     /// range of its bytes; otherwise consumes nothing.
     private mutating func plainKey() -> Range<Int>? {
-        var end = index + 1
+        let quote = index
+        index += 1
+        skipPlainWords()
+        var end = index
+        index = quote
         while end < bytes.count {
             let byte = bytes[end]
             if byte == UInt8(ascii: "\"") {

@@ -1,7 +1,7 @@
 import AWSClients
 import CostGuardCore
 import CostGuardLedger
-import CostGuardService
+@testable import CostGuardService
 import CostGuardTestKit
 import Foundation
 import Testing
@@ -9,6 +9,16 @@ import Testing
 /// What a pass spends on ListExecutions as executions come and go (real executions on the emulator).
 @Suite("ListExecutions paging")
 struct ListingCostTests {
+    @Test("an ARN's account is its fifth field, empty when the ARN has none", arguments: [
+        ("arn:aws:states:us-east-1:123456789012:stateMachine:m", "123456789012"),
+        ("arn:aws:states:us-east-1:123456789012:execution:m:run:with:colons", "123456789012"),
+        ("arn:aws:states:us-east-1::stateMachine:m", ""), ("arn:aws:states:us-east-1", ""), ("", ""),
+        ("arn:aws-cn:states:cn-north-1:ünï-cødé:stateMachine:m", "ünï-cødé"),
+    ])
+    func account(arn: String, account: String) {
+        #expect(Reconciler.account(of: arn) == account)
+    }
+
     @Test("nothing new: one small newest-first page; more new executions than the first page holds: all are found on the next")
     func newExecutions() async throws {
         let h = try await FailClosedTests().harness(["failed"])

@@ -114,7 +114,8 @@ public struct Reconciler: Sendable {
         }
         try await readMissingCapacity(decisions, problems: &problems)
         let terminated = try await act(on: decisions, pass: pass, problems: &problems)
-        let final = decisions.map { decision -> Decision in
+        // Without terminations the decisions stand as they are (no copy of each one).
+        let final = terminated.isEmpty ? decisions : decisions.map { decision -> Decision in
             guard terminated.contains(decision.clusterID) else { return decision }
             var done = decision
             done.disposition = .terminated

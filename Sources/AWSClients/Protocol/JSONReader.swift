@@ -285,7 +285,6 @@ public struct JSONReader: ~Copyable {
         return nil
     }
 
-
     /// Reads an array: calls `body` once per element, which must read or skip it.
     public mutating func readArray(_ body: (inout JSONReader) throws(JSONReadError) -> Void) throws(JSONReadError) {
         try expect(UInt8(ascii: "["), "an array")

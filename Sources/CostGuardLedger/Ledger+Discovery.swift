@@ -202,8 +202,7 @@ extension Ledger {
                 + "," + (machine.type.map(jsonString) ?? "null") + "]"
         }.joined(separator: ",") + "]"
         return try write("recording state machines") { db in
-            var written: Set<String> = []
-            try db.forEachRow(
+            try db.run(
                 """
                 INSERT INTO state_machines (arn, name, region, account, type, first_seen_at, last_seen_at)
                 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
@@ -211,21 +210,15 @@ extension Ledger {
                 FROM json_each(?1) WHERE true
                 ON CONFLICT (arn) DO UPDATE SET last_seen_at = excluded.last_seen_at, deleted_at = NULL
                 WHERE last_seen_at <= ?3 OR deleted_at IS NOT NULL
-                RETURNING arn
                 """,
                 // A row touched within the refresh period is left as it is (another process, or a `reconcile` run
                 // a minute ago, wrote it): no page is written for it.
-                [.text(rows), .text(now.iso8601), .text(now.adding(.zero - Self.stateMachineSeenRefresh).iso8601)]
-            ) { row in
-                if let arn = row[0].text { written.insert(arn) }
-            }
+                [.text(rows), .text(now.iso8601), .text(now.adding(.zero - Self.stateMachineSeenRefresh).iso8601)])
+            // Each row's time as it now stands, written or left alone, in the same transaction.
             var seen: [String: Timestamp] = [:]
             seen.reserveCapacity(machines.count)
-            for arn in written { seen[arn] = now }
-            let alone = machines.map(\.arn).filter { !written.contains($0) }
-            guard !alone.isEmpty else { return seen }
             try db.forEachRow(
-                "SELECT arn, last_seen_at FROM state_machines WHERE arn IN (\(Self.listSQL))", [Self.listValue(alone)]
+                "SELECT arn, last_seen_at FROM state_machines WHERE arn IN (\(Self.listSQL))", [Self.listValue(machines.map(\.arn))]
             ) { row in
                 if let arn = row[0].text, let last = row[1].text.flatMap(Timestamp.init(iso8601:)) { seen[arn] = last }
             }

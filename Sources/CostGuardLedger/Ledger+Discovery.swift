@@ -660,12 +660,14 @@ extension Ledger {
             }
             return found
         }
-        return decisions.filter { d in
+        // By index: filtering the decisions themselves would copy each one (a steady pass keeps none of them).
+        return decisions.indices.filter { index in
             // The same test as the UPDATE's own WHERE, so that skipping a row changes nothing.
-            guard let row = current[d.clusterID], !(row.disposition == "terminated" && d.disposition == .ended) else { return false }
-            return !sameText(row.disposition, d.disposition.rawValue) || !sameText(row.reason, d.reason)
-                || !sameText(row.orphanedSince, d.orphanedSince?.iso8601)
-        }
+            let d = decisions[index].disposition
+            guard let row = current[decisions[index].clusterID], !(row.disposition == "terminated" && d == .ended) else { return false }
+            return !sameText(row.disposition, d.rawValue) || !sameText(row.reason, decisions[index].reason)
+                || !sameText(row.orphanedSince, decisions[index].orphanedSince?.iso8601)
+        }.map { decisions[$0] }
     }
 
     /// SQL's `IS` for text: both NULL, or the same bytes (Swift's `==` compares canonical equivalence instead).
@@ -687,9 +689,9 @@ extension Ledger {
     public func policyFacts(passStart: Timestamp, observed: Set<String> = []) throws(LedgerError) -> [ClusterFacts] {
         try cachedSnapshot("reading policy facts") { db, cache in
             let read = try cache.cached(\.policyFacts, size: { $0.count + 1 }) { try Self.readPolicyFacts(db) }
-            return read.map { entry in
-                var facts = entry.facts
-                facts.observedThisPass = observed.contains(facts.id) || (entry.observedAt.map { $0 >= passStart } ?? false)
+            return read.indices.map { index in
+                var facts = read[index].facts
+                facts.observedThisPass = observed.contains(facts.id) || (read[index].observedAt.map { $0 >= passStart } ?? false)
                 return facts
             }
         }

@@ -69,12 +69,14 @@ extension Reconciler {
         do {
             // The live set: one call per 1000 RUNNING executions.
             for try await page in region.sfn.listExecutions(.stateMachine(machine.arn), status: .running) {
-                for item in page.executions where running.insert(item.executionArn).inserted {
+                // By index: iterating the items would copy each one (and retain its strings).
+                let items = page.executions
+                for index in items.indices where running.insert(items[index].executionArn).inserted {
                     // Record only what is new (or running again); the ledger already has the rest.
-                    if wasRunning.contains(item.executionArn) {
+                    if wasRunning.contains(items[index].executionArn) {
                         stillRunning += 1
                     } else {
-                        records.append(Self.record(item))
+                        records.append(Self.record(items[index]))
                     }
                 }
             }
@@ -93,8 +95,8 @@ extension Reconciler {
             return
         }
         let knownListed = try ledger.executionStatuses(arns: listed.map(\.executionArn))
-        for item in listed where knownListed[item.executionArn] != ExecutionStatus(rawValue: item.status) {
-            records.append(Self.record(item))
+        for index in listed.indices where knownListed[listed[index].executionArn] != ExecutionStatus(rawValue: listed[index].status) {
+            records.append(Self.record(listed[index]))
         }
         // Executions the ledger has as RUNNING that are no longer in the live set: confirm with DescribeExecution
         // (status, stop date, redrive fields) before anything depends on them. New executions that had already

@@ -13,7 +13,9 @@ extension Reconciler {
     /// - Returns: the clusters seen this pass whose observation matched the ledger and was not rewritten (the
     ///   policy counts them as observed this pass; a pass then writes only what changed).
     func observeClusters(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) -> Set<String> {
-        let tracked = try ledger.trackedClusters().filter { $0.region == region.region }
+        // Rows and summaries are read in place, by index: iterating them would copy each one (and retain its strings).
+        let all = try ledger.trackedClusters()
+        let tracked = all.indices.filter { all[$0].region == region.region }
         guard !tracked.isEmpty else { return [] }
         var unchanged: Set<String> = []
         unchanged.reserveCapacity(tracked.count)
@@ -28,29 +30,34 @@ extension Reconciler {
             return []
         }
         var observations: [ClusterObservation] = []
-        for cluster in tracked {
-            if let summary = listed[cluster.id] {
-                let observation = Self.observation(summary)
-                if observation.state == cluster.state, observation.name == cluster.name, cluster.createdAt != nil,
-                    observation.normalizedInstanceHours == cluster.normalizedInstanceHours
-                {
-                    unchanged.insert(cluster.id)
+        for index in tracked {
+            let id = all[index].id
+            if let at = listed.index(forKey: id) {
+                if Self.isUnchanged(listed.values[at], all[index]) {
+                    unchanged.insert(id)
                 } else {
-                    observations.append(observation)
+                    observations.append(Self.observation(listed.values[at]))
                 }
                 continue
             }
             do {
-                observations.append(Self.observation(try await region.emr.describeCluster(cluster.id)))
+                observations.append(Self.observation(try await region.emr.describeCluster(id)))
             } catch let error where error.code == "InvalidRequestException" && error.message.contains("not valid") {
                 // EMR forgets terminated clusters after about two months: a missing cluster has ended.
-                observations.append(ClusterObservation(id: cluster.id, state: .terminated, stateChangeReason: "no longer known to EMR", source: "DescribeCluster"))
+                observations.append(ClusterObservation(id: id, state: .terminated, stateChangeReason: "no longer known to EMR", source: "DescribeCluster"))
             } catch {
-                problems.add("DescribeCluster \(cluster.id): \(error)", region: region.region, reach: .local)
+                problems.add("DescribeCluster \(id): \(error)", region: region.region, reach: .local)
             }
         }
         try ledger.recordClusterObservations(observations, at: now())
         return unchanged
+    }
+
+    /// Whether a listed cluster's observation would leave its ledger row as it is (the test on the fields a
+    /// ListClusters observation writes; the row must have its creation time).
+    static func isUnchanged(_ summary: EMR.ClusterSummary, _ cluster: TrackedCluster) -> Bool {
+        (ClusterState(rawValue: summary.status.state) ?? .unknown) == cluster.state && summary.name == cluster.name
+            && cluster.createdAt != nil && summary.normalizedInstanceHours == cluster.normalizedInstanceHours
     }
 
     static func observation(_ summary: EMR.ClusterSummary) -> ClusterObservation {

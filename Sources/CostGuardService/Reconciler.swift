@@ -96,7 +96,8 @@ public struct Reconciler: Sendable {
             observed.formUnion(try await observeClusters(region, problems: &problems))
         }
         var decisions = try decide(passStart: passStart, problems: problems, observed: observed)
-        if decisions.contains(where: { $0.action != nil || $0.needsRecheck }) {
+        // Decisions are read in place by index below: iterating them would copy each one (and retain its strings).
+        if decisions.indices.contains(where: { decisions[$0].action != nil || decisions[$0].needsRecheck }) {
             // Something may be acted on: bring RUNNING references up to date, re-check every candidate, decide again.
             for region in regions where decisions.contains(where: { $0.scope.region == region.region && ($0.action != nil || $0.needsRecheck) }) {
                 try await refreshRunningHistories(region, problems: &problems)
@@ -125,11 +126,11 @@ public struct Reconciler: Sendable {
         }
         try ledger.recordDecisions(final, at: now())
         var counts: [Disposition: Int] = [:]
-        for decision in final { counts[decision.disposition, default: 0] += 1 }
+        for index in final.indices { counts[final[index].disposition, default: 0] += 1 }
         let needsAttention: Set<Disposition> = [.wouldTerminate, .protected, .reportOnly, .deferred, .orphan]
         let outcome: PassOutcome =
             !problems.all.isEmpty ? .degraded
-            : final.contains(where: { needsAttention.contains($0.disposition) }) ? .attention : .ok
+            : counts.keys.contains(where: { needsAttention.contains($0) }) ? .attention : .ok
         let summary = PassSummary(
             passID: pass, outcome: outcome, dispositions: counts, terminated: terminated, problems: problems.all,
             apiCalls: counter.snapshot, decisions: final)
@@ -144,12 +145,15 @@ public struct Reconciler: Sendable {
 
     /// Reads the capacity of costed clusters that have none yet (before acting, so terminated ones keep their cost).
     func readMissingCapacity(_ decisions: [Decision], problems: inout Problems) async throws(LedgerError) {
-        let costed = decisions.filter { Self.costedDispositions.contains($0.disposition) }.map(\.clusterID)
+        let costedIndices = decisions.indices.filter { Self.costedDispositions.contains(decisions[$0].disposition) }
+        guard !costedIndices.isEmpty else { return }
+        let costed = costedIndices.map { decisions[$0].clusterID }
         let known = try ledger.clustersWithCapacity(among: costed)
         let types = try ledger.collectionTypes(of: costed)
-        for decision in decisions where Self.costedDispositions.contains(decision.disposition) && !known.contains(decision.clusterID) {
-            guard let region = regions.first(where: { $0.region == decision.scope.region }) else { continue }
-            try await readCapacity(decision.clusterID, region: region, collectionType: types[decision.clusterID], problems: &problems)
+        for index in costedIndices where !known.contains(decisions[index].clusterID) {
+            let clusterID = decisions[index].clusterID
+            guard let region = regions.first(where: { $0.region == decisions[index].scope.region }) else { continue }
+            try await readCapacity(clusterID, region: region, collectionType: types[clusterID], problems: &problems)
         }
     }
 

@@ -192,6 +192,55 @@ struct JSONReaderTests {
         #expect(disagreeing == 0, "\(disagreeing) of \(checked) documents; first: \(disagreements.first ?? "")")
     }
 
+    /// A page's items repeat their state machine's ARN (and clusters their state's reason): the reader keeps one
+    /// string for a run of equal ones, and reads every value as `JSONDecoder` does whatever the run holds (escaped
+    /// spellings of the same text, other texts, non-ASCII, empty).
+    @Test("repeated strings are shared across a page's items and read as JSONDecoder reads them")
+    func repeatedStrings() throws {
+        let arns = [
+            "arn:aws:states:us-east-1:1:stateMachine:a", "arn:aws:states:us-east-1:1:stateMachine:a",
+            #"arn:aws:states:us-east-1:1:stateMachine:a\u0041"#, "arn:aws:states:us-east-1:1:stateMachine:aA",
+            "arn:aws:states:us-east-1:1:stateMachine:aA", "arn:aws:states:us-east-1:1:stateMachine:b",
+            #"arn:aws:states:us-east-1:1:stateMachine:\/a"#, "arn:aws:states:us-east-1:1:stateMachine:/a",
+            "arn:aws:states:us-east-1:1:stateMachine:é", "arn:aws:states:us-east-1:1:stateMachine:é", "", "",
+            "arn:aws:states:us-east-1:1:stateMachine:b",
+        ]
+        let items = arns.enumerated().map { index, arn in
+            #"{"executionArn":"e\#(index)","stateMachineArn":"\#(arn)","status":"RUNNING","startDate":1}"#
+        }
+        let bytes = Array(#"{"executions":[\#(items.joined(separator: ","))]}"#.utf8)
+        let (read, decoded, error) = both(SFN.ListExecutionsOutput.self, bytes)
+        #expect(error == nil)
+        #expect(read != nil && read == decoded)
+        let machines = try #require(read).executions.map(\.stateMachineArn)
+        #expect(machines[2] == "arn:aws:states:us-east-1:1:stateMachine:aA" && machines[6] == machines[7])
+        // Shared storage for plain repeats; a new string after any other text.
+        func storage(_ text: String) -> UnsafeRawPointer? {
+            var text = text
+            return text.withUTF8 { UnsafeRawPointer($0.baseAddress) }
+        }
+        #expect(storage(machines[0]) == storage(machines[1]))
+        // An escaped spelling is decoded, then kept: the plain spellings after it share its string.
+        #expect(storage(machines[2]) == storage(machines[3]) && storage(machines[3]) == storage(machines[4]))
+        #expect(storage(machines[5]) != storage(machines[4]))
+        #expect(storage(machines[12]) != storage(machines[5]))  // the cache holds the last one only
+
+        let reasons = [#"{"Code":"ALL_STEPS_COMPLETED","Message":"Steps completed, cluster ready for more"}"#,
+                       #"{"Code":"ALL_STEPS_COMPLETED","Message":"Steps completed, cluster ready for more"}"#,
+                       #"{"Code":null,"Message":"Steps completed, cluster ready for more"}"#, "{}",
+                       #"{"Code":"USER_REQUEST","Message":"Terminated by user request \"x\""}"#]
+        let clusters = reasons.enumerated().map { index, reason in
+            #"{"Id":"j-\#(index)","Status":{"State":"WAITING","StateChangeReason":\#(reason)}}"#
+        }
+        let clusterBytes = Array(#"{"Clusters":[\#(clusters.joined(separator: ","))]}"#.utf8)
+        let (readClusters, decodedClusters, clusterError) = both(EMR.ListClustersOutput.self, clusterBytes)
+        #expect(clusterError == nil)
+        #expect(readClusters != nil && readClusters == decodedClusters)
+        let messages = try #require(readClusters).clusters.map { $0.status.stateChangeReason?.message }
+        #expect(storage(messages[0]!) == storage(messages[1]!) && storage(messages[1]!) == storage(messages[2]!))
+        #expect(messages[3] == nil && messages[4] == #"Terminated by user request "x""#)
+    }
+
     /// Random documents of the list shapes (valid JSON; fields missing, null, of the wrong type, unknown fields,
     /// escapes, whitespace), then random damage to each. On every valid document the reader and `JSONDecoder` agree
     /// (both refuse the shape, or both read equal values); on damaged ones, whatever the reader takes, `JSONDecoder`

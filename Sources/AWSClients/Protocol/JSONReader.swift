@@ -1,4 +1,9 @@
 public import CostGuardCore
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
 
 /// Why a document could not be read by `JSONReader`: where, and what was wrong.
 public struct JSONReadError: Error, Sendable, CustomStringConvertible {
@@ -105,6 +110,8 @@ public struct JSONReader: ~Copyable {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
+    /// The last string read for each slot of `readString(repeated:)`.
+    private var repeated: [String?] = []
     /// Nesting deeper than this is refused (as a malformed answer), so a hostile document cannot exhaust the stack.
     static let maximumDepth = 512
 
@@ -335,6 +342,32 @@ public struct JSONReader: ~Copyable {
         }
         guard let items else { throw missing(itemsKey) }
         return (items, token)
+    }
+
+    /// Reads a string that is usually the same as the last one read for `slot` (a number below 8 that the shape
+    /// picks for the field: the state machine ARN of every item of a ListExecutions page, a cluster state's
+    /// reason): when its bytes are that string's, that string is returned and no new one is made. Only a cache:
+    /// the answer is what `readString()` reads.
+    public mutating func readString(repeated slot: Int) throws(JSONReadError) -> String {
+        if repeated.isEmpty { repeated = Array(repeating: nil, count: 8) }
+        if peek() == UInt8(ascii: "\""), let range = plainKey() {
+            let raw = UnsafeBufferPointer(rebasing: bytes[range])
+            if let last = repeated[slot], Self.equal(last, raw) { return last }
+            let text = String(decoding: raw, as: UTF8.self)
+            repeated[slot] = text
+            return text
+        }
+        let text = try readString()
+        repeated[slot] = text
+        return text
+    }
+
+    /// Whether `text`'s UTF-8 is `raw`.
+    private static func equal(_ text: String, _ raw: UnsafeBufferPointer<UInt8>) -> Bool {
+        var text = text
+        return text.withUTF8 { utf8 in
+            utf8.count == raw.count && (raw.isEmpty || memcmp(utf8.baseAddress!, raw.baseAddress!, raw.count) == 0)
+        }
     }
 
     /// Reads a string.

@@ -165,8 +165,9 @@ extension EMR.StateChangeReason: JSONReadable {
         var code: String?, message: String?
         try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
             switch field {
-            case 0: code = try reader.readOptionalString()
-            case 1: message = try reader.readOptionalString()
+            // Clusters in one state mostly share its reason: one string for all of them.
+            case 0: code = try reader.readNull() ? nil : try reader.readString(repeated: 1)
+            case 1: message = try reader.readNull() ? nil : try reader.readString(repeated: 2)
             default: break
             }
         }

@@ -157,7 +157,8 @@ extension SFN.ExecutionListItem: JSONReadable {
         try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
             switch field {
             case 0: executionArn = try reader.readString()
-            case 1: stateMachineArn = try reader.readString()
+            // The same on every item of a state machine's page: one string for all of them.
+            case 1: stateMachineArn = try reader.readString(repeated: 0)
             case 2: name = try reader.readOptionalString()
             case 3: status = try reader.readString()
             case 4: startDate = try reader.readTimestamp()

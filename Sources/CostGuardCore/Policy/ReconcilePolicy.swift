@@ -14,8 +14,10 @@
 public enum ReconcilePolicy {
     public static func decide(_ input: PolicyInput, configuration: PolicyConfiguration) -> [Decision] {
         var terminations = 0
-        return input.clusters.sorted { $0.id < $1.id }.map { cluster in
-            var decision = decideOne(cluster, input: input, configuration: configuration)
+        // The facts are read in place, in id order (sorting the facts themselves would copy every one).
+        let clusters = input.clusters
+        return clusters.indices.sorted { clusters[$0].id < clusters[$1].id }.map { index in
+            var decision = decideOne(clusters[index], input: input, configuration: configuration)
             if decision.action != nil {
                 if configuration.dryRun {
                     decision.disposition = .wouldTerminate

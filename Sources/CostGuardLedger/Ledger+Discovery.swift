@@ -660,14 +660,14 @@ extension Ledger {
             }
             return found
         }
-        // By index: filtering the decisions themselves would copy each one (a steady pass keeps none of them).
-        return decisions.indices.filter { index in
+        return decisions.elements(whereIndex: { index in
             // The same test as the UPDATE's own WHERE, so that skipping a row changes nothing.
-            let d = decisions[index].disposition
-            guard let row = current[decisions[index].clusterID], !(row.disposition == "terminated" && d == .ended) else { return false }
-            return !sameText(row.disposition, d.rawValue) || !sameText(row.reason, decisions[index].reason)
+            let disposition = decisions[index].disposition
+            guard let row = current[decisions[index].clusterID], !(row.disposition == "terminated" && disposition == .ended)
+            else { return false }
+            return !sameText(row.disposition, disposition.rawValue) || !sameText(row.reason, decisions[index].reason)
                 || !sameText(row.orphanedSince, decisions[index].orphanedSince?.iso8601)
-        }.map { decisions[$0] }
+        })
     }
 
     /// SQL's `IS` for text: both NULL, or the same bytes (Swift's `==` compares canonical equivalence instead).

@@ -42,8 +42,7 @@ extension Reconciler {
     /// - Returns: the clusters terminated.
     func act(on decisions: [Decision], pass: PassID, problems: inout Problems) async throws(LedgerError) -> [String] {
         let journaledDispositions: Set<Disposition> = [.wouldTerminate, .deferred, .protected]
-        // Picked by index: filtering the decisions themselves would copy every one of them.
-        let journaled = decisions.indices.filter { journaledDispositions.contains(decisions[$0].disposition) }.map { decisions[$0] }
+        let journaled = decisions.elements(whereIndex: { journaledDispositions.contains(decisions[$0].disposition) })
         let previous = try ledger.dispositions(of: journaled.map(\.clusterID))
         for decision in journaled where previous[decision.clusterID] != decision.disposition.rawValue {
             try ledger.journalDecision(
@@ -51,8 +50,7 @@ extension Reconciler {
         }
         var terminated: [String] = []
         for region in regions {
-            let batch = decisions.indices.filter { decisions[$0].action != nil && decisions[$0].scope.region == region.region }
-                .map { decisions[$0] }
+            let batch = decisions.elements(whereIndex: { decisions[$0].action != nil && decisions[$0].scope.region == region.region })
             // Remove protection first where the policy allows it, one journaled call per cluster.
             var ready: [Decision] = []
             for decision in batch {

@@ -19,11 +19,15 @@ extension Reconciler {
         guard !tracked.isEmpty else { return [] }
         var unchanged: Set<String> = []
         unchanged.reserveCapacity(tracked.count)
-        var listed: [String: EMR.ClusterSummary] = [:]
+        // The pages as they came, and where each listed cluster is in them (a summary is not copied into a map).
+        var pages: [[EMR.ClusterSummary]] = []
+        var listed: [String: (page: Int, item: Int)] = [:]
         listed.reserveCapacity(tracked.count + 64)
         do {
             for try await page in region.emr.listClusters(states: Self.billingStates) {
-                for cluster in page.clusters { listed[cluster.id] = cluster }
+                let clusters = page.clusters
+                for item in clusters.indices { listed[clusters[item].id] = (pages.count, item) }
+                pages.append(clusters)
             }
         } catch {
             problems.add("ListClusters in \(region.region): \(error)", region: region.region, reach: .region)
@@ -32,11 +36,11 @@ extension Reconciler {
         var observations: [ClusterObservation] = []
         for index in tracked {
             let id = all[index].id
-            if let at = listed.index(forKey: id) {
-                if Self.isUnchanged(listed.values[at], all[index]) {
+            if let at = listed[id] {
+                if Self.isUnchanged(pages[at.page][at.item], all[index]) {
                     unchanged.insert(id)
                 } else {
-                    observations.append(Self.observation(listed.values[at]))
+                    observations.append(Self.observation(pages[at.page][at.item]))
                 }
                 continue
             }

@@ -93,7 +93,9 @@ public struct Reconciler: Sendable {
         }
         var observed: Set<String> = []
         for region in regions {
-            observed.formUnion(try await observeClusters(region, problems: &problems))
+            let seen = try await observeClusters(region, problems: &problems)
+            // One region (the usual case): the set as it is, not a copy of it element by element.
+            if observed.isEmpty { observed = seen } else { observed.formUnion(seen) }
         }
         var decisions = try decide(passStart: passStart, problems: problems, observed: observed)
         // Decisions are read in place by index below: iterating them would copy each one (and retain its strings).

@@ -28,6 +28,24 @@ struct NIOHTTPTransportTests {
         #expect(target.hostHeader == hostHeader)
     }
 
+    @Test("header names match ASCII case-insensitively, byte for byte otherwise")
+    func headerLookup() {
+        let response = HTTPResponse(status: 200, headers: [
+            ("x-amzn-RequestId", "r-1"), ("Date", "d"), ("X-AMZN-ERRORTYPE", "Throttling"), ("x-[", "bracket"), ("straße", "s"),
+        ])
+        #expect(response.header("X-Amzn-RequestID") == "r-1")
+        #expect(response.header("date") == "d")
+        #expect(response.header("x-amzn-errortype") == "Throttling")
+        #expect(response.header("x-amzn-requestid ") == nil)
+        #expect(response.header("x-amzn-request-id") == nil)
+        // Only letters fold: `[` and `{` differ by the same bit as `A` and `a`.
+        #expect(response.header("x-{") == nil)
+        #expect(response.header("x-[") == "bracket")
+        // Not Unicode case folding (header names are ASCII tokens): the bytes must be equal.
+        #expect(response.header("STRASSE") == nil)
+        #expect(response.header("straße") == "s")
+    }
+
     @Test("URLs it refuses, naming what is wrong", arguments: [
         ("ftp://example.com/", "only http:// and https://"), ("example.com/", "not an absolute"),
         ("http://user:pw@example.com/", "user information"), ("http://example.com:99999/", "bad port"),

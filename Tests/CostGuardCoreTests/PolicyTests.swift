@@ -32,6 +32,18 @@ struct PolicyTests {
         return Dictionary(uniqueKeysWithValues: decisions.map { ($0.clusterID, $0) })
     }
 
+    @Test("dispositions hash by case: equal ones alike, all twelve distinct in a set and as dictionary keys")
+    func dispositionHashing() {
+        let all = Disposition.allCases
+        #expect(Set(all).count == all.count)
+        var counts: [Disposition: Int] = [:]
+        for (index, disposition) in (all + all.reversed()).enumerated() { counts[disposition, default: 0] += index }
+        for disposition in all {
+            #expect(counts[disposition] == all.count * 2 - 1, "\(disposition)")
+            #expect(disposition.hashValue == Disposition(rawValue: disposition.rawValue)!.hashValue)
+        }
+    }
+
     @Test("each rule gives its disposition")
     func dispositions() {
         let d = decide([

@@ -69,6 +69,10 @@ public protocol HTTPTransport: Sendable {
 extension String {
     /// ASCII case-insensitive equality, for header names.
     func caseInsensitiveCompare(_ other: String) -> Bool {
-        utf8.count == other.utf8.count && lowercased() == other.lowercased()
+        // On the bytes: a response's headers are looked up a few times per call, and `lowercased()` makes strings.
+        guard utf8.count == other.utf8.count else { return false }
+        return zip(utf8, other.utf8).allSatisfy { a, b in
+            a == b || (a | 0x20 == b | 0x20 && (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(a | 0x20))
+        }
     }
 }

@@ -24,4 +24,25 @@ public enum Disposition: String, Sendable, Hashable, CaseIterable, Codable {
     case unknown
     /// The cluster ended by other means (the workflow, a person, EMR): nothing to do.
     case ended
+
+    /// Hashes the case, not its name: a raw-value enum hashes its raw string by default, and a pass hashes each
+    /// decision's disposition a few times (counts, the journaled and costed sets).
+    public func hash(into hasher: inout Hasher) {
+        let ordinal: UInt8 =
+            switch self {
+            case .orphan: 0
+            case .terminated: 1
+            case .wouldTerminate: 2
+            case .protected: 3
+            case .exempt: 4
+            case .shared: 5
+            case .live: 6
+            case .grace: 7
+            case .deferred: 8
+            case .reportOnly: 9
+            case .unknown: 10
+            case .ended: 11
+            }
+        hasher.combine(ordinal)
+    }
 }

@@ -348,15 +348,18 @@ extension Ledger {
     }
 
     /// The state machines that have a RUNNING execution whose history could not be read in full.
+    /// (Every pass asks it, and it visits every RUNNING execution: the answer is kept while the ledger is unchanged.)
     public func stateMachinesWithIncompleteRunningHistories() throws(LedgerError) -> Set<String> {
-        try read("reading incomplete histories") { db in
-            var result: Set<String> = []
-            try db.forEachRow(
-                "SELECT DISTINCT state_machine_arn FROM executions WHERE status = 'RUNNING' AND history_status = 'incomplete'"
-            ) { row in
-                if let arn = row["state_machine_arn"].text { result.insert(arn) }
+        try cachedRead("reading incomplete histories") { db, cache in
+            try cache.cached(\.incompleteRunningHistories, size: { $0.count + 1 }) {
+                var result: Set<String> = []
+                try db.forEachRow(
+                    "SELECT DISTINCT state_machine_arn FROM executions WHERE status = 'RUNNING' AND history_status = 'incomplete'"
+                ) { row in
+                    if let arn = row[0].text { result.insert(arn) }
+                }
+                return result
             }
-            return result
         }
     }
 

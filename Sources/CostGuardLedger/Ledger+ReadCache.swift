@@ -27,6 +27,8 @@ final class LedgerReadCache {
     var trackedClusters: [TrackedCluster]?
     /// Policy facts with the time the cluster's state was observed (what "observed this pass" is computed from).
     var policyFacts: [(facts: ClusterFacts, observedAt: Timestamp?)]?
+    /// The state machines with a RUNNING execution whose history could not be read in full.
+    var incompleteRunningHistories: Set<String>?
     /// Status by execution ARN; `.some(nil)` for an ARN the ledger does not have.
     var statuses: [String: ExecutionStatus?] = [:]
     var runningARNs: [String: Set<String>] = [:]
@@ -59,6 +61,7 @@ final class LedgerReadCache {
         stateMachines = nil
         trackedClusters = nil
         policyFacts = nil
+        incompleteRunningHistories = nil
         statuses = [:]
         runningARNs = [:]
         executionCounts = [:]

@@ -44,6 +44,24 @@ struct PolicyTests {
         }
     }
 
+    @Test("a reason joined in one allocation reads as the interpolation it replaces")
+    func concatenation() {
+        let arn = "arn:aws:states:us-east-1:123456789012:execution:batch-étl:run-1"
+        #expect(String(concatenating: "its execution ", arn, " is ", "RUNNING") == "its execution \(arn) is RUNNING")
+        #expect(String(concatenating: "its execution ", arn, " is ", "RUNNING").utf8.count == 14 + arn.utf8.count + 4 + 7)
+        #expect(String(concatenating: "a", "", "b") == "ab")
+        #expect(String(concatenating: "", "") == "" && String(concatenating: "", "").isEmpty)
+        #expect(String(concatenating: "straße ", "日本 ", "🇩🇪") == "straße 日本 🇩🇪")
+        #expect(String(concatenating: "e", "\u{301}").count == 1, "a combining mark joins the character before it")
+        let long = String(repeating: "x", count: 100)
+        #expect(String(concatenating: String(long.dropFirst(50)), "y") == String(repeating: "x", count: 50) + "y")
+        // The reasons built this way.
+        let user = execution("user", .running)
+        let d = decide([cluster("j-LIVE", execution("r", .running)), cluster("j-SHARED", execution("a", .aborted), references: [user])])
+        #expect(d["j-LIVE"]?.reason == "its execution arn:aws:states:us-east-1:123456789012:execution:sm:r is RUNNING")
+        #expect(d["j-SHARED"]?.reason == "execution \(user.arn) (RUNNING) uses it")
+    }
+
     @Test("each rule gives its disposition")
     func dispositions() {
         let d = decide([

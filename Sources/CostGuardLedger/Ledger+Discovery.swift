@@ -315,7 +315,11 @@ extension Ledger {
     package static let runningExecutionsQuery = "SELECT arn FROM executions WHERE status = 'RUNNING' AND state_machine_arn = ?"
 
     /// The status the ledger has for each of these executions that it knows.
-    public func executionStatuses(arns: some Collection<String>) throws(LedgerError) -> [String: ExecutionStatus] {
+    ///
+    /// An array, not `some Collection<String>`: a generic public function called from another module runs
+    /// unspecialized, every dictionary lookup and insert going through witness tables (a steady pass asks this for
+    /// every listed execution: 2.1 M instructions generic).
+    public func executionStatuses(arns: [String]) throws(LedgerError) -> [String: ExecutionStatus] {
         try cachedRead("reading execution statuses") { db, cache in
             try cache.lookup(arns, in: \.statuses) { unknown in
                 var found: [String: ExecutionStatus] = [:]

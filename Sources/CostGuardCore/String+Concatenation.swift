@@ -10,18 +10,10 @@ extension String {
         self.init(unsafeUninitializedCapacity: count) { buffer in
             var position = 0
             for part in parts {
-                // Native strings are contiguous; a bridged or lazily built one is copied byte by byte.
-                let copied = part.utf8.withContiguousStorageIfAvailable { bytes in
-                    _ = UnsafeMutableBufferPointer(rebasing: buffer[position...]).initialize(fromContentsOf: bytes)
-                    return bytes.count
-                }
-                if let copied {
-                    position += copied
-                } else {
-                    for byte in part.utf8 {
-                        buffer[position] = byte
-                        position += 1
-                    }
+                // `withUTF8` makes a non-contiguous string (a bridged or lazily built one) contiguous first.
+                var part = part
+                position += part.withUTF8 { bytes in
+                    UnsafeMutableBufferPointer(rebasing: buffer[position...]).initialize(fromContentsOf: bytes)
                 }
             }
             return position

@@ -21,9 +21,15 @@ public struct JournalRow: Sendable, Hashable {
 }
 
 extension Ledger {
-    /// Records the start of a pass, and marks as interrupted any pass a crash left running.
+    /// Records the start of a pass, and marks as interrupted any pass a crash left running. First checks the whole
+    /// file when a check is due (a `serve` running for days; see `QuickCheckSchedule`), throwing `.corrupt` when it
+    /// finds damage.
     public func startPass(trigger: String, dryRun: Bool, at now: Timestamp) throws(LedgerError) -> PassID {
         try write("starting a pass") { db in
+            if var checks = quickChecks, let checked = try checks.checkIfDue(db, now: now) {
+                try Self.recordQuickCheck(db, checked.record, reason: checked.reason, seconds: checked.seconds)
+                quickChecks = checks
+            }
             try db.run(
                 "UPDATE passes SET outcome = 'interrupted', ended_at = ?, summary = 'interrupted: the process "
                     + "stopped before the pass finished' WHERE outcome = 'running'",

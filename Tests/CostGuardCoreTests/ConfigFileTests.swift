@@ -11,6 +11,7 @@ struct ConfigFileTests {
         let config = try ConfigFile.parse(try String(contentsOfFile: path, encoding: .utf8), path: path)
         #expect(config.policy == PolicyConfiguration())
         #expect(config.dryRun == false)
+        #expect(config.quickCheckEvery == .seconds(24 * 3600))
         #expect(config.interval == .seconds(300))
         #expect(config.metricsAddress == "127.0.0.1:9464")
         #expect(config.prices == PriceTable())
@@ -68,6 +69,7 @@ struct ConfigFileTests {
     @Test("errors name the file, the line and the key", arguments: [
         ("grace = \"1h\"", "line 1: unknown key 'grace'"),
         ("[polcy]", "line 1: unknown table [polcy]"),
+        ("quick_check_every = \"daily\"", "line 1: quick_check_every = \"daily\" is not a duration"),
         ("[policy]\ngrace = 15", "line 2: policy.grace must be a string"),
         ("[policy]\ngrace = \"15 minutes\"", "line 2: policy.grace = \"15 minutes\" is not a duration"),
         ("[policy]\non_failed = \"kill\"", "line 2: policy.on_failed = \"kill\" must be \"terminate\" or \"report\""),

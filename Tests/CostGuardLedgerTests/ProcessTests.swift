@@ -34,6 +34,8 @@ struct ProcessTests {
             let check = try runProcess(product("costguard"), ["ledger", "check", "--database", path])
             #expect(check.status == 0, "ledger check: \(check.stdout) \(check.stderr)")
             #expect(check.stdout.contains("integrity: ok"))
+            #expect(check.stdout.contains("last quick_check before writing: 20"), "\(check.stdout)")
+            #expect(check.stdout.contains("(no whole-file check is recorded)"), "the writer's open made the first: \(check.stdout)")
 
             // Every batch is five rows in one transaction: all five tables must hold the same batch numbers.
             let ledger = try Ledger.openReadOnly(path: path)

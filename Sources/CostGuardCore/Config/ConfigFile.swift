@@ -6,6 +6,8 @@ public struct ConfigFile: Sendable, Equatable {
     public var regions: [String] = []
     public var profile: String?
     public var dryRun: Bool?
+    /// The longest time between two whole-file checks of the ledger (`quick_check_every`; default 24 h).
+    public var quickCheckEvery: Duration?
     public var policy = PolicyConfiguration()
     /// `[serve]` settings.
     public var interval: Duration?
@@ -74,6 +76,7 @@ public struct ConfigFile: Sendable, Equatable {
             case "regions": config.regions = try strings()
             case "profile": config.profile = try string()
             case "dry_run": config.dryRun = try bool()
+            case "quick_check_every": config.quickCheckEvery = try duration()
             case "policy.grace": config.policy.grace = try duration()
             case "policy.redrive_grace": config.policy.redriveGrace = try duration()
             case "policy.unprotect": config.policy.unprotect = try bool()

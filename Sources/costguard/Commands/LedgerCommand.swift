@@ -28,8 +28,11 @@ struct LedgerCommand: ParsableCommand {
         func run() throws {
             let path = database.resolvedPath()
             let report: LedgerCheckReport
+            let lastQuickCheck: (checkedAt: Timestamp, reason: String, seconds: Double)?
             do {
-                report = try Ledger.openReadOnly(path: path).check()
+                let ledger = try Ledger.openReadOnly(path: path)
+                report = try ledger.check()
+                lastQuickCheck = try ledger.lastQuickCheck()
             } catch {
                 printError("costguard: \(error)")
                 throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
@@ -41,6 +44,12 @@ struct LedgerCommand: ParsableCommand {
             print("foreign keys: \(report.foreignKeyProblems.isEmpty ? "ok" : "\(report.foreignKeyProblems.count) problem(s)")")
             for problem in report.foreignKeyProblems { print("  \(problem)") }
             for (table, rows) in report.counts { print("\(table): \(rows) rows") }
+            if let last = lastQuickCheck {
+                print("last quick_check before writing: \(last.checkedAt.iso8601), "
+                    + "\(String(format: "%.2f", last.seconds)) s (\(last.reason))")
+            } else {
+                print("last quick_check before writing: none recorded (the next reconcile or serve makes one)")
+            }
             if report.openIntents > 0 {
                 print("open intents: \(report.openIntents) (the next pass re-checks these clusters before acting)")
             }

@@ -185,7 +185,9 @@ struct RunOptions: ParsableArguments {
         let path = database.database ?? file.database ?? database.resolvedPath()
         let ledger: Ledger
         do {
-            ledger = try Ledger.open(path: path, now: Timestamp.systemNow())
+            var ledgerConfiguration = Ledger.Configuration()
+            if let every = file.quickCheckEvery { ledgerConfiguration.quickCheckInterval = every }
+            ledger = try Ledger.open(path: path, now: Timestamp.systemNow(), configuration: ledgerConfiguration)
         } catch {
             printError("costguard: \(error)")
             throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)

@@ -26,8 +26,10 @@ extension Ledger {
     /// finds damage.
     public func startPass(trigger: String, dryRun: Bool, at now: Timestamp) throws(LedgerError) -> PassID {
         try write("starting a pass") { db in
-            if var checks = quickChecks, let checked = try checks.checkIfDue(db, now: now) {
-                try Self.recordQuickCheck(db, checked.record, reason: checked.reason, seconds: checked.seconds)
+            if var checks = quickChecks {
+                if let checked = try checks.checkIfDue(db, now: now) {
+                    try Self.recordQuickCheck(db, checked.record, reason: checked.reason, seconds: checked.seconds)
+                }
                 quickChecks = checks
             }
             try db.run(

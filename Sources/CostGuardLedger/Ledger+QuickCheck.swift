@@ -79,6 +79,9 @@ struct QuickCheckState {
     var last: QuickCheckRecord?
     let bootID: String
     let fileID: String
+    /// A check made at open stands for the first pass too (with `quick_check_every = "0s"` a `reconcile` would
+    /// otherwise read the whole file twice in a row).
+    var madeAtOpen = false
 
     /// A check made: what to record.
     struct Checked {
@@ -89,6 +92,10 @@ struct QuickCheckState {
 
     /// Checks the file when due (throwing `.corrupt` when it finds damage) and remembers the check.
     mutating func checkIfDue(_ db: SQLiteConnection, now: Timestamp) throws -> Checked? {
+        if madeAtOpen {
+            madeAtOpen = false
+            return nil
+        }
         guard let reason = QuickCheckSchedule.reasonDue(last: last, now: now, bootID: bootID, fileID: fileID, interval: interval)
         else { return nil }
         let seconds = try Ledger.quickCheck(db)

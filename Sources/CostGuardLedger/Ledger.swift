@@ -110,6 +110,7 @@ public final class Ledger: @unchecked Sendable {
                 interval: configuration.quickCheckInterval, last: try readLastQuickCheck(db),
                 bootID: QuickCheckSchedule.currentBootID(), fileID: QuickCheckSchedule.fileID(of: path))
             let checked = try state.checkIfDue(db, now: now)
+            state.madeAtOpen = checked != nil
             try requireWritable(db)
             let mode = try db.query("PRAGMA journal_mode = WAL").first?[0].text
             guard mode?.lowercased() == "wal" else {

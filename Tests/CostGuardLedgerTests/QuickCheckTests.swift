@@ -60,7 +60,13 @@ struct QuickCheckTests {
             var everyOpen = Ledger.Configuration()
             everyOpen.quickCheckInterval = .zero
             let next = dayLater.adding(.seconds(1))
-            #expect(try Ledger.open(path: path, now: next, configuration: everyOpen).lastQuickCheck()?.checkedAt == next)
+            let ledger = try Ledger.open(path: path, now: next, configuration: everyOpen)
+            #expect(try ledger.lastQuickCheck()?.checkedAt == next)
+            // The open's check stands for the first pass; every later pass checks again.
+            _ = try ledger.startPass(trigger: "reconcile", dryRun: true, at: next.adding(.seconds(1)))
+            #expect(try ledger.lastQuickCheck()?.checkedAt == next)
+            _ = try ledger.startPass(trigger: "serve", dryRun: true, at: next.adding(.seconds(2)))
+            #expect(try ledger.lastQuickCheck()?.checkedAt == next.adding(.seconds(2)))
         }
     }
 

@@ -83,6 +83,10 @@ def main():
     parser.add_argument("--valgrind", required=True, help="valgrind 3.22 or later (reads Swift 6's DWARF 5)")
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--seconds", type=int, default=60, help="how long each binary's serve runs under callgrind")
+    parser.add_argument("--padded", action="store_true",
+                        help="also count each binary on a copy padded like scale.py's (--pad-clusters, --pad-journal)")
+    parser.add_argument("--pad-clusters", type=int, default=100000)
+    parser.add_argument("--pad-journal", type=int, default=1000000)
     args, fleet_args = parser.parse_known_args()
     workdir = tempfile.mkdtemp(prefix="costguard-instructions-")
     shim_source = os.path.join(workdir, "sigsuspend.c")
@@ -107,16 +111,27 @@ def main():
         print(f"first pass: {first['calls']} AWS calls", file=sys.stderr)
         rows = []
         for n, binary in enumerate(args.costguard):
-            # Each binary starts from the same ledger (a folder of its own: the lock file sits beside the ledger).
-            ledger = os.path.join(workdir, f"run-{n}", "ledger.sqlite")
-            os.makedirs(os.path.dirname(ledger))
-            shutil.copy(base, ledger)
-            counts = count(args.valgrind, shim, binary, ledger, env, args.seconds, workdir, str(n))
-            rows.append((binary, counts))
+            for padded in [False, True] if args.padded else [False]:
+                # Each run starts from the same ledger (a folder of its own: the lock file sits beside the ledger).
+                label = f"{n}-padded" if padded else str(n)
+                ledger = os.path.join(workdir, f"run-{label}", "ledger.sqlite")
+                os.makedirs(os.path.dirname(ledger))
+                shutil.copy(base, ledger)
+                if padded:
+                    scale.pad_ledger(ledger, args.pad_clusters, args.pad_journal)
+                # One pass outside callgrind first: the copy is a new file, so its whole-file check is due at open.
+                scale.costguard_pass(binary, ledger, env, emulator)
+                counts = count(args.valgrind, shim, binary, ledger, env, args.seconds, workdir, label)
+                rows.append((binary + (f" (ledger + {args.pad_clusters} clusters, {args.pad_journal} journal rows)"
+                                       if padded else ""), counts))
         print("| binary | steady passes | instructions per pass (median) | min | max |")
         print("|---|---:|---:|---:|---:|")
         for binary, counts in rows:
             print(f"| {binary} | {len(counts)} | {statistics.median(counts):,.0f} | {min(counts):,} | {max(counts):,} |")
+        if args.padded:
+            for n in range(len(args.costguard)):
+                plain, padded = statistics.median(rows[2 * n][1]), statistics.median(rows[2 * n + 1][1])
+                print(f"- {args.costguard[n]}: padded ledger {padded / plain * 100 - 100:+.2f}% instructions per steady pass")
     finally:
         emulator.stop()
 

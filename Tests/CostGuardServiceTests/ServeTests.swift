@@ -135,12 +135,18 @@ struct ServeTests {
         let hitsBefore = try #require(first["costguard_ledger_cache_hits_total{}"], "\(first.keys.sorted())")
         #expect((later["costguard_ledger_cache_hits_total{}"] ?? -1) >= hitsBefore)
 
-        // A reconcile on the same ledger while serve runs: exit 75, naming the holder.
+        // A reconcile on the same ledger while serve runs: exit 75, naming the holder, refused before it opens the
+        // ledger (with a whole-file check due at every open, it would otherwise check the file and record it).
+        let checkedBefore = try #require(try Ledger.openReadOnly(path: world.database).lastQuickCheck())
+        let everyOpen = try TestPaths.temporaryDirectory() + "/every-open.toml"
+        try "quick_check_every = \"0s\"\n".write(toFile: everyOpen, atomically: true, encoding: .utf8)
         let second = try await runToCompletion(
-            TestPaths.productsDirectory + "/costguard", ["reconcile", "--database", world.database, "--grace", "0s"],
+            TestPaths.productsDirectory + "/costguard",
+            ["reconcile", "--database", world.database, "--grace", "0s", "--config", everyOpen],
             environment: world.environment)
         #expect(second.status == ExitStatus.locked.rawValue, "\(second.stderr)")
         #expect(second.stderr.contains("pid \(serve.processIdentifier) costguard serve"), "\(second.stderr)")
+        #expect(try Ledger.openReadOnly(path: world.database).lastQuickCheck()?.checkedAt == checkedBefore.checkedAt)
 
         // Dry run so far: nothing terminated.
         let orphans = world.scenarios.values.flatMap(\.clusterIds)

@@ -23,6 +23,15 @@ public final class InstanceLock: Sendable {
         }
     }
 
+    /// The lock file cannot be opened or created (a missing or read-only directory: the ledger's own open says more).
+    public struct Unavailable: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String {
+            "cannot open the lock file \(path): \(reason); check that the ledger's directory exists and is writable"
+        }
+    }
+
     /// Takes the lock for the ledger at `databasePath`.
     ///
     /// - Parameters:
@@ -33,7 +42,7 @@ public final class InstanceLock: Sendable {
         let path = (directory.isEmpty ? "" : directory) + "/costguard.lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw Busy(path: path, holder: "cannot open the lock file: \(String(cString: strerror(errno)))")
+            throw Unavailable(path: path, reason: String(cString: strerror(errno)))
         }
         if flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
             var buffer = [UInt8](repeating: 0, count: 256)

@@ -38,15 +38,8 @@ struct ReconcileCommand: AsyncParsableCommand {
     var wait = false
 
     func run() async throws {
-        let setup = try await run.prepare(database: database, trigger: "reconcile")
-        let lock: InstanceLock
-        do {
-            lock = try InstanceLock.acquire(forDatabase: setup.reconciler.ledger.path, command: "reconcile", wait: wait)
-        } catch {
-            printError("costguard: \(error)")
-            throw ExitCode(ExitStatus.locked.rawValue)
-        }
-        defer { withExtendedLifetime(lock) {} }
+        let setup = try await run.prepare(database: database, trigger: "reconcile", wait: wait)
+        defer { withExtendedLifetime(setup.lock) {} }
         let summary: PassSummary
         do {
             // On the transport's event loop: no thread hand-off per AWS call (see `TransportExecutor`).
@@ -125,11 +118,15 @@ struct RunOptions: ParsableArguments {
     struct Setup {
         var reconciler: Reconciler
         var configFile: ConfigFile
+        /// Held from before the ledger is opened until the process exits.
+        var lock: InstanceLock
     }
 
-    /// Reads the config, resolves AWS settings for every region, opens the ledger, and builds the reconciler.
+    /// Reads the config, resolves AWS settings for every region, takes the instance lock (exit 75 when another
+    /// CostGuard holds it, unless `wait`), opens the ledger, and builds the reconciler. The lock comes before the open:
+    /// a second instance is refused before it migrates or checks the file.
     func prepare(
-        database: DatabaseOptions, trigger: String, observer: (@Sendable (AWSCallRecord) -> Void)? = nil
+        database: DatabaseOptions, trigger: String, wait: Bool, observer: (@Sendable (AWSCallRecord) -> Void)? = nil
     ) async throws -> Setup {
         ProcessUsage.limitMallocArenas()  // before the HTTP client's threads start
         let environment = ProcessInfo.processInfo.environment
@@ -183,6 +180,16 @@ struct RunOptions: ParsableArguments {
             }
         }
         let path = database.database ?? file.database ?? database.resolvedPath()
+        var lock: InstanceLock?
+        var lockProblem: InstanceLock.Unavailable?
+        do {
+            lock = try InstanceLock.acquire(forDatabase: path, command: trigger, wait: wait)
+        } catch let problem as InstanceLock.Unavailable {
+            lockProblem = problem  // a missing or read-only directory: the ledger's open below names it, with the fix
+        } catch {
+            printError("costguard: \(error)")
+            throw ExitCode(ExitStatus.locked.rawValue)
+        }
         let ledger: Ledger
         do {
             var ledgerConfiguration = Ledger.Configuration()
@@ -192,10 +199,14 @@ struct RunOptions: ParsableArguments {
             printError("costguard: \(error)")
             throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
         }
+        guard let lock else {
+            printError("costguard: \(lockProblem.map(String.init(describing:)) ?? "the instance lock was not taken")")
+            throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
+        }
         let reconciler = Reconciler(
             ledger: ledger, regions: clients, configuration: configuration, counter: counter,
             now: { Timestamp.systemNow() }, logger: Logger(label: "costguard"))
-        return Setup(reconciler: reconciler, configFile: file)
+        return Setup(reconciler: reconciler, configFile: file, lock: lock)
     }
 
     func loadConfig(environment: [String: String]) throws -> ConfigFile {

@@ -72,14 +72,8 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let metrics = ServiceMetrics()
-        let setup = try await run.prepare(database: database, trigger: "serve", observer: { metrics.record($0) })
-        let lock: InstanceLock
-        do {
-            lock = try InstanceLock.acquire(forDatabase: setup.reconciler.ledger.path, command: "serve", wait: wait)
-        } catch {
-            printError("costguard: \(error)")
-            throw ExitCode(ExitStatus.locked.rawValue)
-        }
+        let setup = try await run.prepare(database: database, trigger: "serve", wait: wait, observer: { metrics.record($0) })
+        let lock = setup.lock
         var reconciler = setup.reconciler
         var every = interval.flatMap(DurationText.parse) ?? setup.configFile.interval ?? .seconds(300)
         let logger = Logger(label: "costguard.serve")

@@ -106,20 +106,14 @@ struct QuickCheckState {
 }
 
 extension Ledger {
-    /// Whether the schema has `last_quick_check` (version 6 and later).
-    static func hasQuickCheckTable(_ db: SQLiteConnection) throws -> Bool {
-        try !db.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'last_quick_check'").isEmpty
-    }
-
-    /// The last check recorded in the file, if any.
-    static func readLastQuickCheck(_ db: SQLiteConnection) throws -> QuickCheckRecord? {
-        guard try hasQuickCheckTable(db),
-            let row = try db.query("SELECT checked_at, boot_id, file_id FROM last_quick_check WHERE id = 1").first
+    /// The last check recorded in the file, with why it was made and how long it took; `nil` before schema 6, or
+    /// when the row is unreadable (then one is made and the row rewritten).
+    static func readLastQuickCheck(_ db: SQLiteConnection) throws -> (record: QuickCheckRecord, reason: String, seconds: Double)? {
+        guard try !db.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'last_quick_check'").isEmpty,
+            let row = try db.query("SELECT checked_at, boot_id, file_id, reason, seconds FROM last_quick_check WHERE id = 1").first,
+            let at = row[0].text.flatMap(Timestamp.init(iso8601:)), let boot = row[1].text, let file = row[2].text
         else { return nil }
-        guard let text = row[0].text, let at = Timestamp(iso8601: text), let boot = row[1].text, let file = row[2].text else {
-            return nil  // unreadable: treated as no check, so one is made and the row rewritten
-        }
-        return QuickCheckRecord(checkedAt: at, bootID: boot, fileID: file)
+        return (QuickCheckRecord(checkedAt: at, bootID: boot, fileID: file), row[3].text ?? "", row[4].real ?? 0)
     }
 
     /// Runs `PRAGMA quick_check`; throws `.corrupt` naming what it found. Returns the seconds it took.
@@ -151,11 +145,7 @@ extension Ledger {
     /// The last whole-file check recorded in the ledger, with why it was made and how long it took.
     public func lastQuickCheck() throws(LedgerError) -> (checkedAt: Timestamp, reason: String, seconds: Double)? {
         try read("reading the last quick_check") { db in
-            guard try Self.hasQuickCheckTable(db),
-                let row = try db.query("SELECT checked_at, reason, seconds FROM last_quick_check WHERE id = 1").first,
-                let at = row[0].text.flatMap(Timestamp.init(iso8601:))
-            else { return nil }
-            return (at, row[1].text ?? "", row[2].real ?? 0)
+            try Self.readLastQuickCheck(db).map { ($0.record.checkedAt, $0.reason, $0.seconds) }
         }
     }
 }

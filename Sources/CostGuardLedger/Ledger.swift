@@ -107,7 +107,7 @@ public final class Ledger: @unchecked Sendable {
             let applied = try runner.validate(db)
             // The whole-file check, when due, before the first write (the schedule's record is read from the file).
             var state = QuickCheckState(
-                interval: configuration.quickCheckInterval, last: try readLastQuickCheck(db),
+                interval: configuration.quickCheckInterval, last: try readLastQuickCheck(db)?.record,
                 bootID: QuickCheckSchedule.currentBootID(), fileID: QuickCheckSchedule.fileID(of: path))
             let checked = try state.checkIfDue(db, now: now)
             state.madeAtOpen = checked != nil

@@ -180,12 +180,11 @@ struct RunOptions: ParsableArguments {
             }
         }
         let path = database.database ?? file.database ?? database.resolvedPath()
-        var lock: InstanceLock?
-        var lockProblem: InstanceLock.Unavailable?
+        let lock: Result<InstanceLock, InstanceLock.Unavailable>
         do {
-            lock = try InstanceLock.acquire(forDatabase: path, command: trigger, wait: wait)
+            lock = .success(try InstanceLock.acquire(forDatabase: path, command: trigger, wait: wait))
         } catch let problem as InstanceLock.Unavailable {
-            lockProblem = problem  // a missing or read-only directory: the ledger's open below names it, with the fix
+            lock = .failure(problem)  // a missing or read-only directory: the ledger's open below names it, with the fix
         } catch {
             printError("costguard: \(error)")
             throw ExitCode(ExitStatus.locked.rawValue)
@@ -199,14 +198,17 @@ struct RunOptions: ParsableArguments {
             printError("costguard: \(error)")
             throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
         }
-        guard let lock else {
-            printError("costguard: \(lockProblem.map(String.init(describing:)) ?? "the instance lock was not taken")")
+        let held: InstanceLock
+        do {
+            held = try lock.get()
+        } catch {
+            printError("costguard: \(error)")
             throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
         }
         let reconciler = Reconciler(
             ledger: ledger, regions: clients, configuration: configuration, counter: counter,
             now: { Timestamp.systemNow() }, logger: Logger(label: "costguard"))
-        return Setup(reconciler: reconciler, configFile: file, lock: lock)
+        return Setup(reconciler: reconciler, configFile: file, lock: held)
     }
 
     func loadConfig(environment: [String: String]) throws -> ConfigFile {

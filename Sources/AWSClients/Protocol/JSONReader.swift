@@ -35,7 +35,7 @@ public struct JSONReadError: Error, Sendable, CustomStringConvertible {
 /// For the few shapes a steady pass reads by the thousand (list items); everything else stays `Decodable`.
 /// Whatever a conforming type accepts, its `Decodable` conformance must accept with an equal value; it may refuse
 /// more (the reader is strict JSON also where `JSONDecoder` skips). A differential test and a fuzz target check it.
-public protocol JSONReadable {
+public protocol JSONReadable: Sendable {
     init(reading reader: inout JSONReader) throws(JSONReadError)
 }
 

@@ -135,11 +135,13 @@ struct ServeCommand: AsyncParsableCommand {
                 logger.error("pass failed", metadata: ["error": "\(error)"])
             }
             reconciler.counter.touch()
-            // Sleep until the next pass (±10 % jitter), waking for signals.
+            // Sleep until the next pass (±10 % jitter). A signal ends the wait at once; with a watchdog, the loop
+            // also wakes every quarter of its period, to show it is alive (during a pass, AWS calls do). It used
+            // to wake every 100 ms to look for signals: ten wake-ups a second, each handing off between threads.
             let jitter = Double.random(in: 0.9...1.1)
             let deadline = ContinuousClock.now + every * jitter
             while !flags.stopRequested && ContinuousClock.now < deadline {
-                // Idle and responsive: a sign of life for the watchdog (during a pass, AWS calls are).
+                // Idle and responsive: a sign of life for the watchdog.
                 reconciler.counter.touch()
                 if flags.takeReload() {
                     notifier.send("RELOADING=1\nMONOTONIC_USEC=\(SystemdNotifier.monotonicMicroseconds())")
@@ -154,7 +156,7 @@ struct ServeCommand: AsyncParsableCommand {
                         notifier.send("READY=1\nSTATUS=reload rejected (invalid configuration); previous one kept")
                     }
                 }
-                try? await Task.sleep(for: .milliseconds(100))
+                await flags.sleep(until: watchdog.map { min(deadline, ContinuousClock.now + $0 / 4) } ?? deadline)
             }
         }
         notifier.send("STOPPING=1\nSTATUS=stopping")
@@ -175,12 +177,23 @@ extension ServeCommand {
     }
 }
 
-/// Signals received, as flags the loop polls.
+/// Signals received, as flags the loop reads, and the loop's wait between passes, which a signal ends.
 final class SignalFlags: Sendable {
-    private let state = Mutex<(stop: Bool, reload: Bool)>((false, false))
+    private struct State {
+        var stop = false
+        var reload = false
+        /// The wait in progress (`sleep(until:)`), cancelled by a signal.
+        var sleeper: Task<Void, Never>?
+    }
+
+    private let state = Mutex(State())
 
     func raise(_ signal: Int32) {
-        state.withLock { if signal == SIGHUP { $0.reload = true } else { $0.stop = true } }
+        let sleeper = state.withLock { state in
+            if signal == SIGHUP { state.reload = true } else { state.stop = true }
+            return state.sleeper
+        }
+        sleeper?.cancel()
     }
 
     var stopRequested: Bool { state.withLock { $0.stop } }
@@ -190,5 +203,19 @@ final class SignalFlags: Sendable {
             defer { value.reload = false }
             return value.reload
         }
+    }
+
+    /// Waits until `deadline`, or until a signal is raised (returns at once when one is waiting to be handled). The
+    /// flags and the wait are set under one lock: a signal either finds the wait and ends it, or is seen before it.
+    func sleep(until deadline: ContinuousClock.Instant) async {
+        let sleeper = Task { _ = try? await Task.sleep(until: deadline, clock: .continuous) }
+        let pending = state.withLock { state in
+            guard !state.stop && !state.reload else { return true }
+            state.sleeper = sleeper
+            return false
+        }
+        if pending { sleeper.cancel() }
+        await sleeper.value
+        state.withLock { $0.sleeper = nil }
     }
 }

@@ -58,11 +58,13 @@ final class AnswerMemo: Sendable {
     /// The value read from the answer kept for `key`, when that answer is byte for byte `answer`.
     func value(for key: Key, answer: [UInt8]) -> (any JSONReadable)? {
         state.withLock { state in
-            guard let entry = state.entries[key], Self.equal(entry.answer, answer) else { return nil }
+            // One lookup of the key (it hashes the whole request body), then the entry is used by its index.
+            guard let index = state.entries.index(forKey: key), Self.equal(state.entries.values[index].answer, answer)
+            else { return nil }
             state.clock += 1
-            state.entries[key]?.lastUse = state.clock
+            state.entries.values[index].lastUse = state.clock
             state.reused += 1
-            return entry.value
+            return state.entries.values[index].value
         }
     }
 

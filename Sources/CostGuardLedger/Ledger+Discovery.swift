@@ -1,5 +1,9 @@
 public import CostGuardCore
-internal import Foundation
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
 
 /// A state machine as the ledger knows it.
 public struct StateMachineRow: Sendable, Equatable {
@@ -783,8 +787,6 @@ func jsonStringMap(_ map: [String: String]) -> String {
 
 /// Parses a flat JSON object of strings.
 func parseStringMap(_ text: String) -> [String: String]? {
-    guard let data = text.data(using: .utf8),
-        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-    else { return nil }
-    return object.compactMapValues { $0 as? String }
+    guard let object = (try? JSONValue(parsing: text))?.object else { return nil }
+    return object.compactMapValues(\.string)
 }

@@ -1,5 +1,9 @@
 public import CostGuardCore
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
 internal import Foundation
+#endif
 
 #if canImport(Glibc)
     internal import Glibc

@@ -32,7 +32,7 @@ extension Ledger {
     ///   reads the unresolved ones without reading every cluster ever seen); nil for all.
     public func reportRecords(dispositions: [String]? = nil) throws(LedgerError) -> [ClusterReportRecord] {
         let only = dispositions.map { list in
-            "(" + list.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" }.joined(separator: ", ") + ")"
+            "(" + list.map { "'" + $0.replacingEvery("'", with: "''") + "'" }.joined(separator: ", ") + ")"
         }
         let clusterFilter = only.map { "cluster_id IN (SELECT id FROM clusters WHERE disposition IN \($0))" }
         return try readSnapshot("reading the report") { db in

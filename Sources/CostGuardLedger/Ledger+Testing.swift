@@ -1,5 +1,4 @@
 package import CostGuardCore
-internal import Foundation
 
 extension Ledger {
     /// Test support: one transaction that writes a pass, a state machine, an execution, a cluster and a journal
@@ -77,7 +76,5 @@ extension Ledger {
 
 /// The keys of a flat JSON object.
 func parseStringIntKeys(_ text: String) -> [String]? {
-    guard let data = text.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-    else { return nil }
-    return Array(object.keys)
+    (try? JSONValue(parsing: text))?.object.map { Array($0.keys) }
 }

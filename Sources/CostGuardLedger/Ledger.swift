@@ -1,5 +1,4 @@
 public import CostGuardCore
-internal import Foundation
 
 #if canImport(Glibc)
     internal import Glibc
@@ -42,7 +41,7 @@ public final class Ledger: @unchecked Sendable {
     public let schemaVersion: Int
     // The one connection; every use holds `lock` (which is what makes the class Sendable).
     private let connection: SQLiteConnection
-    private let lock = NSLock()
+    private let lock = ConnectionLock()
     /// Answers of repeated reads, used and changed only under `lock` (see `LedgerReadCache`).
     let readCache = LedgerReadCache()
     /// The last whole-file check this process knows of, and when the next is due; used and changed only under
@@ -284,5 +283,26 @@ public final class Ledger: @unchecked Sendable {
                 fix: "give the CostGuard user write access to the file and its directory "
                     + "(with systemd, use StateDirectory=costguard)")
         }
+    }
+}
+
+/// A mutual-exclusion lock on a pthread mutex: what `NSLock` does, without Foundation.
+final class ConnectionLock: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+
+    init() {
+        mutex.initialize(to: pthread_mutex_t())
+        precondition(pthread_mutex_init(mutex, nil) == 0, "pthread_mutex_init failed")
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
     }
 }

@@ -1,7 +1,11 @@
 #if canImport(Glibc)
 internal import Glibc
 #endif
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
 internal import Foundation
+#endif
 
 /// What this process has spent: CPU time and resident memory, recorded with each pass.
 public enum ProcessUsage {

@@ -88,6 +88,15 @@ struct ServeTests {
 
         #expect(await notify.wait(for: "READY=1"), "\(notify.messages)")
         #expect(await notify.wait(for: "STATUS=pass 1:"), "\(notify.messages)")
+        #if os(Linux)
+            // Only FoundationEssentials is loaded: Foundation, FoundationInternationalization and ICU would add ~6 MB
+            // of resident memory to a daemon budgeted at 40 MB (Benchmarks/README.md).
+            let maps = try String(contentsOfFile: "/proc/\(serve.processIdentifier)/maps", encoding: .utf8)
+            #expect(maps.contains("libFoundationEssentials"))
+            for library in ["libFoundation.so", "libFoundationInternationalization", "lib_FoundationICU"] {
+                #expect(!maps.contains(library), "serve loaded \(library)")
+            }
+        #endif
         #expect(notify.messages.contains { $0.contains("STATUS=pass 1: attention") })
         // Watchdog pings every WATCHDOG_USEC/2 = 1 s while healthy.
         #expect(await notify.wait(for: "WATCHDOG=1", count: 4, timeout: .seconds(10)))

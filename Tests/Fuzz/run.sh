@@ -14,13 +14,11 @@ targets=("$@")
 [ "${#targets[@]}" -gt 0 ] || targets=(config definition history emr lists)
 out=.build-fuzz
 mkdir -p "$out/src"
-# One module: CostGuardCore, the AWS response shapes (their `import CostGuardCore` dropped) and the entry point.
-cp Sources/AWSClients/Services/SFNShapes.swift Sources/AWSClients/Services/EMRShapes.swift \
-    Sources/AWSClients/Protocol/JSONReader.swift "$out/src/"
+# One module: CostGuardCore (with JSONReader), the AWS response shapes (their `import CostGuardCore` dropped) and the entry point.
+cp Sources/AWSClients/Services/SFNShapes.swift Sources/AWSClients/Services/EMRShapes.swift "$out/src/"
 sed -i '/^public import CostGuardCore$/d' "$out/src/"*.swift
 sources=$(find Sources/CostGuardCore -name '*.swift' | sort)
-if [ ! -x "$out/fuzz" ] || [ -n "$(find Sources/CostGuardCore Sources/AWSClients/Services Sources/AWSClients/Protocol/JSONReader.swift \
-    Tests/Fuzz/FuzzTargets.swift -newer "$out/fuzz" -name '*.swift' | head -1)" ]; then
+if [ ! -x "$out/fuzz" ] || [ -n "$(find Sources/CostGuardCore Sources/AWSClients/Services Tests/Fuzz/FuzzTargets.swift -newer "$out/fuzz" -name '*.swift' | head -1)" ]; then
     echo "==> building the fuzzer (libFuzzer + AddressSanitizer)" >&2
     # shellcheck disable=SC2086
     swiftc -sanitize=fuzzer,address -parse-as-library -module-name CostGuardFuzz -O -g -enable-upcoming-feature InternalImportsByDefault -enable-upcoming-feature ExistentialAny \

@@ -1,5 +1,9 @@
 public import CostGuardCore
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
 internal import Foundation
+#endif
 
 /// Region, profile, endpoints and retry settings resolved the way the AWS CLI resolves them.
 ///

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
 internal import Foundation
+#endif
 
 /// The shared AWS `config` and `credentials` files (`~/.aws/config`, `~/.aws/credentials`), parsed the way the AWS
 /// CLI reads them: `[default]` and `[profile NAME]` in config, `[NAME]` in credentials, `key = value` lines, nested
@@ -53,10 +57,10 @@ public struct SharedConfigFiles: Sendable {
                     // `[profile default]` wins over `[default]` when both exist, as in the CLI.
                     if files.configProfiles["default"] == nil { files.configProfiles["default"] = section.profile("default") }
                 } else if section.header.hasPrefix("profile ") {
-                    let name = section.header.dropFirst("profile ".count).trimmingCharacters(in: .whitespaces)
+                    let name = section.header.dropFirst("profile ".count).trimmingWhitespaceAndNewlines
                     files.configProfiles[name] = section.profile(name)
                 } else if section.header.hasPrefix("services ") {
-                    let name = section.header.dropFirst("services ".count).trimmingCharacters(in: .whitespaces)
+                    let name = section.header.dropFirst("services ".count).trimmingWhitespaceAndNewlines
                     files.services[name] = section.profile(name)
                 }
             }
@@ -85,7 +89,7 @@ public struct SharedConfigFiles: Sendable {
             let lineNumber = offset + 1
             var line = String(rawLine)
             if line.hasSuffix("\r") { line.removeLast() }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmingWhitespaceAndNewlines
             if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
             let indented = line.first == " " || line.first == "\t"
             if trimmed.hasPrefix("[") {
@@ -93,7 +97,7 @@ public struct SharedConfigFiles: Sendable {
                     throw malformed(path, lineNumber, "a section header must end with ']'")
                 }
                 let header = trimmed[trimmed.index(after: trimmed.startIndex)..<close]
-                    .trimmingCharacters(in: .whitespaces)
+                    .trimmingWhitespaceAndNewlines
                 sections.append(Section(header: header))
                 openBlock = nil
                 continue
@@ -104,7 +108,7 @@ public struct SharedConfigFiles: Sendable {
             guard let equals = trimmed.firstIndex(of: "=") else {
                 throw malformed(path, lineNumber, "expected 'key = value'")
             }
-            let key = trimmed[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
+            let key = trimmed[..<equals].trimmingWhitespaceAndNewlines.lowercased()
             let value = stripInlineComment(String(trimmed[trimmed.index(after: equals)...]))
             if indented, let block = openBlock {
                 sections[sections.count - 1].blocks[block, default: [:]][key] = value
@@ -125,9 +129,9 @@ public struct SharedConfigFiles: Sendable {
     static func stripInlineComment(_ value: String) -> String {
         var result = value
         for marker in [" #", "\t#", " ;", "\t;"] {
-            if let range = result.range(of: marker) { result = String(result[..<range.lowerBound]) }
+            if let range = result.firstRange(of: marker) { result = String(result[..<range.lowerBound]) }
         }
-        return result.trimmingCharacters(in: .whitespaces)
+        return result.trimmingWhitespaceAndNewlines
     }
 
     static func expand(_ path: String, home: String) -> String {
@@ -136,8 +140,7 @@ public struct SharedConfigFiles: Sendable {
 
     static func read(_ path: String) throws(AWSError) -> String? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        // FileHandle also reads /dev/null and other non-regular files (AWS_CONFIG_FILE=/dev/null disables the file).
-        guard let data = FileHandle(forReadingAtPath: path).map({ $0.readDataToEndOfFile() }) else {
+        guard let data = FileContents.read(path) else {
             throw AWSError(
                 kind: .configuration, service: "config", operation: "read",
                 message: "cannot read \(path); check its permissions")

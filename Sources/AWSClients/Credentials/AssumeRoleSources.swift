@@ -1,6 +1,10 @@
 public import AWSSigV4
 public import CostGuardCore
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
 internal import Foundation
+#endif
 
 /// Makes an STS client that signs with the given credentials (or none, for web identity).
 public typealias STSClientFactory = @Sendable (any CredentialProvider) -> STSClient
@@ -74,7 +78,7 @@ public struct WebIdentityCredentialSource: CredentialSource {
         guard let data = FileManager.default.contents(atPath: tokenFile), !data.isEmpty else {
             throw AWSError.credentials(name, "cannot read the web identity token file \(tokenFile)")
         }
-        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = String(decoding: data, as: UTF8.self).trimmingWhitespaceAndNewlines
         let sts = makeSTS(StaticCredentialProvider(AWSCredentials(accessKeyID: "", secretAccessKey: ""), name: "none"))
         do {
             return .loaded(try await sts.assumeRoleWithWebIdentity(roleARN: roleARN, sessionName: sessionName, token: token))

@@ -1,6 +1,10 @@
 public import AWSSigV4
 public import CostGuardCore
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
 internal import Foundation
+#endif
 
 /// The JSON that container endpoints, IMDS and `credential_process` return.
 struct CredentialDocument: Decodable {
@@ -79,7 +83,7 @@ public struct ContainerCredentialSource: CredentialSource {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw AWSError.credentials(name, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE \(file)")
             }
-            headers.append(("Authorization", String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+            headers.append(("Authorization", String(decoding: data, as: UTF8.self).trimmingWhitespaceAndNewlines))
         } else if let token = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"], !token.isEmpty {
             headers.append(("Authorization", token))
         }

@@ -1,6 +1,5 @@
 public import AWSSigV4
 public import CostGuardCore
-internal import Foundation
 
 /// `credential_process`: runs the command (split like a POSIX shell would, without running a shell) and reads the
 /// JSON it prints (`Version: 1`, `AccessKeyId`, `SecretAccessKey`, `SessionToken`, `Expiration`).
@@ -20,42 +19,17 @@ public struct ProcessCredentialSource: CredentialSource {
         guard let program = words.first else {
             throw AWSError.credentials(name, "credential_process is empty")
         }
-        let process = Process()
-        if program.contains("/") {
-            process.executableURL = URL(fileURLWithPath: program)
-            process.arguments = Array(words.dropFirst())
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = words
-        }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        let status: Int32
-        let output: Data
-        let errors: Data
+        let finished: ChildProcess.Finished
         do {
-            (status, output, errors) = try await withCheckedThrowingContinuation { continuation in
-                process.terminationHandler = { finished in
-                    let output = out.fileHandleForReading.readDataToEndOfFile()
-                    let errors = err.fileHandleForReading.readDataToEndOfFile()
-                    continuation.resume(returning: (finished.terminationStatus, output, errors))
-                }
-                do {
-                    try process.run()
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
+            finished = try await ChildProcess.run(words)
         } catch {
-            throw AWSError.credentials(name, "cannot run '\(program)': \(error.localizedDescription)")
+            throw AWSError.credentials(name, "cannot run '\(program)': \(error)")
         }
-        guard status == 0 else {
-            let detail = String(decoding: errors.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw AWSError.credentials(name, "'\(program)' exited with status \(status)\(detail.isEmpty ? "" : ": \(detail)")")
+        guard finished.succeeded else {
+            let detail = String(decoding: finished.errors.prefix(300), as: UTF8.self).trimmingWhitespaceAndNewlines
+            throw AWSError.credentials(name, "'\(program)' \(finished.statusText)\(detail.isEmpty ? "" : ": \(detail)")")
         }
+        let output = finished.output
         let document = try CredentialDocument.decode(Array(output), source: name)
         guard document.Version == 1 else {
             throw AWSError.credentials(name, "the output must have \"Version\": 1 (got \(document.Version.map(String.init) ?? "none"))")

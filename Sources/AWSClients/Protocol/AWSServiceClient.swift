@@ -1,7 +1,11 @@
 public import AWSSigV4
 public import CostGuardCore
 public import Logging
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
 internal import Foundation
+#endif
 internal import Synchronization
 
 /// What every AWS call shares: transport, retry strategy and quota, clock, sleeper, logger and call observer.
@@ -345,16 +349,15 @@ public struct AWSServiceClient: Sendable {
         }
         let text = String(decoding: response.body, as: UTF8.self)
         var parsed = false
-        if let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] {
+        if let object = (try? JSONReader.read(response.body) { (reader: inout JSONReader) throws(JSONReadError) in try reader.readValue() })?.object {
             parsed = true
-            if let type = (object["__type"] as? String) ?? (object["code"] as? String) ?? (object["Code"] as? String) {
+            if let type = object["__type"]?.string ?? object["code"]?.string ?? object["Code"]?.string {
                 // `com.amazonaws.emr#InvalidRequestException` or `aws.protocoltests#Code:http://…`
                 let afterHash = type.split(separator: "#").last.map(String.init) ?? type
                 let bare = afterHash.split(separator: ":").first.map(String.init) ?? afterHash
                 if !bare.isEmpty { code = bare }
             }
-            message = (object["message"] as? String) ?? (object["Message"] as? String)
-                ?? (object["errorMessage"] as? String) ?? ""
+            message = object["message"]?.string ?? object["Message"]?.string ?? object["errorMessage"]?.string ?? ""
         } else if text.contains("<Code>") {
             parsed = true
             code = XMLText.first("Code", in: text) ?? code

@@ -6,8 +6,8 @@
 enum XMLText {
     /// The text of the first `<name>` element, or `nil`.
     static func first(_ name: String, in xml: String) -> String? {
-        guard let open = xml.range(of: "<\(name)>"),
-            let close = xml.range(of: "</\(name)>", range: open.upperBound..<xml.endIndex)
+        guard let open = xml.firstRange(of: "<\(name)>"),
+            let close = xml[open.upperBound...].firstRange(of: "</\(name)>")
         else { return nil }
         return decodeEntities(String(xml[open.upperBound..<close.lowerBound]))
     }

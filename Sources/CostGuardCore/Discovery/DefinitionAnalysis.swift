@@ -1,5 +1,3 @@
-internal import Foundation
-
 /// What a state machine definition (Amazon States Language JSON) can do to EMR clusters.
 public struct DefinitionAnalysis: Sendable, Equatable {
     /// A Task creates clusters (`createCluster`, `aws-sdk:emr:runJobFlow`).
@@ -24,12 +22,10 @@ public struct DefinitionAnalysis: Sendable, Equatable {
     /// Analyses `definition`, walking every state, Parallel branch, Map `ItemProcessor`/`Iterator`, and any other
     /// nested `States` object.
     public static func analyze(_ definition: String) -> Result<DefinitionAnalysis, Problem> {
-        guard let data = definition.data(using: .utf8),
-            let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else {
+        guard let root = (try? JSONValue(parsing: definition))?.object else {
             return .failure(Problem(description: "the definition is not a JSON object"))
         }
-        guard root["States"] is [String: Any] else {
+        guard root["States"]?.object != nil else {
             return .failure(Problem(description: "the definition has no States object"))
         }
         var analysis = DefinitionAnalysis()
@@ -42,21 +38,21 @@ public struct DefinitionAnalysis: Sendable, Equatable {
     }
 
     private static func walk(
-        _ machine: [String: Any], depth: Int, into analysis: inout DefinitionAnalysis, resources: inout Set<String>,
+        _ machine: [String: JSONValue], depth: Int, into analysis: inout DefinitionAnalysis, resources: inout Set<String>,
         problems: inout [String]
     ) {
         guard depth < 64 else {
             problems.append("the definition nests deeper than 64 levels")
             return
         }
-        guard let states = machine["States"] as? [String: Any] else { return }
+        guard let states = machine["States"]?.object else { return }
         for (name, value) in states {
-            guard let state = value as? [String: Any] else {
+            guard let state = value.object else {
                 problems.append("state '\(name)' is not an object")
                 continue
             }
-            if state["Type"] as? String == "Task" {
-                if let resource = state["Resource"] as? String {
+            if state["Type"]?.string == "Task" {
+                if let resource = state["Resource"]?.string {
                     let classified = TaskResource(arn: resource)
                     switch classified.kind {
                     case .createsCluster:
@@ -74,14 +70,14 @@ public struct DefinitionAnalysis: Sendable, Equatable {
                     problems.append("Task state '\(name)' has no literal Resource")
                 }
             }
-            if let branches = state["Branches"] as? [Any] {
-                for case let branch as [String: Any] in branches {
+            if let branches = state["Branches"]?.array {
+                for case .object(let branch) in branches {
                     walk(branch, depth: depth + 1, into: &analysis, resources: &resources, problems: &problems)
                 }
             }
             for key in ["ItemProcessor", "Iterator"] {
-                if let processor = state[key] as? [String: Any] {
-                    if let config = processor["ProcessorConfig"] as? [String: Any], config["Mode"] as? String == "DISTRIBUTED" {
+                if let processor = state[key]?.object {
+                    if processor["ProcessorConfig"]?["Mode"]?.string == "DISTRIBUTED" {
                         analysis.hasDistributedMap = true
                     }
                     walk(processor, depth: depth + 1, into: &analysis, resources: &resources, problems: &problems)

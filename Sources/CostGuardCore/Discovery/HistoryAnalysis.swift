@@ -1,5 +1,3 @@
-internal import Foundation
-
 /// One history event, reduced to what discovery reads. The AWS layer's event shape is mapped onto this so that the
 /// analysis stays pure and testable.
 public struct HistoryEventFact: Sendable, Hashable {
@@ -227,15 +225,13 @@ public struct HistoryAnalyzer: Sendable {
 
     /// Cluster ids named in task parameters.
     static func clusterIDs(inParameters parameters: String?) -> [String] {
-        guard let parameters, let data = parameters.data(using: .utf8),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return [] }
+        guard let parameters, let object = (try? JSONValue(parsing: parameters))?.object else { return [] }
         var ids: [String] = []
         for key in ["ClusterId", "JobFlowId"] {
-            if let id = object[key] as? String, id.hasPrefix("j-") { ids.append(id) }
+            if let id = object[key]?.string, id.hasPrefix("j-") { ids.append(id) }
         }
-        if let list = object["JobFlowIds"] as? [Any] {
-            ids += list.compactMap { $0 as? String }.filter { $0.hasPrefix("j-") }
+        if let list = object["JobFlowIds"]?.array {
+            ids += list.compactMap(\.string).filter { $0.hasPrefix("j-") }
         }
         return ids
     }
@@ -249,9 +245,6 @@ public struct HistoryAnalyzer: Sendable {
     }
 
     static func string(_ key: String, inJSON text: String) -> String? {
-        guard let data = text.data(using: .utf8),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return nil }
-        return object[key] as? String
+        (try? JSONValue(parsing: text))?[key]?.string
     }
 }

@@ -108,7 +108,7 @@ public enum ReconcilePolicy {
         guard text.hasPrefix(parts[0]) else { return false }
         var rest = Substring(text.dropFirst(parts[0].count))
         for part in parts.dropFirst().dropLast() {
-            guard let range = rest.range(of: part) else { return false }
+            guard let range = rest.firstRange(of: part) else { return false }
             rest = rest[range.upperBound...]
         }
         return rest.hasSuffix(parts.last!)

@@ -1,6 +1,5 @@
 public import CostGuardCore
 public import Logging
-internal import Foundation
 
 /// One line per event on stderr with stable `key=value` fields.
 ///
@@ -49,7 +48,7 @@ public struct KeyValueLogHandler: LogHandler {
             let head = journal ? "<\(Self.priority(level))>" : "\(Timestamp.systemNow().iso8601) \(level) "
             text = head + "\(message)" + (fields.isEmpty ? "" : " " + fields.joined(separator: " "))
         }
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        StandardStream.error(text + "\n")
     }
 
     /// syslog priorities, as journald reads them from `<N>` prefixes.

@@ -1,6 +1,5 @@
 public import CostGuardCore
 public import CostGuardLedger
-internal import Foundation
 
 /// The orphan report: versioned, camelCase JSON (schema: `Deploy/schemas/report-v1.schema.json`).
 public struct Report: Codable, Sendable, Equatable {

@@ -1,6 +1,10 @@
 public import CostGuardCore
 public import CostGuardLedger
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
 internal import Foundation
+#endif
 
 /// Renders reports and journals as an aligned table, JSON or CSV (RFC 4180).
 public enum ReportFormatter {
@@ -103,15 +107,13 @@ public enum ReportFormatter {
         guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 }) else {
             return text
         }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return "\"" + text.replacingEvery("\"", with: "\"\"") + "\""
     }
 
     /// `12.30`: two decimals, without Foundation's formatter (called for every row of large reports).
     static func money(_ value: Double?) -> String? {
         guard let value, value.isFinite else { return nil }
-        let cents = Int64((abs(value) * 100).rounded())
-        let fraction = cents % 100
-        return (value < 0 ? "-" : "") + "\(cents / 100)." + (fraction < 10 ? "0" : "") + "\(fraction)"
+        return DecimalText.twoDecimals(value)
     }
 
     /// A table that fits 80 columns, two lines per cluster (what it costs, then why), totals at the foot; colour
@@ -207,7 +209,7 @@ public enum ReportFormatter {
         case .table:
             var out = ["SEQ    AT (UTC)             KIND      ACTION           CLUSTER          RESULT"]
             for r in rows {
-                let at = String(r.at.prefix(19)).replacingOccurrences(of: "T", with: " ")
+                let at = String(r.at.prefix(19)).replacingEvery("T", with: " ")
                 out.append([String(r.seq).padded(6), at.padded(20), r.kind.padded(9), r.action.padded(16),
                             (r.clusterId ?? "-").padded(16), r.result ?? (r.dryRun ? "dry run" : "")].joined(separator: " ").trimmingTrailingSpaces)
             }

@@ -1,7 +1,17 @@
 import ArgumentParser
 import CostGuardCore
+import CostGuardService
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// `--database PATH`, shared by every command that opens the ledger.
 struct DatabaseOptions: ParsableArguments {
@@ -25,7 +35,7 @@ struct DatabaseOptions: ParsableArguments {
 
 /// Prints to standard error.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    StandardStream.error(message + "\n")
 }
 
 /// The process environment.

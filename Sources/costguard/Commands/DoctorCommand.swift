@@ -1,7 +1,17 @@
 import AWSClients
 import ArgumentParser
 import CostGuardCore
+import CostGuardService
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// `costguard doctor`: is this machine set up to run CostGuard?
 struct DoctorCommand: AsyncParsableCommand {
@@ -27,7 +37,7 @@ struct DoctorCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         var problems = 0
         func line(_ label: String, _ value: String) {
-            print(label.padding(toLength: 16, withPad: " ", startingAt: 0) + value)
+            print(label + String(repeating: " ", count: max(0, 16 - label.count)) + value)
         }
         let settings: AWSSettings
         let caBundle: (path: String, source: String)?

@@ -46,7 +46,7 @@ struct LedgerCommand: ParsableCommand {
             for (table, rows) in report.counts { print("\(table): \(rows) rows") }
             if let last = lastQuickCheck {
                 print("last quick_check before writing: \(last.checkedAt.iso8601), "
-                    + "\(String(format: "%.2f", last.seconds)) s (\(last.reason))")
+                    + "\(DecimalText.twoDecimals(last.seconds)) s (\(last.reason))")
             } else {
                 print("last quick_check before writing: none recorded (the next reconcile or serve makes one)")
             }
@@ -97,3 +97,4 @@ struct LedgerCommand: ParsableCommand {
         }
     }
 }
+

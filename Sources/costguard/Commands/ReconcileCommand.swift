@@ -3,7 +3,16 @@ import ArgumentParser
 import CostGuardCore
 import CostGuardLedger
 import CostGuardService
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 
 /// `costguard reconcile`: one pass, for cron and systemd timers.

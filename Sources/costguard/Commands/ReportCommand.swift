@@ -2,7 +2,16 @@ import ArgumentParser
 import CostGuardCore
 import CostGuardLedger
 import CostGuardService
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Filters shared by `report` and `journal`.
 struct ReportFilters: ParsableArguments {
@@ -114,9 +123,9 @@ struct ReportCommand: ParsableCommand {
         }
         let report = ReportBuilder.build(records, options: options)
         switch ReportFormatter.Format(rawValue: filters.format) ?? .table {
-        case .json: FileHandle.standardOutput.write(Data((ReportFormatter.json(report) + "\n").utf8))
-        case .csv: FileHandle.standardOutput.write(Data(ReportFormatter.csv(report).utf8))
-        case .table: FileHandle.standardOutput.write(Data(ReportFormatter.table(report, color: useColor()).utf8))
+        case .json: StandardStream.output(ReportFormatter.json(report) + "\n")
+        case .csv: StandardStream.output(ReportFormatter.csv(report))
+        case .table: StandardStream.output(ReportFormatter.table(report, color: useColor()))
         }
     }
 }
@@ -157,7 +166,7 @@ struct JournalCommand: ParsableCommand {
             throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
         }
         let text = ReportFormatter.journal(rows.map(JournalEntryView.init), format: ReportFormatter.Format(rawValue: filters.format) ?? .table)
-        FileHandle.standardOutput.write(Data((filters.format == "json" ? text + "\n" : text).utf8))
+        StandardStream.output(filters.format == "json" ? text + "\n" : text)
     }
 }
 

@@ -4,7 +4,16 @@ import CostGuardCore
 import CostGuardLedger
 import CostGuardService
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import Metrics
 import Prometheus

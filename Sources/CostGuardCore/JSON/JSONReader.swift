@@ -1,4 +1,3 @@
-public import CostGuardCore
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Darwin)
@@ -598,6 +597,27 @@ public struct JSONReader: ~Copyable {
             throw JSONReadError(offset: start, message: "\(seconds) is not a plausible time in epoch seconds")
         }
         return time
+    }
+
+    /// Reads any value as a tree.
+    public mutating func readValue() throws(JSONReadError) -> JSONValue {
+        switch peek() {
+        case UInt8(ascii: "{"):
+            var members: [String: JSONValue] = [:]
+            try readObject { (reader: inout JSONReader, key: String) throws(JSONReadError) in members[key] = try reader.readValue() }
+            return .object(members)
+        case UInt8(ascii: "["):
+            var elements: [JSONValue] = []
+            try readArray { (reader: inout JSONReader) throws(JSONReadError) in elements.append(try reader.readValue()) }
+            return .array(elements)
+        case UInt8(ascii: "\""): return .string(try readString())
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool(try readBool())
+        case UInt8(ascii: "n"):
+            _ = try readNull()
+            return .null
+        case nil: throw error("unexpected end of the document")
+        default: return .number(try readDouble())
+        }
     }
 
     /// Skips any value (validating it).

@@ -75,7 +75,15 @@ enum ChildProcess {
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, program, &actions, nil, argv, environ)
+        var spawned = posix_spawnp(&pid, program, &actions, nil, argv, environ)
+        // ETXTBSY: the program file is open for writing somewhere — typically a copy of a descriptor inherited by a
+        // process forked elsewhere that has not yet exec'd, or an update of the helper in progress. Transient.
+        var attempt = 0
+        while spawned == ETXTBSY && attempt < 10 {
+            attempt += 1
+            usleep(useconds_t(20_000 * attempt))
+            spawned = posix_spawnp(&pid, program, &actions, nil, argv, environ)
+        }
         close(outPipe[1])
         close(errPipe[1])
         guard spawned == 0 else {

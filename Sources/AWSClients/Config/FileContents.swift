@@ -15,7 +15,7 @@ enum FileContents {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc_read(fd, $0.baseAddress, $0.count) }
+            let count = chunk.withUnsafeMutableBytes { posixRead(fd, $0.baseAddress, $0.count) }
             if count > 0 {
                 bytes += chunk[0..<count]
             } else if count == 0 {
@@ -27,7 +27,7 @@ enum FileContents {
     }
 }
 
-/// `read(2)`, named apart from the `read` above.
-private func Glibc_read(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+/// `read(2)`, named apart from `FileContents.read` (also used by `ChildProcess`).
+func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
     read(fd, buffer, count)
 }

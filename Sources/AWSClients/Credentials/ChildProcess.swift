@@ -145,8 +145,3 @@ enum ChildProcess {
         String(cString: strerror(code))
     }
 }
-
-/// `read(2)`.
-private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
-    read(fd, buffer, count)
-}

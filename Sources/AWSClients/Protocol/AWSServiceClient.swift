@@ -349,7 +349,7 @@ public struct AWSServiceClient: Sendable {
         }
         let text = String(decoding: response.body, as: UTF8.self)
         var parsed = false
-        if let object = (try? JSONReader.read(response.body) { (reader: inout JSONReader) throws(JSONReadError) in try reader.readValue() })?.object {
+        if let object = (try? JSONValue(parsing: response.body))?.object {
             parsed = true
             if let type = object["__type"]?.string ?? object["code"]?.string ?? object["Code"]?.string {
                 // `com.amazonaws.emr#InvalidRequestException` or `aws.protocoltests#Code:http://…`

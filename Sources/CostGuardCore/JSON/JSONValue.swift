@@ -12,9 +12,12 @@ public indirect enum JSONValue: Sendable, Equatable {
 
     /// Reads `text` as one JSON document.
     public init(parsing text: String) throws(JSONReadError) {
-        self = try JSONReader.read(Array(text.utf8)) { (reader: inout JSONReader) throws(JSONReadError) in
-            try reader.readValue()
-        }
+        try self.init(parsing: Array(text.utf8))
+    }
+
+    /// Reads `bytes` (UTF-8) as one JSON document.
+    public init(parsing bytes: [UInt8]) throws(JSONReadError) {
+        self = try JSONReader.read(bytes) { (reader: inout JSONReader) throws(JSONReadError) in try reader.readValue() }
     }
 
     /// The value of `key` when this is an object that has it.

@@ -7,11 +7,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// `--database PATH`, shared by every command that opens the ledger.
 struct DatabaseOptions: ParsableArguments {

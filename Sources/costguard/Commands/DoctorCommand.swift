@@ -2,16 +2,6 @@ import AWSClients
 import ArgumentParser
 import CostGuardCore
 import CostGuardService
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// `costguard doctor`: is this machine set up to run CostGuard?
 struct DoctorCommand: AsyncParsableCommand {
@@ -34,7 +24,7 @@ struct DoctorCommand: AsyncParsableCommand {
     @OptionGroup var aws: AWSOptions
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
+        let environment = currentEnvironment()
         var problems = 0
         func line(_ label: String, _ value: String) {
             print(label + String(repeating: " ", count: max(0, 16 - label.count)) + value)

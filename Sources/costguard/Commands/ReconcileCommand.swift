@@ -3,16 +3,6 @@ import ArgumentParser
 import CostGuardCore
 import CostGuardLedger
 import CostGuardService
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
 
 /// `costguard reconcile`: one pass, for cron and systemd timers.
@@ -138,7 +128,7 @@ struct RunOptions: ParsableArguments {
         database: DatabaseOptions, trigger: String, wait: Bool, observer: (@Sendable (AWSCallRecord) -> Void)? = nil
     ) async throws -> Setup {
         ProcessUsage.limitMallocArenas()  // before the HTTP client's threads start
-        let environment = ProcessInfo.processInfo.environment
+        let environment = currentEnvironment()
         let format = KeyValueLogHandler.Format(rawValue: logFormat) ?? .text
         let level: Logger.Level = verbose ? .info : (trigger == "serve" ? .notice : .warning)
         LoggingSystem.bootstrap { label in

@@ -2,11 +2,6 @@ import ArgumentParser
 import CostGuardCore
 import CostGuardLedger
 import CostGuardService
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -42,7 +37,7 @@ struct ReportFilters: ParsableArguments {
     }
 
     func loadConfig() throws -> ConfigFile {
-        try loadConfigFile(explicit: config, environment: ProcessInfo.processInfo.environment)
+        try loadConfigFile(explicit: config, environment: currentEnvironment())
     }
 }
 
@@ -172,7 +167,7 @@ struct JournalCommand: ParsableCommand {
 
 /// Colour only on a terminal, and never with NO_COLOR.
 func useColor() -> Bool {
-    let environment = ProcessInfo.processInfo.environment
+    let environment = currentEnvironment()
     if let noColor = environment["NO_COLOR"], !noColor.isEmpty { return false }
     return isatty(1) == 1 && environment["TERM"] != "dumb"
 }

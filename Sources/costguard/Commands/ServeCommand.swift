@@ -4,11 +4,6 @@ import CostGuardCore
 import CostGuardLedger
 import CostGuardService
 import Dispatch
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -64,7 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
+        let environment = currentEnvironment()
         let notifier = SystemdNotifier(environment: environment)
         // Signals become flags the loop reads; the default actions are turned off first.
         for signal in [SIGTERM, SIGINT, SIGHUP] { Glibc.signal(signal, SIG_IGN) }

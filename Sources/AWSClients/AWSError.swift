@@ -48,6 +48,33 @@ public struct AWSError: Error, Sendable, CustomStringConvertible, CustomDebugStr
         self.attempts = attempts
     }
 
+    /// AWS refused this one request (an access denial by an SCP or a tag condition, a validation error): trying
+    /// the same request again soon would be refused again, but other requests are not affected. Throttling, server
+    /// errors and credential problems (which every request would meet) are not refusals.
+    public var isRefusal: Bool {
+        kind == .service && (400..<500).contains(statusCode ?? 0) && Self.isRefusal(code: code)
+    }
+
+    /// Whether an error code (from the journal) may be a refusal: not throttling, not a credential problem.
+    public static func isRefusal(code: String?) -> Bool {
+        guard let code else { return false }
+        return !RetryClassifier.throttlingCodes.contains(code) && !credentialCodes.contains(code)
+            && !serverCodes.contains(code)
+    }
+
+    /// Codes of server-side failures (HTTP 5xx).
+    static let serverCodes: Set<String> = [
+        "InternalFailure", "InternalServerError", "InternalError", "InternalServerException", "ServiceUnavailable",
+        "ServiceUnavailableException",
+    ]
+
+    /// Codes that every request with these credentials would meet.
+    static let credentialCodes: Set<String> = [
+        "SignatureDoesNotMatch", "InvalidSignatureException", "IncompleteSignature", "InvalidClientTokenId",
+        "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException", "RequestExpired",
+        "RequestTimeTooSkewed", "RequestInTheFuture", "MissingAuthenticationToken", "InvalidAccessKeyId",
+    ]
+
     /// A throttling error: the account's token bucket for this API is empty.
     public var isThrottling: Bool { code.map(RetryClassifier.throttlingCodes.contains) ?? (statusCode == 429) }
 

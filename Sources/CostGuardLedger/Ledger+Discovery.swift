@@ -19,6 +19,12 @@ public struct StateMachineRow: Sendable, Equatable {
     public var referencesClusters: Bool
     public var followsChildren: Bool
     public var newestExecutionStart: Timestamp?
+    /// `STANDARD` or `EXPRESS`; `nil` until a listing or describe said.
+    public var type: String? = nil
+
+    /// An EXPRESS state machine: Step Functions keeps no execution list or history for it, so CostGuard cannot
+    /// follow its executions (it does not try, and nothing is held for it).
+    public var isExpress: Bool { type == "EXPRESS" }
 
     /// Its executions must be followed. A definition that could not be parsed may do anything: its executions are
     /// followed too (their histories say what they did), rather than silently ignored.
@@ -123,11 +129,15 @@ public struct TrackedCluster: Sendable, Equatable {
     public var name: String?
     public var normalizedInstanceHours: Int?
     public var createdAt: String?
+    /// The account of the execution that created it: another than `account` when a task created it with another
+    /// account's role (`Credentials.RoleArn`), where this account's EMR cannot see it.
+    public var creatorAccount: String
 
     public init(
         id: String, region: String, account: String, state: ClusterState, name: String? = nil,
-        normalizedInstanceHours: Int? = nil, createdAt: String? = nil
+        normalizedInstanceHours: Int? = nil, createdAt: String? = nil, creatorAccount: String? = nil
     ) {
+        self.creatorAccount = creatorAccount ?? account
         self.id = id
         self.region = region
         self.account = account
@@ -161,9 +171,18 @@ extension Ledger {
                 createsClusters: row["creates_clusters"].integer == 1,
                 referencesClusters: row["references_clusters"].integer == 1,
                 followsChildren: row["follows_children"].integer == 1,
-                newestExecutionStart: row["newest_execution_start"].text.flatMap(Timestamp.init(iso8601:)))
+                newestExecutionStart: row["newest_execution_start"].text.flatMap(Timestamp.init(iso8601:)),
+                type: row["type"].text)
         }
         return result
+    }
+
+    /// Records a state machine's type when AWS said it another way than a listing (an EXPRESS machine answers
+    /// `StateMachineTypeNotSupported` to ListExecutions).
+    public func recordStateMachineType(arn: String, type: String) throws(LedgerError) {
+        try write("recording the type of \(arn)") { db in
+            try db.run("UPDATE state_machines SET type = ? WHERE arn = ?", [.text(type), .text(arn)])
+        }
     }
 
     /// How long a state machine's `last_seen_at` may lag behind the listings that saw it: a pass lists every state
@@ -355,6 +374,26 @@ extension Ledger {
         try executionRows("SELECT * FROM executions WHERE status = 'RUNNING' AND map_run_arn IS NOT NULL", [])
     }
 
+    /// Per state machine, one of its RUNNING executions whose history could not be read in full or understood,
+    /// and why (`execution ARN: problem`), for the reason of what it holds. Read only when
+    /// `stateMachinesWithIncompleteRunningHistories` (kept in memory) is not empty.
+    public func incompleteRunningHistories() throws(LedgerError) -> [String: String] {
+        guard !(try stateMachinesWithIncompleteRunningHistories()).isEmpty else { return [:] }
+        return try read("reading incomplete histories") { db in
+            var result: [String: String] = [:]
+            try db.forEachRow(
+                """
+                SELECT state_machine_arn, arn, history_problem FROM executions
+                WHERE status = 'RUNNING' AND history_status = 'incomplete' ORDER BY arn
+                """
+            ) { row in
+                guard let machine = row[0].text, let arn = row[1].text, result[machine] == nil else { return }
+                result[machine] = "execution \(arn): \(row[2].text ?? "its history is incomplete")"
+            }
+            return result
+        }
+    }
+
     /// The state machines that have a RUNNING execution whose history could not be read in full.
     /// (Every pass asks it, and it visits every RUNNING execution: the answer is kept while the ledger is unchanged.)
     public func stateMachinesWithIncompleteRunningHistories() throws(LedgerError) -> Set<String> {
@@ -383,7 +422,9 @@ extension Ledger {
         return result
     }
 
-    /// The executions of a state machine whose history must be read: never read, or ended and not read to the end.
+    /// The executions of a state machine whose history must be read: never read, ended and not read to the end, or
+    /// whose last read failed (RUNNING ones too: retried every pass from the cursor). An execution whose events
+    /// were all read and one of them was not understood is not read again (nothing new would clear it).
     public func executionsNeedingHistory(stateMachine: String) throws(LedgerError) -> [String: ExecutionRow] {
         try cachedRead("reading executions") { db, cache in
             try cache.cached(\.needingHistory, stateMachine, size: \.count) {
@@ -391,8 +432,10 @@ extension Ledger {
                 try db.forEachRow(
                     """
                     SELECT * FROM executions WHERE history_status <> 'complete' AND state_machine_arn = ?
-                      AND (history_status = 'unread' OR status <> 'RUNNING')
-                    """, [.text(stateMachine)]
+                      AND ((history_status <> 'incomplete' AND (history_status = 'unread' OR status <> 'RUNNING'))
+                           OR (history_status = 'incomplete' AND substr(history_problem, 1, ?) = ?))
+                    """,
+                    [.text(stateMachine), .integer(Int64(Self.readFailurePrefix.count)), .text(Self.readFailurePrefix)]
                 ) { row in
                     let execution = Self.executionRow(row)
                     result[execution.record.arn] = execution
@@ -497,7 +540,8 @@ extension Ledger {
                         created_by_event_type, created_by_resource, first_seen_at, last_seen_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
                     """,
-                    [.text(creation.clusterID), .text(region), .text(account), .text(executionARN),
+                    [.text(creation.clusterID), .text(creation.region.flatMap { $0.isEmpty ? nil : $0 } ?? region),
+                     .text(creation.account ?? account), .text(executionARN),
                      .integer(Int64(creation.eventID)), .text(creation.eventType), .text(creation.resource),
                      .text(now.iso8601), .text(now.iso8601)])
             }
@@ -511,14 +555,29 @@ extension Ledger {
                      .integer(Int64(reference.eventID)), .text(now.iso8601)])
             }
             let status = !findings.problems.isEmpty ? "incomplete" : (executionEnded && nextToken == nil ? "complete" : "partial")
+            // A read resumes after the events already read, so a problem found in them is not found again: it
+            // stays (history_status 'incomplete') until the execution is read anew. Only a failed read (its
+            // problem starts with `readFailurePrefix`) is cleared by a read that succeeds.
             try db.run(
                 """
-                UPDATE executions SET history_last_event_id = ?, history_next_token = ?, history_status = ?,
-                    history_problem = ?, history_read_at = ?,
+                UPDATE executions SET history_last_event_id = ?, history_next_token = ?,
+                    history_status = CASE
+                        WHEN history_status = 'incomplete' AND history_problem IS NOT NULL
+                            AND substr(history_problem, 1, ?) <> ? THEN 'incomplete'
+                        ELSE ? END,
+                    history_problem = CASE
+                        WHEN history_status = 'incomplete' AND history_problem IS NOT NULL
+                            AND substr(history_problem, 1, ?) <> ?
+                            THEN history_problem || coalesce('; ' || ?, '')
+                        ELSE ? END,
+                    history_read_at = ?,
                     stop_date = CASE WHEN status <> 'RUNNING' THEN coalesce(stop_date, ?) ELSE stop_date END
                 WHERE arn = ?
                 """,
-                [.integer(Int64(findings.lastEventID)), .optional(nextToken), .text(status),
+                [.integer(Int64(findings.lastEventID)), .optional(nextToken),
+                 .integer(Int64(Self.readFailurePrefix.count)), .text(Self.readFailurePrefix), .text(status),
+                 .integer(Int64(Self.readFailurePrefix.count)), .text(Self.readFailurePrefix),
+                 .optional(findings.problems.isEmpty ? nil : findings.problems.joined(separator: "; ")),
                  .optional(findings.problems.isEmpty ? nil : findings.problems.joined(separator: "; ")),
                  .text(now.iso8601), .optional(findings.endedAt?.iso8601), .text(executionARN)])
           }
@@ -527,13 +586,29 @@ extension Ledger {
 
     /// Marks an execution's history as unreadable (an API error, a page that ended early), so that its clusters are
     /// `unknown` until a later pass reads it.
+    ///
+    /// A problem found earlier in the history that is already read stays: the failed read is only added to it.
     public func recordHistoryFailure(executionARN: String, problem: String, at now: Timestamp) throws(LedgerError) {
+        let text = Self.readFailurePrefix + problem
         try write("recording a history failure") { db in
             try db.run(
-                "UPDATE executions SET history_status = 'incomplete', history_problem = ?, history_read_at = ? WHERE arn = ?",
-                [.text(problem), .text(now.iso8601), .text(executionARN)])
+                """
+                UPDATE executions SET history_status = 'incomplete',
+                    history_problem = CASE
+                        WHEN history_status = 'incomplete' AND history_problem IS NOT NULL
+                            AND substr(history_problem, 1, ?) <> ? THEN history_problem
+                        ELSE ? END,
+                    history_read_at = ?
+                WHERE arn = ?
+                """,
+                [.integer(Int64(Self.readFailurePrefix.count)), .text(Self.readFailurePrefix), .text(text),
+                 .text(now.iso8601), .text(executionARN)])
         }
     }
+
+    /// How the problem of a failed history read starts: such a problem is retried (from the cursor) every pass and
+    /// cleared by the first read that succeeds, unlike a problem found in the events themselves.
+    public static let readFailurePrefix = "history read failed: "
 
     // MARK: Clusters
 
@@ -544,15 +619,17 @@ extension Ledger {
                 var result: [TrackedCluster] = []
                 try db.forEachRow(
                     """
-                    SELECT id, region, account, state, name, normalized_instance_hours, cluster_created_at FROM clusters
-                    WHERE state IN \(Self.billingOrUnknownStates)
+                    SELECT id, region, account, state, name, normalized_instance_hours, cluster_created_at,
+                        created_by_execution_arn
+                    FROM clusters WHERE state IN \(Self.billingOrUnknownStates)
                     ORDER BY id
                     """
                 ) { row in
                     result.append(TrackedCluster(
                         id: row[0].text ?? "", region: row[1].text ?? "", account: row[2].text ?? "",
                         state: ClusterState(rawValue: row[3].text ?? "") ?? .unknown, name: row[4].text,
-                        normalizedInstanceHours: row[5].integer.map { Int($0) }, createdAt: row[6].text))
+                        normalizedInstanceHours: row[5].integer.map { Int($0) }, createdAt: row[6].text,
+                        creatorAccount: row[7].text.map(ExecutionARN.account(of:))))
                 }
                 return result
             }

@@ -109,6 +109,37 @@ extension Ledger {
         ORDER BY seq
         """
 
+    /// The terminations AWS answered with an error, for the clusters that had one at or after `since`: per
+    /// cluster, its latest `terminate` outcomes that failed in a row, newest first (at most 16), up to the last
+    /// outcome that did not fail. Indexed (`journal_by_time`, then `journal_by_cluster`): a pass reads only the
+    /// recent failures, however long the journal.
+    public func terminateFailures(since: Timestamp) throws(LedgerError) -> [String: [JournalRow]] {
+        try read("reading refused terminations") { db in
+            var clusters: [String] = []
+            try db.forEachRow(
+                """
+                SELECT DISTINCT cluster_id FROM journal
+                WHERE at >= ? AND kind = 'outcome' AND action = 'terminate' AND result = 'failed'
+                  AND cluster_id IS NOT NULL
+                """, [.text(since.iso8601)]
+            ) { row in
+                if let id = row[0].text { clusters.append(id) }
+            }
+            var result: [String: [JournalRow]] = [:]
+            for cluster in clusters {
+                let rows = try db.query(
+                    """
+                    SELECT * FROM journal WHERE cluster_id = ? AND kind = 'outcome' AND action = 'terminate'
+                    ORDER BY seq DESC LIMIT 16
+                    """, [.text(cluster)]
+                ).map(JournalRow.init(row:))
+                let failures = Array(rows.prefix { $0.result == .failed })
+                if !failures.isEmpty { result[cluster] = failures }
+            }
+            return result
+        }
+    }
+
     /// Journal rows, oldest first, optionally after a sequence number.
     public func journal(after seq: Int64 = 0, limit: Int = 1000) throws(LedgerError) -> [JournalRow] {
         try read("reading the journal") { db in

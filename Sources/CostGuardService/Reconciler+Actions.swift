@@ -75,38 +75,63 @@ extension Reconciler {
                 ready.append(decision)
             }
             for chunk in stride(from: 0, to: ready.count, by: EMRClient.terminateBatchLimit).map({ Array(ready[$0..<min($0 + EMRClient.terminateBatchLimit, ready.count)]) }) {
-                var intents: [(Int64, JournalRecord, Decision)] = []
+                guard let refusal = try await terminate(chunk, region: region, pass: pass, problems: &problems, terminated: &terminated),
+                    chunk.count > 1
+                else { continue }
+                // AWS refused the batch (one cluster's SCP or tag condition refuses all ten): each cluster is tried
+                // alone, so that the refused one is set aside and the others proceed.
+                logger.notice("a batch termination was refused; trying each cluster alone", metadata: [
+                    "clusters": "\(chunk.map(\.clusterID))", "error": "\(refusal)",
+                ])
                 for decision in chunk {
-                    let record = record(decision, action: "terminate")
-                    intents.append((try ledger.journalIntent(record, pass: pass, at: now()), record, decision))
-                }
-                do {
-                    let requestID = try await region.emr.terminateJobFlows(chunk.map(\.clusterID))
-                    for (intent, record, _) in intents {
-                        try ledger.journalOutcome(intentSeq: intent, record: record, result: .succeeded, requestID: requestID,
-                                                  errorCode: nil, errorMessage: nil, pass: pass, at: now())
-                    }
-                    try ledger.recordTerminated(chunk.map(\.clusterID), reason: "terminated by CostGuard: " + (chunk.first?.reason ?? ""), at: now())
-                    terminated += chunk.map(\.clusterID)
-                    for decision in chunk {
-                        logger.notice("terminated cluster", metadata: [
-                            "cluster": "\(decision.clusterID)", "action": "terminate", "request_id": "\(requestID ?? "")",
-                            "reason": "\(decision.reason)",
-                        ])
-                    }
-                } catch let error as LedgerError {
-                throw error
-            } catch let caught {
-                let error = Reconciler.awsError(caught)
-                    for (intent, record, _) in intents {
-                        try ledger.journalOutcome(intentSeq: intent, record: record, result: Self.result(error), requestID: error.requestID,
-                                                  errorCode: error.code, errorMessage: error.message, pass: pass, at: now())
-                    }
-                    problems.add("TerminateJobFlows \(chunk.map(\.clusterID)): \(error)", region: region.region, reach: .local)
+                    _ = try await terminate([decision], region: region, pass: pass, problems: &problems, terminated: &terminated)
                 }
             }
         }
         return terminated
+    }
+
+    /// Terminates one chunk (at most `EMRClient.terminateBatchLimit` clusters): an intent per cluster (committed),
+    /// one TerminateJobFlows, an outcome per cluster.
+    ///
+    /// - Returns: AWS's error when it refused the request (`AWSError.isRefusal`), else `nil`.
+    func terminate(
+        _ chunk: [Decision], region: RegionClients, pass: PassID, problems: inout Problems, terminated: inout [String]
+    ) async throws(LedgerError) -> AWSError? {
+        var intents: [(Int64, JournalRecord, Decision)] = []
+        for decision in chunk {
+            let record = record(decision, action: "terminate")
+            intents.append((try ledger.journalIntent(record, pass: pass, at: now()), record, decision))
+        }
+        do {
+            let requestID = try await region.emr.terminateJobFlows(chunk.map(\.clusterID))
+            for (intent, record, _) in intents {
+                try ledger.journalOutcome(intentSeq: intent, record: record, result: .succeeded, requestID: requestID,
+                                          errorCode: nil, errorMessage: nil, pass: pass, at: now())
+            }
+            try ledger.recordTerminated(chunk.map(\.clusterID), reason: "terminated by CostGuard: " + (chunk.first?.reason ?? ""), at: now())
+            terminated += chunk.map(\.clusterID)
+            for decision in chunk {
+                logger.notice("terminated cluster", metadata: [
+                    "cluster": "\(decision.clusterID)", "action": "terminate", "request_id": "\(requestID ?? "")",
+                    "reason": "\(decision.reason)",
+                ])
+            }
+            return nil
+        } catch let error as LedgerError {
+            throw error
+        } catch let caught {
+            let error = Reconciler.awsError(caught)
+            for (intent, record, _) in intents {
+                try ledger.journalOutcome(intentSeq: intent, record: record, result: Self.result(error), requestID: error.requestID,
+                                          errorCode: error.code, errorMessage: error.message, pass: pass, at: now())
+            }
+            problems.add("TerminateJobFlows \(chunk.map(\.clusterID)): \(error)", region: region.region, reach: .local)
+            if error.isRefusal && chunk.count == 1 {
+                problems.refused[chunk[0].clusterID] = "\(error.code ?? "?"): \(error.message)"
+            }
+            return error.isRefusal ? error : nil
+        }
     }
 
     /// Completes the journal after a crash between an intent and its outcome: the cluster is described, and the

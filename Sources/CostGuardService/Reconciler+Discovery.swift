@@ -41,10 +41,85 @@ extension Reconciler {
         }
         if definitionsRead { known = try ledger.stateMachines() }
         for item in listed {
-            guard let machine = known[item.stateMachineArn], machine.touchesEMR else { continue }
-            try await followExecutions(of: machine, region: region, problems: &problems)
+            // EXPRESS machines keep no execution list or history: nothing to follow, nothing held for them.
+            guard let machine = known[item.stateMachineArn], !machine.isExpress else { continue }
+            if machine.touchesEMR {
+                try await followExecutions(of: machine, region: region, problems: &problems)
+            } else if !(try ledger.runningExecutionARNs(stateMachine: machine.arn)).isEmpty {
+                // Executions of a machine with no EMR task are followed only while one may hold a cluster id handed
+                // to it (found by `followHandOffs` before a termination): until each is seen to end.
+                try await followRunning(of: machine, region: region, readHistories: false, problems: &problems)
+            }
         }
         try await followRunningMapRuns(region, problems: &problems)
+    }
+
+    /// Before anything in the region is terminated: the RUNNING executions of the state machines that have no EMR
+    /// task, whose input, task parameters or variables may hold a cluster id another execution handed them (a
+    /// worker started with the creator's ClusterId that has not reached its EMR call yet, a Lambda that will).
+    func followHandOffs(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) {
+        let machines = try ledger.stateMachines()
+        for machine in machines.values.sorted(by: { $0.arn < $1.arn })
+        where machine.region == region.region && !machine.touchesEMR && !machine.isExpress
+            && machine.definitionStatus == "parsed" && !Self.isMapRunMachine(machine.arn)
+        {
+            try await followRunning(of: machine, region: region, readHistories: true, problems: &problems)
+        }
+    }
+
+    /// Follows only the RUNNING executions of a state machine: the live set (one ListExecutions per 1000), a
+    /// DescribeExecution for each one that left it, and (with `readHistories`) each RUNNING one's history from its
+    /// cursor; without it, only histories never read or whose read failed.
+    func followRunning(
+        of machine: StateMachineRow, region: RegionClients, readHistories: Bool, problems: inout Problems
+    ) async throws(LedgerError) {
+        let wasRunning = try ledger.runningExecutionARNs(stateMachine: machine.arn)
+        var records: [ExecutionRecord] = []
+        var running: Set<String> = []
+        do {
+            for try await page in region.sfn.listExecutions(.stateMachine(machine.arn), status: .running) {
+                let items = page.executions
+                for index in items.indices where running.insert(items[index].executionArn).inserted {
+                    if !wasRunning.contains(items[index].executionArn) { records.append(Self.record(items[index])) }
+                }
+            }
+        } catch {
+            if try expressAnswer(error, machine: machine) { return }
+            problems.add("ListExecutions \(machine.arn): \(error)", region: region.region, reach: .scope(account: machine.account))
+            return
+        }
+        for arn in wasRunning.subtracting(running).sorted() {
+            do {
+                records.append(Self.record(try await region.sfn.describeExecution(arn)))
+            } catch {
+                // Kept RUNNING (what it holds stays held) until a describe succeeds.
+                problems.add("DescribeExecution \(arn): \(error)", region: region.region, reach: .local)
+            }
+        }
+        try ledger.recordExecutions(records, at: now())
+        guard !running.isEmpty else { return }
+        let batch = HistoryBatch(ledger: ledger, now: now)
+        for row in try ledger.executions(arns: running).values.sorted(by: { $0.record.arn < $1.record.arn })
+        where readHistories || row.historyStatus == "unread"
+            || (row.historyStatus == "incomplete" && row.historyProblem?.hasPrefix(Ledger.readFailurePrefix) == true)
+        {
+            try await readHistory(row, region: region, account: machine.account, problems: &problems, batch: batch)
+        }
+        try batch.flush()
+    }
+
+    /// Whether `error` is AWS saying the machine is EXPRESS (`StateMachineTypeNotSupported`): then it is recorded as
+    /// such and not followed again.
+    func expressAnswer(_ error: any Error, machine: StateMachineRow) throws(LedgerError) -> Bool {
+        guard (error as? AWSError)?.code == "StateMachineTypeNotSupported" else { return false }
+        try ledger.recordStateMachineType(arn: machine.arn, type: "EXPRESS")
+        logger.info("EXPRESS state machine: its executions cannot be followed", metadata: ["state_machine": "\(machine.arn)"])
+        return true
+    }
+
+    /// A Distributed Map run's own state machine (`…:stateMachine:parent/label`), followed through its parent.
+    static func isMapRunMachine(_ arn: String) -> Bool {
+        arn.split(separator: ":").last?.contains("/") == true
     }
 
     /// Brings the ledger's executions of one state machine up to date, then reads the histories that need it.
@@ -91,6 +166,7 @@ extension Reconciler {
                 pageSize = 1000
             } while token != nil
         } catch {
+            if try expressAnswer(error, machine: machine) { return }
             problems.add("ListExecutions \(machine.arn): \(error)", region: region.region, reach: .scope(account: account))
             return
         }
@@ -138,7 +214,7 @@ extension Reconciler {
             }
         } catch {
             // Keep what was read; the execution's clusters stay unknown until a later pass reads the rest.
-            try ledger.recordHistoryFailure(executionARN: row.record.arn, problem: "history read failed: \(error)", at: now())
+            try ledger.recordHistoryFailure(executionARN: row.record.arn, problem: "\(error)", at: now())
             problems.add("GetExecutionHistory \(row.record.arn): \(error)", region: region.region, reach: .local)
             return
         }
@@ -231,6 +307,7 @@ extension Reconciler {
     /// Re-reads the histories of RUNNING executions of state machines that use clusters, so that references made
     /// since the last read protect their clusters before anything is terminated.
     func refreshRunningHistories(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) {
+        try await followHandOffs(region, problems: &problems)
         let machines = try ledger.stateMachines()
         let batch = HistoryBatch(ledger: ledger, now: now)
         for row in try ledger.executions(running: true).values.sorted(by: { $0.record.arn < $1.record.arn }) {

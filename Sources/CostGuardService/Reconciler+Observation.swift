@@ -15,7 +15,9 @@ extension Reconciler {
     func observeClusters(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) -> Set<String> {
         // Rows and summaries are read in place, by index: iterating them would copy each one (and retain its strings).
         let all = try ledger.trackedClusters()
-        let tracked = all.indices.filter { all[$0].region == region.region }
+        // A cluster created in another account (a task's `Credentials.RoleArn`) is not visible to this account's
+        // EMR: it is never observed (nor marked ended because this account does not know it).
+        let tracked = all.indices.filter { all[$0].region == region.region && all[$0].account == all[$0].creatorAccount }
         guard !tracked.isEmpty else { return [] }
         var unchanged: Set<String> = []
         unchanged.reserveCapacity(tracked.count)

@@ -118,7 +118,15 @@ public struct Reconciler: Sendable {
         try await readMissingCapacity(decisions, problems: &problems)
         let terminated = try await act(on: decisions, pass: pass, problems: &problems)
         // Without terminations the decisions stand as they are (no copy of each one).
-        let final = terminated.isEmpty ? decisions : decisions.map { decision -> Decision in
+        let refused = problems.refused
+        let final = terminated.isEmpty && refused.isEmpty ? decisions : decisions.map { decision -> Decision in
+            if let refusal = refused[decision.clusterID], !terminated.contains(decision.clusterID) {
+                var set = decision
+                set.disposition = .unknown
+                set.reason = "set aside: AWS refused to terminate it (\(refusal)); " + decision.reason
+                set.action = nil
+                return set
+            }
             guard terminated.contains(decision.clusterID) else { return decision }
             var done = decision
             done.disposition = .terminated
@@ -129,6 +137,11 @@ public struct Reconciler: Sendable {
         try ledger.recordDecisions(final, at: now())
         var counts: [Disposition: Int] = [:]
         for index in final.indices { counts[final[index].disposition, default: 0] += 1 }
+        // A held cluster is never silent: the pass says so (exit 4) with the first holder, every pass it lasts.
+        if let held = final.indices.first(where: { final[$0].disposition == .unknown }) {
+            problems.all.append(
+                "\(counts[.unknown] ?? 0) cluster(s) held, first \(final[held].clusterID): \(final[held].reason)")
+        }
         let needsAttention: Set<Disposition> = [.wouldTerminate, .protected, .reportOnly, .deferred, .orphan]
         let outcome: PassOutcome =
             !problems.all.isEmpty ? .degraded
@@ -169,23 +182,43 @@ public struct Reconciler: Sendable {
         let uncertain = try uncertainReferenceScopes()
         var degraded = problems.degradedScopes
         for cluster in facts where problems.degradedRegions.contains(cluster.scope.region) { degraded.insert(cluster.scope) }
+        let time = now()
         return ReconcilePolicy.decide(
-            PolicyInput(clusters: facts, degradedScopes: degraded, uncertainReferenceScopes: uncertain, now: now()),
+            PolicyInput(
+                clusters: facts, degradedScopes: degraded, uncertainReferenceScopes: uncertain,
+                refusals: try refusals(now: time), now: time),
             configuration: configuration.policy)
     }
 
-    /// Scopes where a RUNNING execution of a cluster-using state machine has a history CostGuard could not fully read.
-    func uncertainReferenceScopes() throws(LedgerError) -> Set<Scope> {
-        let incomplete = try ledger.stateMachinesWithIncompleteRunningHistories()
-        guard !incomplete.isEmpty else { return [] }
+    /// Scopes where a RUNNING execution has a history CostGuard could not fully read or understand, with the
+    /// holder and why. Any followed execution counts: one of a state machine with no EMR task is followed because
+    /// it may have been handed a cluster id.
+    func uncertainReferenceScopes() throws(LedgerError) -> [Scope: String] {
+        let incomplete = try ledger.incompleteRunningHistories()
+        guard !incomplete.isEmpty else { return [:] }
         let machines = try ledger.stateMachines()
-        var scopes: Set<Scope> = []
-        for arn in incomplete {
-            if let machine = machines[arn], machine.touchesEMR {
-                scopes.insert(Scope(account: machine.account, region: machine.region))
-            }
+        var scopes: [Scope: String] = [:]
+        for (arn, holder) in incomplete.sorted(by: { $0.key < $1.key }) {
+            guard let machine = machines[arn] else { continue }
+            let scope = Scope(account: machine.account, region: machine.region)
+            if scopes[scope] == nil { scopes[scope] = holder }
         }
         return scopes
+    }
+
+    /// Terminations AWS refused (answered with a client error other than throttling or a credentials problem),
+    /// with the backoff before the next try.
+    func refusals(now: Timestamp) throws(LedgerError) -> [String: Refusal] {
+        let failures = try ledger.terminateFailures(since: now.adding(.zero - Refusal.backoff(afterRefusals: 64)))
+        var result: [String: Refusal] = [:]
+        for (cluster, rows) in failures {
+            let refused = rows.prefix { AWSError.isRefusal(code: $0.errorCode) }
+            guard let last = refused.first, let at = Timestamp(iso8601: last.at) else { continue }
+            result[cluster] = Refusal(
+                code: last.errorCode ?? "?", message: last.errorMessage ?? "", count: refused.count, at: at,
+                retryAt: at.adding(Refusal.backoff(afterRefusals: refused.count)))
+        }
+        return result
     }
 }
 
@@ -199,6 +232,8 @@ struct Problems {
     var degradedRegions: Set<String> = []
     /// Clusters whose re-check failed: never acted on this pass.
     var uncheckedClusters: Set<String> = []
+    /// Clusters whose termination AWS refused this pass, with AWS's code and message.
+    var refused: [String: String] = [:]
 
     /// How far a failure's uncertainty reaches.
     enum Reach {

@@ -102,4 +102,82 @@ struct DiscoveryTests {
         #expect(findings.problems.count == 1)
         #expect(findings.problems.first?.contains("event 6") == true)
     }
+
+    @Test("aws-sdk:emr tasks: the cluster is read wherever the API puts it; actions that take none are no problem")
+    func sdkActions() {
+        var analyzer = HistoryAnalyzer()
+        let sdk = "aws-sdk:emr"
+        analyzer.read([
+            event(1, "TaskScheduled", resource: "listClusters", rtype: sdk, parameters: #"{"ClusterStates":["WAITING"]}"#),
+            event(2, "TaskScheduled", resource: "describeSecurityConfiguration", rtype: sdk, parameters: #"{"Name":"s"}"#),
+            event(3, "TaskScheduled", resource: "addTags", rtype: sdk, parameters: #"{"ResourceId":"j-TAGGED","Tags":[]}"#),
+            event(4, "TaskScheduled", resource: "startNotebookExecution", rtype: sdk,
+                  parameters: #"{"ExecutionEngine":{"Id":"j-NOTEBOOK","Type":"EMR"}}"#),
+            event(5, "TaskScheduled", resource: "createPersistentAppUI", rtype: sdk,
+                  parameters: #"{"TargetResourceArn":"arn:aws:elasticmapreduce:us-east-1:123456789012:cluster/j-APPUI"}"#),
+            event(6, "TaskScheduled", resource: "setTerminationProtection", rtype: sdk,
+                  parameters: #"{"JobFlowIds":["j-P1","j-P2"],"TerminationProtected":true}"#),
+            event(7, "TaskScheduled", resource: "describeJobFlows", rtype: sdk, parameters: #"{"JobFlowStates":["WAITING"]}"#),
+            event(8, "TaskScheduled", resource: "addTags", rtype: sdk, parameters: #"{"ResourceId":"es-STUDIO","Tags":[]}"#),
+        ])
+        var findings = analyzer.finish(executionEnded: false)
+        #expect(findings.references.map(\.clusterID) == ["j-TAGGED", "j-NOTEBOOK", "j-APPUI", "j-P1", "j-P2"])
+        #expect(findings.problems.isEmpty, "\(findings.problems)")
+        // A call that acts on a cluster it does not name is a problem: it may act on any.
+        analyzer.read([
+            event(9, "TaskScheduled", resource: "modifyInstanceGroups", rtype: sdk,
+                  parameters: #"{"InstanceGroups":[{"InstanceGroupId":"ig-1","InstanceCount":3}]}"#),
+            event(10, "TaskScheduled", resource: "someFutureAction", rtype: sdk, parameters: "{}"),
+        ])
+        findings = analyzer.finish(executionEnded: false)
+        #expect(findings.problems.count == 2)
+        #expect(findings.problems.allSatisfy { $0.contains("does not name its cluster") })
+        #expect(EMRAction.target(of: "ListClusters") == .none)
+        #expect(EMRAction.target(of: "terminateJobFlows") == .cluster)
+    }
+
+    @Test("a cluster id handed on — input, any task's parameters, assigned variables — is a reference")
+    func handOffs() {
+        let id = "j-2AXXXXXXGAPLF"
+        var analyzer = HistoryAnalyzer()
+        analyzer.read([
+            HistoryEventFact(id: 1, type: "ExecutionStarted", timestamp: t, input: #"{"cluster":{"ClusterId":"\#(id)"}}"#),
+            event(2, "TaskScheduled", resource: "invoke", rtype: "lambda",
+                  parameters: #"{"FunctionName":"f","Payload":{"cmd":"spark-submit --cluster j-LAMBDAPAYLOAD1 x"}}"#),
+            HistoryEventFact(id: 3, type: "StateExited", timestamp: t, assignedVariables: ["target": #""j-VARIABLE00001""#]),
+            event(4, "TaskScheduled", resource: "startExecution", rtype: "aws-sdk:sfn",
+                  parameters: #"{"StateMachineArn":"arn","Input":"{\"ClusterId\":\"j-CHILDINPUT01\"}"}"#),
+            event(5, "TaskSucceeded", previous: 4, resource: "startExecution", rtype: "aws-sdk:sfn",
+                  output: #"{"ExecutionArn":"arn:aws:states:us-east-1:123456789012:execution:worker:w1"}"#),
+            // Not ids: too short, inside a longer word, lower case.
+            HistoryEventFact(id: 6, type: "StateExited", timestamp: t,
+                             assignedVariables: ["a": #""j-SHORT""#, "b": #""xj-ABCDEFGHIJ""#, "c": #""j-abcdefghijk""#]),
+        ])
+        let findings = analyzer.finish(executionEnded: false)
+        #expect(findings.references.map(\.clusterID) == [id, "j-LAMBDAPAYLOAD1", "j-VARIABLE00001", "j-CHILDINPUT01"])
+        #expect(findings.references.allSatisfy { $0.kind == "other" })
+        #expect(findings.references.map(\.resource) == [
+            "execution input", "parameters of lambda:invoke", "variable $target", "parameters of aws-sdk:sfn:startExecution",
+        ])
+        #expect(findings.childExecutionARNs == ["arn:aws:states:us-east-1:123456789012:execution:worker:w1"])
+        #expect(findings.problems.isEmpty)
+        var cut = HistoryAnalyzer()
+        cut.read([HistoryEventFact(id: 1, type: "ExecutionStarted", timestamp: t, input: "{}", inputTruncated: true)])
+        #expect(cut.finish(executionEnded: false).problems.first?.contains("truncated") == true)
+    }
+
+    @Test("a create task run with another account's role records the cluster in that account")
+    func crossAccountCreation() {
+        var analyzer = HistoryAnalyzer()
+        analyzer.read([
+            HistoryEventFact(
+                id: 3, type: "TaskScheduled", timestamp: t, resourceType: "elasticmapreduce", resource: "createCluster.sync",
+                parameters: "{}", taskRoleARN: "arn:aws:iam::222222222222:role/emr-creator", taskRegion: "eu-west-1"),
+            event(4, "TaskSubmitted", previous: 3, resource: "createCluster.sync", output: #"{"ClusterId":"j-REMOTE"}"#),
+        ])
+        let creation = analyzer.finish(executionEnded: false).creations.first
+        #expect(creation?.clusterID == "j-REMOTE")
+        #expect(creation?.account == "222222222222")
+        #expect(creation?.region == "eu-west-1")
+    }
 }

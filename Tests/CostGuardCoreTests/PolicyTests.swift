@@ -23,11 +23,15 @@ struct PolicyTests {
     }
 
     func decide(_ clusters: [ClusterFacts], _ configure: (inout PolicyConfiguration) -> Void = { _ in },
-                degraded: Set<Scope> = [], uncertain: Set<Scope> = []) -> [String: Decision] {
+                degraded: Set<Scope> = [], uncertain: Set<Scope> = [], refusals: [String: Refusal] = [:],
+                at now: Timestamp = Self.now) -> [String: Decision] {
         var configuration = PolicyConfiguration()
         configure(&configuration)
         let decisions = ReconcilePolicy.decide(
-            PolicyInput(clusters: clusters, degradedScopes: degraded, uncertainReferenceScopes: uncertain, now: Self.now),
+            PolicyInput(
+                clusters: clusters, degradedScopes: degraded,
+                uncertainReferenceScopes: Dictionary(uniqueKeysWithValues: uncertain.map { ($0, "execution X: test holder") }),
+                refusals: refusals, now: now),
             configuration: configuration)
         return Dictionary(uniqueKeysWithValues: decisions.map { ($0.clusterID, $0) })
     }
@@ -123,6 +127,42 @@ struct PolicyTests {
         #expect(ReconcilePolicy.glob("a*c*e", matches: "abcde"))
         #expect(!ReconcilePolicy.glob("a*c*e", matches: "abcd"))
         #expect(ReconcilePolicy.glob("*", matches: ""))
+    }
+
+    @Test("a held scope names its holder; a refused termination is set aside until its backoff, the others proceed")
+    func holdersAndRefusals() {
+        let orphans = (0..<3).map { cluster("j-REFUSE\($0)", execution("r\($0)", .failed)) }
+        let held = decide(orphans, uncertain: [Self.scope])
+        #expect(held.values.allSatisfy { $0.disposition == .unknown && $0.reason.contains("execution X: test holder") })
+        let refusal = Refusal(
+            code: "AccessDeniedException", message: "explicit deny in a service control policy", count: 2,
+            at: Self.now.adding(.seconds(-60)), retryAt: Self.now.adding(.seconds(540)))
+        let d = decide(orphans, refusals: ["j-REFUSE1": refusal])
+        #expect(d["j-REFUSE0"]?.action != nil && d["j-REFUSE2"]?.action != nil)
+        #expect(d["j-REFUSE1"]?.disposition == .unknown)
+        #expect(d["j-REFUSE1"]?.action == nil)
+        #expect(d["j-REFUSE1"]?.reason.contains("AccessDeniedException: explicit deny") == true)
+        // Once the backoff has passed it is tried again.
+        let later = decide(orphans, refusals: ["j-REFUSE1": refusal], at: Self.now.adding(.seconds(600)))
+        #expect(later["j-REFUSE1"]?.action != nil)
+        // 5 min, doubling, at most 6 h.
+        #expect(Refusal.backoff(afterRefusals: 1) == .seconds(300))
+        #expect(Refusal.backoff(afterRefusals: 2) == .seconds(600))
+        #expect(Refusal.backoff(afterRefusals: 7) == .seconds(320 * 60))
+        #expect(Refusal.backoff(afterRefusals: 8) == .seconds(6 * 3600))
+        #expect(Refusal.backoff(afterRefusals: 64) == .seconds(6 * 3600))
+    }
+
+    @Test("a cluster created in another account through a task's role is never acted on, and says why")
+    func crossAccount() {
+        var foreign = cluster("j-FOREIGN", execution("x", .aborted))
+        foreign.scope = Scope(account: "222222222222", region: "us-east-1")
+        foreign.state = .unknown
+        foreign.observedThisPass = false
+        let d = decide([foreign])
+        #expect(d["j-FOREIGN"]?.disposition == .unknown)
+        #expect(d["j-FOREIGN"]?.reason.contains("account 222222222222") == true)
+        #expect(d["j-FOREIGN"]?.reason.contains("not observable") == true)
     }
 
     @Test("randomized: never a terminate action for a cluster that is live, shared, exempt, ended, unknown or protected",

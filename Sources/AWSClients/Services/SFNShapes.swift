@@ -65,6 +65,27 @@ public enum SFN {
         public var region: String?
         /// JSON text of the task's parameters.
         public var parameters: String?
+        /// The role the task ran with (`Credentials.RoleArn` in the definition).
+        public var taskCredentials: TaskCredentials?
+    }
+
+    public struct TaskCredentials: Codable, Sendable, Equatable {
+        public var roleArn: String?
+    }
+
+    public struct ExecutionStartedDetails: Codable, Sendable, Equatable {
+        /// JSON text of the execution's input.
+        public var input: String?
+        public var inputDetails: OutputDetails?
+        public var stateMachineVersionArn: String?
+        public var stateMachineAliasArn: String?
+    }
+
+    public struct StateExitedDetails: Codable, Sendable, Equatable {
+        public var name: String?
+        /// Variables the state assigned: name → JSON text of the value.
+        public var assignedVariables: [String: String]?
+        public var assignedVariablesDetails: OutputDetails?
     }
 
     public struct OutputDetails: Codable, Sendable, Equatable {
@@ -107,6 +128,8 @@ public enum SFN {
         public var taskTimedOutEventDetails: TaskFailedDetails?
         public var mapRunStartedEventDetails: MapRunStartedDetails?
         public var executionRedrivenEventDetails: ExecutionRedrivenDetails?
+        public var executionStartedEventDetails: ExecutionStartedDetails?
+        public var stateExitedEventDetails: StateExitedDetails?
     }
 
     public struct GetExecutionHistoryOutput: Codable, Sendable {
@@ -139,7 +162,11 @@ extension SFN.HistoryEvent {
             resourceType: scheduled?.resourceType ?? output?.resourceType ?? failed?.resourceType,
             resource: scheduled?.resource ?? output?.resource ?? failed?.resource, parameters: scheduled?.parameters,
             output: output?.output, outputTruncated: output?.outputDetails?.truncated,
-            mapRunARN: mapRunStartedEventDetails?.mapRunArn)
+            mapRunARN: mapRunStartedEventDetails?.mapRunArn, input: executionStartedEventDetails?.input,
+            inputTruncated: executionStartedEventDetails?.inputDetails?.truncated,
+            assignedVariables: stateExitedEventDetails?.assignedVariables,
+            variablesTruncated: stateExitedEventDetails?.assignedVariablesDetails?.truncated,
+            taskRoleARN: scheduled?.taskCredentials?.roleArn, taskRegion: scheduled?.region)
     }
 }
 

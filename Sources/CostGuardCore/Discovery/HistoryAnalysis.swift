@@ -16,11 +16,23 @@ public struct HistoryEventFact: Sendable, Hashable {
     public var outputTruncated: Bool?
     /// MapRunStarted.
     public var mapRunARN: String?
+    /// ExecutionStarted `input` (JSON text) and whether AWS truncated it.
+    public var input: String?
+    public var inputTruncated: Bool?
+    /// StateExited `assignedVariables` (name → JSON text) and whether AWS truncated them.
+    public var assignedVariables: [String: String]?
+    public var variablesTruncated: Bool?
+    /// TaskScheduled `taskCredentials.roleArn`: the task ran with this role (possibly in another account).
+    public var taskRoleARN: String?
+    /// TaskScheduled `region`: the region the task called.
+    public var taskRegion: String?
 
     public init(
         id: Int, previousID: Int? = nil, type: String, timestamp: Timestamp, resourceType: String? = nil,
         resource: String? = nil, parameters: String? = nil, output: String? = nil, outputTruncated: Bool? = nil,
-        mapRunARN: String? = nil
+        mapRunARN: String? = nil, input: String? = nil, inputTruncated: Bool? = nil,
+        assignedVariables: [String: String]? = nil, variablesTruncated: Bool? = nil, taskRoleARN: String? = nil,
+        taskRegion: String? = nil
     ) {
         self.id = id
         self.previousID = previousID
@@ -32,6 +44,12 @@ public struct HistoryEventFact: Sendable, Hashable {
         self.output = output
         self.outputTruncated = outputTruncated
         self.mapRunARN = mapRunARN
+        self.input = input
+        self.inputTruncated = inputTruncated
+        self.assignedVariables = assignedVariables
+        self.variablesTruncated = variablesTruncated
+        self.taskRoleARN = taskRoleARN
+        self.taskRegion = taskRegion
     }
 }
 
@@ -43,14 +61,27 @@ public struct HistoryFindings: Sendable, Equatable {
         public var eventID: Int
         public var eventType: String
         public var resource: String
+        /// The account the cluster was created in, when the task ran with another account's role
+        /// (`Credentials.RoleArn`); `nil`: the execution's own account.
+        public var account: String? = nil
+        /// The region the task called, when the history says and it is not the execution's.
+        public var region: String? = nil
     }
 
-    /// A task of this execution that names a cluster.
+    /// A task of this execution that names a cluster, or a cluster id handed to it (its input, a task's
+    /// parameters, a variable it assigned: kind `other`, `resource` saying where).
     public struct Reference: Sendable, Hashable {
         public var clusterID: String
         public var kind: String
         public var resource: String
         public var eventID: Int
+
+        public init(clusterID: String, kind: String, resource: String, eventID: Int) {
+            self.clusterID = clusterID
+            self.kind = kind
+            self.resource = resource
+            self.eventID = eventID
+        }
     }
 
     public var creations: [Creation] = []
@@ -69,6 +100,8 @@ public struct HistoryFindings: Sendable, Equatable {
     public var redriven = false
     /// When the execution ended (its ExecutionAborted/Failed/TimedOut/Succeeded event), if the history says.
     public var endedAt: Timestamp?
+
+    public init() {}
 }
 
 /// Reads histories, incrementally: feed pages in order, then ask for the findings.
@@ -79,8 +112,13 @@ public struct HistoryFindings: Sendable, Equatable {
 ///   learned is never erased by a later event with a null output.
 /// - A truncated or unparsable create output, or a create task that started and never reported back, is a problem:
 ///   a cluster may exist that CostGuard cannot name.
-/// - Other EMR tasks name their cluster in the TaskScheduled parameters (`ClusterId`, or `JobFlowId`/`JobFlowIds`
-///   for aws-sdk tasks); parameters that do not name one are a problem, since the task may protect any cluster.
+/// - Other EMR tasks name their cluster in the TaskScheduled parameters wherever the EMR API puts it (`EMRAction`);
+///   an action that takes a cluster and names none is a problem, since the task may act on any cluster; an action
+///   that takes none (`listClusters`, `describeSecurityConfiguration`, …) is neither a reference nor a problem.
+/// - A cluster id handed to the execution — in its input, in any task's parameters (Lambda payloads, child
+///   executions' input, `aws-sdk:*` calls), in a variable a state assigned — is a reference of kind `other`: while
+///   the execution runs it may still use that cluster. Truncated input or variables are a problem.
+/// - A create task run with another account's role (`Credentials.RoleArn`) created its cluster in that account.
 public struct HistoryAnalyzer: Sendable {
     public private(set) var findings = HistoryFindings()
     /// Create tasks scheduled and not yet resolved, by TaskScheduled event id.
@@ -91,6 +129,10 @@ public struct HistoryAnalyzer: Sendable {
     private var previous: [Int: Int] = [:]
     private var scheduledIDs: Set<Int> = []
     private var knownClusters: Set<String> = []
+    /// Create tasks scheduled with another account's role or another region, by TaskScheduled event id.
+    private var pendingCreatePlaces: [Int: (account: String?, region: String?)] = [:]
+    /// Ids already recorded as handed to this execution (one reference per id and place is enough).
+    private var mentioned: Set<String> = []
 
     public init(resumingAfter lastEventID: Int = 0, knownClusters: Set<String> = []) {
         findings.lastEventID = lastEventID
@@ -129,20 +171,49 @@ public struct HistoryAnalyzer: Sendable {
             findings.endedAt = event.timestamp
         case "MapRunStarted":
             if let arn = event.mapRunARN { findings.mapRunARNs.append(arn) }
+        case "ExecutionStarted":
+            if event.inputTruncated == true {
+                findings.problems.append("the input of the execution (event \(event.id)) is truncated: it may name a cluster")
+            }
+            mention(event.input, at: event.id, where: "execution input")
+        case "StateExited":
+            if event.variablesTruncated == true {
+                findings.problems.append(
+                    "the variables assigned at event \(event.id) are truncated: they may name a cluster")
+            }
+            for (name, value) in (event.assignedVariables ?? [:]).sorted(by: { $0.key < $1.key }) {
+                mention(value, at: event.id, where: "variable $\(name)")
+            }
         case "TaskScheduled":
             guard let type = event.resourceType, let resource = event.resource else { return }
             scheduledIDs.insert(event.id)
             let task = TaskResource(resourceType: type, resource: resource)
+            var named: [String] = []
             switch task.kind {
             case .createsCluster:
                 pendingCreates[event.id] = "\(type):\(resource)"
-            case .usesCluster(let action):
-                let ids = Self.clusterIDs(inParameters: event.parameters)
-                if ids.isEmpty {
-                    findings.problems.append(
-                        "\(type):\(resource) at event \(event.id) does not name its cluster in its parameters")
+                let account = event.taskRoleARN.flatMap(Self.account(ofRoleARN:))
+                if account != nil || event.taskRegion != nil {
+                    pendingCreatePlaces[event.id] = (account, event.taskRegion)
                 }
-                for id in ids {
+                return
+            case .usesCluster(let action):
+                let parameters = event.parameters.flatMap { try? JSONValue(parsing: $0) } ?? .null
+                named = EMRAction.clusterIDs(in: parameters)
+                if named.isEmpty {
+                    switch EMRAction.target(of: action) {
+                    case .none:
+                        break
+                    case .optionalCluster where !EMRAction.namesOtherEMRResources(parameters):
+                        break
+                    case .cluster where EMRAction.namesNonClusterResource(parameters):
+                        break
+                    default:
+                        findings.problems.append(
+                            "\(type):\(resource) at event \(event.id) does not name its cluster in its parameters")
+                    }
+                }
+                for id in named {
                     findings.references.append(
                         .init(clusterID: id, kind: Self.referenceKind(action), resource: "\(type):\(resource)", eventID: event.id))
                     if action == "terminateCluster" || action.lowercased() == "terminatejobflows" {
@@ -152,6 +223,8 @@ public struct HistoryAnalyzer: Sendable {
             default:
                 break
             }
+            // Any task's parameters (a Lambda payload, a child execution's input, an SDK call) hand a cluster on.
+            mention(event.parameters, at: event.id, where: "parameters of \(type):\(resource)", except: named)
         case "TaskSubmitted", "TaskSucceeded":
             guard let type = event.resourceType, let resource = event.resource else { return }
             let task = TaskResource(resourceType: type, resource: resource)
@@ -170,11 +243,14 @@ public struct HistoryAnalyzer: Sendable {
                     }
                     return
                 }
-                if let scheduled { pendingCreates[scheduled] = nil } else if let first = pendingCreates.keys.min() {
-                    pendingCreates[first] = nil
-                }
+                let resolved = scheduled ?? pendingCreates.keys.min()
+                if let resolved { pendingCreates[resolved] = nil }
                 if knownClusters.insert(id).inserted {
-                    findings.creations.append(.init(clusterID: id, eventID: event.id, eventType: event.type, resource: "\(type):\(resource)"))
+                    let place = resolved.flatMap { pendingCreatePlaces[$0] }
+                    findings.creations.append(
+                        .init(
+                            clusterID: id, eventID: event.id, eventType: event.type, resource: "\(type):\(resource)",
+                            account: place?.account, region: place?.region))
                 }
             case .usesCluster:
                 if event.type == "TaskSucceeded", let scheduled, let id = pendingTerminations.removeValue(forKey: scheduled) {
@@ -202,6 +278,22 @@ public struct HistoryAnalyzer: Sendable {
         }
     }
 
+    /// Records the cluster ids `json` mentions as references of kind `other` (a hand-off), except `known` ones.
+    private mutating func mention(_ json: String?, at eventID: Int, where place: String, except known: [String] = []) {
+        guard let json else { return }
+        for id in ClusterMentions.ids(inJSON: json) where !known.contains(id) {
+            guard mentioned.insert(id + "\u{0}" + place).inserted else { continue }
+            findings.references.append(.init(clusterID: id, kind: "other", resource: place, eventID: eventID))
+        }
+    }
+
+    /// The account of an IAM role ARN (`arn:aws:iam::123456789012:role/name`).
+    static func account(ofRoleARN arn: String) -> String? {
+        let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[0] == "arn", parts[2] == "iam", parts[4].count == 12 else { return nil }
+        return String(parts[4])
+    }
+
     /// The TaskScheduled event a task event belongs to, following previousEventId links (a few steps at most).
     private func scheduledEvent(of id: Int) -> Int? {
         var current = previous[id]
@@ -221,19 +313,6 @@ public struct HistoryAnalyzer: Sendable {
         default:
             return "other"
         }
-    }
-
-    /// Cluster ids named in task parameters.
-    static func clusterIDs(inParameters parameters: String?) -> [String] {
-        guard let parameters, let object = (try? JSONValue(parsing: parameters))?.object else { return [] }
-        var ids: [String] = []
-        for key in ["ClusterId", "JobFlowId"] {
-            if let id = object[key]?.string, id.hasPrefix("j-") { ids.append(id) }
-        }
-        if let list = object["JobFlowIds"]?.array {
-            ids += list.compactMap(\.string).filter { $0.hasPrefix("j-") }
-        }
-        return ids
     }
 
     /// The cluster id in a create task's output.

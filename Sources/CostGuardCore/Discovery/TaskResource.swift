@@ -6,7 +6,7 @@ public struct TaskResource: Sendable, Hashable {
         case createsCluster
         /// Any other EMR task; names a cluster in its parameters.
         case usesCluster(action: String)
-        /// Starts a child execution: `states:startExecution[.sync[:2]]`.
+        /// Starts a child execution: `states:startExecution[.sync[:2]]` or `aws-sdk:sfn:startExecution`.
         case startsExecution
         /// Anything else.
         case other
@@ -42,6 +42,8 @@ public struct TaskResource: Sendable, Hashable {
             kind = action.lowercased() == "runjobflow" ? .createsCluster : .usesCluster(action: action)
         case "states":
             kind = action == "startExecution" ? .startsExecution : .other
+        case "aws-sdk:sfn":
+            kind = action.lowercased() == "startexecution" ? .startsExecution : .other
         default:
             kind = .other
         }

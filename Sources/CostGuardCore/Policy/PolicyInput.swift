@@ -68,20 +68,53 @@ public struct ClusterFacts: Sendable, Hashable {
     }
 }
 
+/// A termination AWS refused (an SCP, a tag condition, a validation error): the cluster is set aside until
+/// `retryAt`, so that one refusal does not hold up the others.
+public struct Refusal: Sendable, Hashable {
+    /// AWS's error code and message.
+    public var code: String
+    public var message: String
+    /// How many refusals in a row, and when the last one came.
+    public var count: Int
+    public var at: Timestamp
+    /// When to try again.
+    public var retryAt: Timestamp
+
+    public init(code: String, message: String, count: Int, at: Timestamp, retryAt: Timestamp) {
+        self.code = code
+        self.message = message
+        self.count = count
+        self.at = at
+        self.retryAt = retryAt
+    }
+
+    /// The wait after `count` refusals in a row: 5 minutes, doubling, at most 6 hours.
+    public static func backoff(afterRefusals count: Int) -> Duration {
+        let minutes = 5 << min(max(count - 1, 0), 7)
+        return .seconds(min(minutes, 360) * 60)
+    }
+}
+
 /// Everything one decision rests on.
 public struct PolicyInput: Sendable {
     public var clusters: [ClusterFacts]
     /// Scopes whose reads failed or were partial this pass: nothing there is acted on.
     public var degradedScopes: Set<Scope>
-    /// Scopes with a RUNNING execution whose history names a cluster CostGuard could not identify: any cluster
-    /// there may be in use, so none is acted on.
-    public var uncertainReferenceScopes: Set<Scope>
+    /// Scopes with a RUNNING execution whose history names a cluster CostGuard could not identify (or could not be
+    /// read): any cluster there may be in use, so none is acted on. The value names the holder and why.
+    public var uncertainReferenceScopes: [Scope: String]
+    /// Terminations AWS refused, by cluster id.
+    public var refusals: [String: Refusal]
     public var now: Timestamp
 
-    public init(clusters: [ClusterFacts], degradedScopes: Set<Scope> = [], uncertainReferenceScopes: Set<Scope> = [], now: Timestamp) {
+    public init(
+        clusters: [ClusterFacts], degradedScopes: Set<Scope> = [], uncertainReferenceScopes: [Scope: String] = [:],
+        refusals: [String: Refusal] = [:], now: Timestamp
+    ) {
         self.clusters = clusters
         self.degradedScopes = degradedScopes
         self.uncertainReferenceScopes = uncertainReferenceScopes
+        self.refusals = refusals
         self.now = now
     }
 }
@@ -102,4 +135,13 @@ public struct Decision: Sendable, Hashable {
     public var action: Action?
     /// When the cluster became an orphan: the later of its creator's stop and its last reference's stop.
     public var orphanedSince: Timestamp?
+}
+
+/// Parts of a Step Functions execution ARN.
+public enum ExecutionARN {
+    /// The account in an ARN (`arn:aws:states:us-east-1:123456789012:execution:…`); empty when there is none.
+    public static func account(of arn: String) -> String {
+        let parts = arn.utf8.split(separator: UInt8(ascii: ":"), maxSplits: 5, omittingEmptySubsequences: false)
+        return parts.count > 4 ? String(Substring(parts[4])) : ""
+    }
 }

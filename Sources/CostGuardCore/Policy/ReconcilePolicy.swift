@@ -1,7 +1,8 @@
 /// Who is an orphan, and what to do: a pure function of the facts, the configuration and the time.
 ///
 /// Checks, in order (the first that applies decides):
-/// 1. the cluster has ended or is terminating → `ended`; its state is unknown or stale → `unknown`;
+/// 1. the cluster has ended or is terminating → `ended`; created in another account than its creator's (a task's
+///    `Credentials.RoleArn`) → `unknown` (not observable); its state is unknown or stale → `unknown`;
 /// 2. exempt by tag or state machine pattern → `exempt`;
 /// 3. its creating execution is RUNNING (or pending a redrive) → `live`;
 /// 4. the creator's history is incomplete → `unknown`;
@@ -9,7 +10,8 @@
 /// 6. the creator ended with a status configured `report` → `report-only`;
 /// 7. within the grace period (or the redrive grace while redrivable) → `grace`;
 /// 8. its scope's reads were incomplete this pass → `unknown`;
-/// 9. termination-protected without the `unprotect` opt-in → `protected`; protection unknown → `unknown`;
+/// 9. termination-protected without the `unprotect` opt-in → `protected`; protection unknown → `unknown`; AWS
+///    refused its termination and the backoff has not passed → `unknown` (set aside);
 /// 10. dry run → `would-terminate`; over the per-pass cap → `deferred`; else `orphan` with a terminate action.
 public enum ReconcilePolicy {
     public static func decide(_ input: PolicyInput, configuration: PolicyConfiguration) -> [Decision] {
@@ -44,6 +46,13 @@ public enum ReconcilePolicy {
         if cluster.state.hasEnded || cluster.state == .terminating {
             return verdict(.ended, "the cluster is \(cluster.state.rawValue)")
         }
+        let home = ExecutionARN.account(of: creator.arn)
+        if !home.isEmpty, cluster.scope.account != home {
+            return verdict(
+                .unknown,
+                "created in account \(cluster.scope.account) (a task with another account's role), which CostGuard "
+                    + "does not observe from account \(home): not observable, never acted on")
+        }
         guard cluster.observedThisPass, cluster.state != .unknown else {
             return verdict(.unknown, "the cluster's state was not observed this pass")
         }
@@ -65,8 +74,8 @@ public enum ReconcilePolicy {
         if let running = cluster.referencedBy.first(where: { !$0.status.hasEnded }) {
             return verdict(.shared, String(concatenating: "execution ", running.arn, " (", running.status.rawValue, ") uses it"))
         }
-        if input.uncertainReferenceScopes.contains(cluster.scope) {
-            return verdict(.unknown, "a running execution in \(cluster.scope) names a cluster CostGuard could not identify")
+        if let holder = input.uncertainReferenceScopes[cluster.scope] {
+            return verdict(.unknown, "held: a running execution in \(cluster.scope) may use any cluster there: \(holder)")
         }
         guard let stopped = creator.stopDate else {
             return verdict(.unknown, "execution \(creator.arn) is \(creator.status.rawValue) with no stop date")
@@ -94,6 +103,12 @@ public enum ReconcilePolicy {
             return verdict(.protected, "\(ended); termination-protected (set unprotect = true to act)", since: lastUse)
         default:
             break
+        }
+        if let refusal = input.refusals[cluster.id], input.now < refusal.retryAt {
+            return verdict(
+                .unknown,
+                "\(ended); set aside: AWS refused to terminate it \(refusal.count) time(s), last at \(refusal.at) "
+                    + "(\(refusal.code): \(refusal.message)); next try after \(refusal.retryAt)", since: lastUse)
         }
         let refs = cluster.referencedBy.isEmpty ? "no other execution uses it" : "no running execution uses it"
         return verdict(

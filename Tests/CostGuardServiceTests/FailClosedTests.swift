@@ -19,16 +19,30 @@ struct FailClosedTests {
         }
         let inner = NIOHTTPTransport()
         let faults = Mutex<[String: Fault]>([:])
+        /// Operations that fail only when the request body contains the text.
+        let matching = Mutex<[String: (text: String, fault: Fault)]>([:])
         let seen = Mutex<[String]>([])
+        let bodies = Mutex<[String]>([])
 
         func fail(_ operation: String, with fault: Fault) { faults.withLock { $0[operation] = fault } }
-        func heal() { faults.withLock { $0 = [:] } }
+        func fail(_ operation: String, whenBodyContains text: String, with fault: Fault) {
+            matching.withLock { $0[operation] = (text, fault) }
+        }
+        func heal() {
+            faults.withLock { $0 = [:] }
+            matching.withLock { $0 = [:] }
+        }
         var operations: [String] { seen.withLock { $0 } }
+        /// `Operation body` of every request so far.
+        var requests: [String] { bodies.withLock { $0 } }
 
         func send(_ request: HTTPRequest, timeout: Duration) async throws -> HTTPResponse {
             let target = request.headers.first { $0.name == "X-Amz-Target" }?.value.split(separator: ".").last.map(String.init) ?? ""
+            let body = String(decoding: request.body, as: UTF8.self)
             seen.withLock { $0.append(target) }
-            switch faults.withLock({ $0[target] }) {
+            bodies.withLock { $0.append(target + " " + body) }
+            let matched = matching.withLock { $0[target] }.flatMap { body.contains($0.text) ? $0.fault : nil }
+            switch matched ?? faults.withLock({ $0[target] }) {
             case .serverError?:
                 return HTTPResponse(status: 500, headers: [("X-Amzn-ErrorType", "InternalFailure")], body: Array(#"{"message":"injected"}"#.utf8))
             case .timeout?:
@@ -131,5 +145,33 @@ struct FailClosedTests {
         for intent in journal.filter({ $0.kind == "intent" }) {
             #expect(journal.filter { $0.intentSeq == intent.seq }.count == 1)
         }
+    }
+
+    @Test("a RUNNING execution whose history cannot be read holds its region, says so, and is retried until it reads")
+    func runningHistoryUnreadable() async throws {
+        let h = try await harness(["stopped-while-waiting", "still-running"])
+        defer { h.emulator.stop() }
+        let running = try #require(h.scenarios["still-running"]?.executionArn)
+        let orphan = try #require(h.scenarios["stopped-while-waiting"]?.clusterIds.first)
+        h.transport.fail("GetExecutionHistory", whenBodyContains: running, with: .serverError)
+        for round in 0..<2 {
+            let before = h.transport.requests.count
+            let pass = try await h.reconciler.runPass()
+            // Held, never silent: degraded, the holder named in the held cluster's reason.
+            #expect(pass.outcome == .degraded, "round \(round)")
+            #expect(pass.terminated.isEmpty)
+            let held = try #require(pass.decisions.first { $0.clusterID == orphan })
+            #expect(held.disposition == .unknown)
+            #expect(held.reason.contains(running), "\(held.reason)")
+            #expect(held.reason.contains("history read failed"), "\(held.reason)")
+            #expect(pass.problems.contains { $0.contains("held") }, "\(pass.problems)")
+            // Retried every pass (not left as it is while the execution runs).
+            #expect(h.transport.requests[before...].contains { $0.hasPrefix("GetExecutionHistory") && $0.contains(running) })
+        }
+        h.transport.heal()
+        let healed = try await h.reconciler.runPass()
+        #expect(healed.terminated == [orphan])
+        #expect(healed.decisions.first { $0.clusterID != orphan }?.disposition == .live)
+        #expect(healed.outcome == .ok, "\(healed.problems)")
     }
 }

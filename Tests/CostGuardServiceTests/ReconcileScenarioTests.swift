@@ -33,14 +33,16 @@ struct ReconcileScenarioTests {
         func state(_ id: String) async throws -> String { try await emr.describeCluster(id).status.state }
     }
 
-    func makeWorld(only: [String] = []) async throws -> World {
+    /// Starts an emulator and builds the scenarios of `script` (`scenarios.py`, or another script writing the same
+    /// JSON shape) on it.
+    func makeWorld(only: [String] = [], script: String = "scenarios.py") async throws -> World {
         let emulator = try await Emulator.start()
         let directory = try TestPaths.temporaryDirectory()
         let out = directory + "/scenarios.json"
-        var arguments = [TestPaths.emulatorScript("scenarios.py"), "--endpoint", emulator.endpoint, "--out", out]
+        var arguments = [TestPaths.emulatorScript(script), "--endpoint", emulator.endpoint, "--out", out]
         if !only.isEmpty { arguments += ["--only", only.joined(separator: ",")] }
         let setup = try await runToCompletion(TestPaths.python, arguments, environment: ["PATH": "/usr/bin:/bin"])
-        guard setup.status == 0 else { throw TestKitError("scenarios.py failed: \(setup.stderr.suffix(1500))") }
+        guard setup.status == 0 else { throw TestKitError("\(script) failed: \(setup.stderr.suffix(1500))") }
         let scenarios = try JSONDecoder().decode([String: Scenario].self, from: Data(contentsOf: URL(fileURLWithPath: out)))
         let environment = [
             "HOME": directory, "PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1",

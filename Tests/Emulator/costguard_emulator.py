@@ -111,6 +111,61 @@ def patch_redrive():
     StepFunctionResponse.describe_execution = describe
 
 
+def patch_messy_account():
+    """Answers moto gives differently from AWS, for the messy-account tests (each as AWS documents it):
+
+    - EXPRESS state machines: moto keeps `type` but lists their executions and serves histories; AWS answers
+      ListExecutions, DescribeExecution and GetExecutionHistory with 400 StateMachineTypeNotSupported.
+    - A termination refused by policy: AWS answers TerminateJobFlows with AccessDeniedException when a service
+      control policy or a tag condition denies one of the clusters, and then terminates none of the batch. moto has
+      no SCPs; a cluster tagged `costguard-emulator:refuse-termination` stands for one such cluster here.
+    """
+    from moto.core.exceptions import ServiceException
+    from moto.emr.responses import ElasticMapReduceResponse
+    from moto.stepfunctions.exceptions import AWSError
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    class StateMachineTypeNotSupported(AWSError):
+        TYPE = "StateMachineTypeNotSupported"
+        STATUS = 400
+
+    class AccessDeniedException(ServiceException):
+        code = "AccessDeniedException"
+
+    def express_guard(method, arn_param):
+        original = getattr(StepFunctionResponse, method)
+
+        def guarded(self):
+            arn = self._get_param(arn_param) or ""
+            if arn_param == "executionArn":
+                machine = self.stepfunction_backend.describe_execution(arn).state_machine_arn
+            else:
+                machine = arn
+            if getattr(self.stepfunction_backend.describe_state_machine(machine), "type", "STANDARD") == "EXPRESS":
+                raise StateMachineTypeNotSupported(
+                    "This operation is not supported by this type of state machine")
+            return original(self)
+
+        setattr(StepFunctionResponse, method, guarded)
+
+    express_guard("list_executions", "stateMachineArn")
+    express_guard("describe_execution", "executionArn")
+    express_guard("get_execution_history", "executionArn")
+
+    original_terminate = ElasticMapReduceResponse.terminate_job_flows
+
+    def terminate(self):
+        for cluster_id in self._get_param("JobFlowIds") or []:
+            cluster = self.backend.clusters.get(cluster_id)
+            if cluster is not None and "costguard-emulator:refuse-termination" in getattr(cluster, "_tags", {}):
+                raise AccessDeniedException(
+                    f"User is not authorized to perform: elasticmapreduce:TerminateJobFlows on resource: cluster "
+                    f"{cluster_id} with an explicit deny in a service control policy")
+        return original_terminate(self)
+
+    ElasticMapReduceResponse.terminate_job_flows = terminate
+
+
 _REQUESTS = {}
 _REQUESTS_LOCK = threading.Lock()
 # Seconds every counted request waits before moto answers it (POST /latency): a stand-in for the network and
@@ -308,6 +363,7 @@ def serve(port, control_port=None, keep_alive=False):
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     threading.Thread(target=watch_parent, daemon=True).start()
     patch_redrive()
+    patch_messy_account()
     if control_port:
         control_server(control_port)
     os.environ.setdefault("MOTO_PORT", str(port))

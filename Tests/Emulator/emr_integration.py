@@ -5,7 +5,8 @@ This module plugs a service-task implementation into the interpreter that perfor
 moto's EMR backend, following https://docs.aws.amazon.com/step-functions/latest/dg/connect-emr.html:
 
     createCluster(.sync)                 RunJobFlow; output {"ClusterId", "ClusterArn"}; .sync writes TaskSubmitted
-                                         with that output first, then waits for WAITING (or RUNNING)
+                                         with that output first, then waits for WAITING (or RUNNING); with
+                                         `Credentials.RoleArn` of another account, in that account
     terminateCluster(.sync)              TerminateJobFlows; .sync waits for TERMINATED
     addStep(.sync)                       AddJobFlowSteps; output {"StepId"}; .sync waits for the step to end
     cancelStep                           marks the step CANCELLED (moto has no CancelSteps)
@@ -57,6 +58,12 @@ def _hold_starting(account, region, cluster_id, tags):
     threading.Thread(target=ready, daemon=True).start()
 
 
+def _role_account(state_credentials):
+    """The account of the task's `Credentials.RoleArn`, if it has one."""
+    role = getattr(state_credentials, "role_arn", None) if state_credentials else None
+    return role.split(":")[4] if isinstance(role, str) and role.count(":") >= 5 else None
+
+
 class StateTaskServiceEmr(StateTaskServiceCallback):
     def __init__(self):
         # WaitForTaskToken is listed only because moto 5.2.5's callback code dereferences the task-token endpoint
@@ -82,6 +89,13 @@ class StateTaskServiceEmr(StateTaskServiceCallback):
             from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
             client = boto_client_for(region=region, service="emr")
+            # A task with `Credentials.RoleArn` runs with that role: in another account, the cluster is created
+            # there (moto picks the account from this header).
+            role_account = _role_account(state_credentials)
+            if role_account and role_account != account:
+                client.meta.events.register(
+                    "before-sign.emr.*", lambda request, **_: request.headers.__setitem__("x-moto-account-id", role_account))
+                account = role_account
             response = client.run_job_flow(**params)
             tags = {t["Key"]: t.get("Value", "") for t in params.get("Tags", [])}
             _hold_starting(account, region, response["JobFlowId"], tags)
@@ -120,6 +134,7 @@ class StateTaskServiceEmr(StateTaskServiceCallback):
 
     def _build_sync_resolver(self, env, resource_runtime_part, normalised_parameters, state_credentials):
         account, region = self._where(resource_runtime_part)
+        account = _role_account(state_credentials) or account
         action = self.resource.api_action
         output = env.stack.pop()
         params = dict(normalised_parameters)

@@ -1,0 +1,87 @@
+import AWSClients
+import CostGuardCore
+import CostGuardLedger
+import CostGuardTestKit
+import Foundation
+import Testing
+
+/// `costguard reconcile`, the real binary, on an account as platform teams' accounts look (Tests/Emulator/
+/// messy_scenarios.py): an EXPRESS front door, SDK tasks that name no cluster or name one another way, cluster ids
+/// handed to other executions, a termination AWS refuses among a dozen orphans, a cluster created in another account.
+/// The plain orphans beside them must be terminated within three passes; nothing that is handed on, refused or
+/// unobservable is touched; and a pass that holds anything never exits 0.
+@Suite("A messy account on the emulator", .serialized)
+struct MessyAccountTests {
+    @Test("every oddity is confined to what it concerns; every plain orphan goes within three passes")
+    func messyAccount() async throws {
+        let world = try await ReconcileScenarioTests().makeWorld(script: "messy_scenarios.py")
+        defer { world.emulator.stop() }
+        let kept = world.scenarios.filter { $0.value.expect == "keep" && $0.key != "cross-account" }
+        var before: [String: String] = [:]
+        for scenario in kept.values {
+            for id in scenario.clusterIds { before[id] = try await world.state(id) }
+        }
+        let orphans = world.scenarios.filter { $0.value.expect == "terminate" }.flatMap(\.value.clusterIds)
+        #expect(orphans.count == 13)
+
+        var passes: [(status: Int32, stdout: String, stderr: String)] = []
+        for _ in 0..<3 {
+            let pass = try await world.reconcile(["--grace", "0s", "--redrive-grace", "0s"])
+            passes.append(pass)
+            // Held clusters (the refused one, the one in another account) are never silent: exit 4, every pass.
+            #expect(pass.status == ExitStatus.degraded.rawValue, "\(pass.stderr)")
+            #expect(pass.stderr.contains("held") || pass.stderr.contains("AccessDeniedException"), "\(pass.stderr)")
+            // Nothing handed on, refused or unobservable changed state.
+            for (name, scenario) in kept {
+                for id in scenario.clusterIds {
+                    #expect(try await world.state(id) == before[id], "\(name): \(id) changed")
+                }
+            }
+            // EXPRESS is never listed (AWS would refuse), so it never degrades anything.
+            #expect(!pass.stderr.contains("StateMachineTypeNotSupported"), "\(pass.stderr)")
+        }
+        // The plain orphans went in the first pass, whatever else is in the account (no region-wide stall from the
+        // EXPRESS machine or the RUNNING listClusters execution).
+        for name in ["plain-stopped", "plain-failed"] {
+            let id = try #require(world.scenarios[name]?.clusterIds.first)
+            #expect(["TERMINATED", "TERMINATING"].contains(try await world.state(id)), "\(name)")
+        }
+        // Ten at most per pass (the cap), less the refused one when it was among them.
+        #expect(passes[0].stderr.contains("terminated 9;") || passes[0].stderr.contains("terminated 10;"), "\(passes[0].stderr)")
+        for id in orphans {
+            #expect(["TERMINATED", "TERMINATING"].contains(try await world.state(id)), "\(id)")
+        }
+
+        let ledger = try Ledger.openReadOnly(path: world.database)
+        let dispositions = try ledger.dispositions()
+        for (name, scenario) in world.scenarios {
+            for id in scenario.clusterIds {
+                #expect(dispositions[id] == scenario.disposition, "\(name): \(id) is \(dispositions[id] ?? "nil")")
+            }
+        }
+        let journal = try ledger.journal(limit: 10_000)
+        // The refused cluster: every try journaled with AWS's code; the eleven others one success each.
+        let refusedID = try #require(world.scenarios["refused-05"]?.clusterIds.first)
+        let refusedOutcomes = journal.filter { $0.kind == "outcome" && $0.record.clusterID == refusedID }
+        #expect(!refusedOutcomes.isEmpty)
+        #expect(refusedOutcomes.allSatisfy { $0.result == .failed && $0.errorCode == "AccessDeniedException" })
+        // Set aside with backoff: tried in the first pass (in the batch, then alone), not again within 5 minutes.
+        #expect(refusedOutcomes.count == 2, "\(refusedOutcomes.map(\.seq))")
+        for id in orphans {
+            #expect(journal.filter { $0.kind == "outcome" && $0.record.clusterID == id && $0.result == .succeeded }.count == 1, "\(id)")
+        }
+        // The cluster in another account was never described as ended or acted on here.
+        let remote = try #require(world.scenarios["cross-account"]?.clusterIds.first)
+        #expect(!journal.contains { $0.record.clusterID == remote && $0.kind != "decision" })
+        let report = try await runToCompletion(
+            TestPaths.productsDirectory + "/costguard", ["report", "--database", world.database, "--format", "json", "--all"],
+            environment: world.environment)
+        #expect(report.stdout.contains("222222222222"), "\(report.stdout.prefix(2000))")
+        #expect(report.stdout.contains("not observable"))
+        #expect(report.stdout.contains("AccessDeniedException"))
+        #expect(report.stdout.contains("handoff-input-worker-1"))
+        let check = try await runToCompletion(
+            TestPaths.productsDirectory + "/costguard", ["ledger", "check", "--database", world.database], environment: world.environment)
+        #expect(check.status == 0, "\(check.stdout)")
+    }
+}

@@ -1,0 +1,168 @@
+"""Creates a messy account on a running emulator (real Step Functions executions), as platform teams' accounts look,
+with plain orphans beside the oddities, waits until each case reaches its situation, and writes a JSON description
+in the shape scenarios.py writes (cluster ids, what CostGuard must do, the disposition the ledger must show).
+
+    messy_scenarios.py --endpoint URL --out FILE
+
+Cases (see issue "Real accounts are messy"):
+    plain-stopped, plain-failed   orphans that must be terminated whatever else is in the account
+    express-front-door            an EXPRESS machine whose only task starts a Standard pipeline (never listed)
+    sdk-list-running              a RUNNING execution that called aws-sdk:emr:listClusters (names no cluster)
+    sdk-tags-running              a stopped creator; a RUNNING execution tagged its cluster (aws-sdk:emr:addTags)
+    handoff-input                 a stopped creator; a RUNNING worker with no EMR task was handed the id in its input
+    handoff-worker                a stopped creator whose id was handed to a worker that waits before its addStep
+    refused-*                     a dozen orphans, one of which AWS refuses to terminate (emulated SCP deny)
+    cross-account                 a cluster created through Credentials.RoleArn in account 222222222222
+"""
+import argparse
+import json
+import time
+
+import boto3
+
+from scenarios import ROLE, WAIT_LONG, clusters_of, create, machine
+
+OTHER_ACCOUNT = "222222222222"
+WAIT_THEN = lambda next_state: {"Type": "Wait", "Seconds": 3600, "Next": next_state}  # noqa: E731
+FAIL = {"Type": "Fail", "Error": "Boom", "Cause": "test"}
+
+
+def sdk(action, parameters, next_state=None):
+    state = {"Type": "Task", "Resource": f"arn:aws:states:::aws-sdk:emr:{action}", "Parameters": parameters,
+             "ResultPath": None}
+    state.update({"Next": next_state} if next_state else {"End": True})
+    return state
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    assert args.endpoint.startswith("http://127."), "loopback only"
+    session = boto3.session.Session(aws_access_key_id="setup", aws_secret_access_key="setup", region_name="us-east-1")
+    sfn = session.client("stepfunctions", endpoint_url=args.endpoint)
+    emr = session.client("emr", endpoint_url=args.endpoint)
+
+    def make(name, definition, **kwargs):
+        return sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE, **kwargs)[
+            "stateMachineArn"]
+
+    def start(arn, name, payload=None):
+        return sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload or {}))["executionArn"]
+
+    result = {}
+
+    def record(name, arn, execution_arn, ids, expect, disposition):
+        result[name] = {"stateMachineArn": arn, "executionArn": execution_arn, "clusterIds": ids,
+                        "executionStatus": sfn.describe_execution(executionArn=execution_arn)["status"],
+                        "expect": expect, "disposition": disposition}
+
+    def wait_for(condition, what, seconds=60):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.3)
+        raise SystemExit(f"{what} did not happen in time")
+
+    def waiting_clusters(execution_arn, count=1):
+        def ready():
+            ids = clusters_of(sfn, execution_arn)
+            states = [emr.describe_cluster(ClusterId=i)["Cluster"]["Status"]["State"] for i in ids]
+            return ids if len(ids) >= count and all(s == "WAITING" for s in states) else None
+        return wait_for(ready, f"clusters of {execution_arn}")
+
+    def ended(execution_arn):
+        wait_for(lambda: sfn.describe_execution(executionArn=execution_arn)["status"] != "RUNNING", execution_arn)
+
+    # Plain orphans: stopped while waiting, failed.
+    stopped = make("plain-stopped", machine("C", {"C": create("plain-stopped", "W"), "W": WAIT_LONG}))
+    stopped_run = start(stopped, "plain-stopped-1")
+    failed = make("plain-failed", machine("C", {"C": create("plain-failed", "F"), "F": FAIL}))
+    failed_run = start(failed, "plain-failed-1")
+
+    # An EXPRESS front door in front of a Standard pipeline: CostGuard must not list it (AWS refuses).
+    make("express-front-door", machine("S", {"S": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+         "Parameters": {"StateMachineArn": stopped, "Input": {}}, "End": True}}), type="EXPRESS")
+
+    # A RUNNING execution that listed clusters (names none): no problem, holds nothing.
+    lister = make("sdk-list-running", machine("L", {"L": sdk("listClusters", {"ClusterStates": ["WAITING"]}, "W"),
+                  "W": WAIT_LONG}))
+    lister_run = start(lister, "sdk-list-running-1")
+
+    # A stopped creator whose cluster a RUNNING execution tagged (aws-sdk:emr:addTags names it as ResourceId).
+    tagged = make("sdk-tags-running", machine("C", {"C": create("sdk-tags", "W"), "W": WAIT_LONG}))
+    tagged_run = start(tagged, "sdk-tags-running-1")
+
+    # A stopped creator whose cluster id was handed to a worker with no EMR task (its input).
+    handed = make("handoff-input", machine("C", {"C": create("handoff-input", "W"), "W": WAIT_LONG}))
+    handed_run = start(handed, "handoff-input-1")
+    idle_worker = make("handoff-input-worker", machine("W", {"W": WAIT_LONG}))
+
+    # A creator that hands its cluster id to a worker, then fails; the worker has an addStep task it has not reached
+    # yet. (moto 5.2.5's interpreter fails both `states:startExecution` and `aws-sdk:sfn:startExecution` with a
+    # KeyError 'StateMachineArn', so the worker is started here with the input the creator would give it; reading a
+    # child's input from the creator's startExecution parameters is covered by DiscoveryTests.)
+    worker = make("handoff-worker", machine("W", {"W": WAIT_THEN("A"), "A": {"Type": "Task",
+                  "Resource": "arn:aws:states:::elasticmapreduce:addStep.sync", "Parameters": {"ClusterId.$": "$.ClusterId",
+                  "Step": {"Name": "work", "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["true"]}}}, "End": True}}))
+    parent = make("handoff-worker-creator", machine("C", {"C": create("handoff-worker", "W"), "W": WAIT_LONG}))
+    parent_run = start(parent, "handoff-worker-creator-1")
+
+    # A dozen orphans; AWS refuses to terminate one of them.
+    refused = []
+    for index in range(12):
+        tags = [{"Key": "costguard-emulator:refuse-termination", "Value": "scp"}] if index == 5 else None
+        arn = make(f"refused-{index:02d}", machine("C", {"C": create(f"refused-{index:02d}", "F", tags=tags), "F": FAIL}))
+        refused.append((f"refused-{index:02d}", arn, start(arn, f"refused-{index:02d}-1"), index == 5))
+
+    # A cluster created in another account (Credentials.RoleArn): not observable from this one.
+    remote_state = create("cross-account", "W")
+    remote_state["Credentials"] = {"RoleArn": f"arn:aws:iam::{OTHER_ACCOUNT}:role/emr-creator"}
+    remote = make("cross-account", machine("C", {"C": remote_state, "W": WAIT_LONG}))
+    remote_run = start(remote, "cross-account-1")
+
+    # Bring each case to its situation.
+    for arn, run in [(stopped, stopped_run), (tagged, tagged_run), (handed, handed_run)]:
+        waiting_clusters(run)
+        sfn.stop_execution(executionArn=run)
+    record("plain-stopped", stopped, stopped_run, clusters_of(sfn, stopped_run), "terminate", "terminated")
+    ended(failed_run)
+    record("plain-failed", failed, failed_run, clusters_of(sfn, failed_run), "terminate", "terminated")
+
+    tagged_ids = clusters_of(sfn, tagged_run)
+    tagger = make("sdk-tags-tagger", machine("T", {"T": sdk("addTags", {"ResourceId.$": "$.ClusterId",
+                  "Tags": [{"Key": "team", "Value": "data"}]}, "W"), "W": WAIT_LONG}))
+    tagger_run = start(tagger, "sdk-tags-tagger-1", {"ClusterId": tagged_ids[0]})
+    wait_for(lambda: any(e["type"] == "WaitStateEntered" for e in
+                         sfn.get_execution_history(executionArn=tagger_run)["events"]), "the tagger's addTags")
+    record("sdk-tags-running", tagged, tagged_run, tagged_ids, "keep", "shared")
+
+    handed_ids = clusters_of(sfn, handed_run)
+    start(idle_worker, "handoff-input-worker-1", {"job": {"cluster": handed_ids[0], "queue": "nightly"}})
+    record("handoff-input", handed, handed_run, handed_ids, "keep", "shared")
+
+    parent_ids = waiting_clusters(parent_run)
+    start(worker, "handoff-worker-1", {"ClusterId": parent_ids[0]})
+    sfn.stop_execution(executionArn=parent_run)
+    record("handoff-worker", parent, parent_run, parent_ids, "keep", "shared")
+
+    wait_for(lambda: any(e["type"] == "WaitStateEntered" for e in
+                         sfn.get_execution_history(executionArn=lister_run)["events"]), "the lister's listClusters")
+    for name, arn, run, refuse in refused:
+        ended(run)
+        record(name, arn, run, clusters_of(sfn, run), "keep" if refuse else "terminate",
+               "unknown" if refuse else "terminated")
+
+    wait_for(lambda: clusters_of(sfn, remote_run), "the cross-account cluster")
+    sfn.stop_execution(executionArn=remote_run)
+    record("cross-account", remote, remote_run, clusters_of(sfn, remote_run), "keep", "unknown")
+
+    with open(args.out, "w") as handle:
+        json.dump(result, handle, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -177,6 +177,25 @@ extension Ledger {
         return result
     }
 
+    /// The steps the followed workflows gave these clusters: ids and names, per cluster (indexed by cluster).
+    public func workflowSteps(of clusters: some Collection<String>) throws(LedgerError) -> [String: (ids: Set<String>, names: Set<String>)] {
+        guard !clusters.isEmpty else { return [:] }
+        return try read("reading workflow steps") { db in
+            var result: [String: (ids: Set<String>, names: Set<String>)] = [:]
+            try db.forEachRow(
+                "SELECT cluster_id, step_id, step_name FROM cluster_steps WHERE cluster_id IN (\(Self.listSQL))",
+                [Self.listValue(Array(clusters))]
+            ) { row in
+                guard let cluster = row[0].text else { return }
+                var known = result[cluster] ?? ([], [])
+                if let id = row[1].text, !id.isEmpty { known.ids.insert(id) }
+                if let name = row[2].text, !name.isEmpty { known.names.insert(name) }
+                result[cluster] = known
+            }
+            return result
+        }
+    }
+
     /// Records a state machine's type when AWS said it another way than a listing (an EXPRESS machine answers
     /// `StateMachineTypeNotSupported` to ListExecutions).
     public func recordStateMachineType(arn: String, type: String) throws(LedgerError) {
@@ -553,6 +572,15 @@ extension Ledger {
                     """,
                     [.text(reference.clusterID), .text(executionARN), .text(reference.kind), .text(reference.resource),
                      .integer(Int64(reference.eventID)), .text(now.iso8601)])
+            }
+            for step in findings.steps {
+                try db.run(
+                    """
+                    INSERT INTO cluster_steps (cluster_id, execution_arn, step_id, step_name, event_id, observed_at)
+                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """,
+                    [.text(step.clusterID), .text(executionARN), .text(step.stepID), .text(step.name),
+                     .integer(Int64(step.eventID)), .text(now.iso8601)])
             }
             let status = !findings.problems.isEmpty ? "incomplete" : (executionEnded && nextToken == nil ? "complete" : "partial")
             // A read resumes after the events already read, so a problem found in them is not found again: it

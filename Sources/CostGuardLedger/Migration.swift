@@ -36,6 +36,7 @@ extension Migration {
         Migration(name: "0004_journal_intents.sql", bytes: PackageResources._004_journal_intents_sql),
         Migration(name: "0005_running_by_state_machine.sql", bytes: PackageResources._005_running_by_state_machine_sql),
         Migration(name: "0006_last_quick_check.sql", bytes: PackageResources._006_last_quick_check_sql),
+        Migration(name: "0007_cluster_steps.sql", bytes: PackageResources._007_cluster_steps_sql),
     ]
 
     /// The schema version this binary writes.

@@ -25,6 +25,13 @@ extension Reconciler {
                 try ledger.recordExecutions([fresh], at: now())
                 let cluster = try await region.emr.describeCluster(decision.clusterID)
                 try ledger.recordClusterObservations([observationWithTags(cluster)], at: now())
+                problems.busy[decision.clusterID] = nil
+                // A step runs only while the cluster is RUNNING (WAITING: none pending or running).
+                if cluster.status.state == "RUNNING",
+                    let step = try await foreignStep(of: decision.clusterID, region: region)
+                {
+                    problems.busy[decision.clusterID] = step
+                }
                 done.insert(decision.clusterID)
             } catch let error as LedgerError {
                 throw error
@@ -34,6 +41,18 @@ extension Reconciler {
             }
         }
         return done
+    }
+
+    /// The first pending or running step of a cluster that no followed workflow gave it (not among the steps of
+    /// its create task or of the addStep tasks CostGuard read), described for the reason; `nil` when there is none.
+    func foreignStep(of clusterID: String, region: RegionClients) async throws -> String? {
+        let known = try ledger.workflowSteps(of: [clusterID])[clusterID] ?? ([], [])
+        for try await page in region.emr.listSteps(clusterID, states: ["PENDING", "RUNNING", "CANCEL_PENDING"]) {
+            for step in page.steps where !known.ids.contains(step.id) && !(step.name.map(known.names.contains) ?? false) {
+                return "step \(step.id) (\(step.name ?? "unnamed")) is \(step.status.state)"
+            }
+        }
+        return nil
     }
 
     /// Carries out the decisions: journals every intent (committed) before its call and every outcome after it.

@@ -186,7 +186,7 @@ public struct Reconciler: Sendable {
         return ReconcilePolicy.decide(
             PolicyInput(
                 clusters: facts, degradedScopes: degraded, uncertainReferenceScopes: uncertain,
-                refusals: try refusals(now: time), now: time),
+                refusals: try refusals(now: time), busy: problems.busy, now: time),
             configuration: configuration.policy)
     }
 
@@ -234,6 +234,8 @@ struct Problems {
     var uncheckedClusters: Set<String> = []
     /// Clusters whose termination AWS refused this pass, with AWS's code and message.
     var refused: [String: String] = [:]
+    /// Clusters the re-check found running a step no followed workflow gave them, with the step.
+    var busy: [String: String] = [:]
 
     /// How far a failure's uncertainty reaches.
     enum Reach {

@@ -180,4 +180,23 @@ struct DiscoveryTests {
         #expect(creation?.account == "222222222222")
         #expect(creation?.region == "eu-west-1")
     }
+
+    @Test("the steps a workflow gave its clusters: at creation by name, by addStep by name and then by id")
+    func steps() {
+        var analyzer = HistoryAnalyzer()
+        analyzer.read([
+            event(3, "TaskScheduled", resource: "createCluster.sync", parameters: #"{"Name":"c","Steps":[{"Name":"setup"}]}"#),
+            event(4, "TaskSubmitted", previous: 3, resource: "createCluster.sync", output: #"{"ClusterId":"j-STEPS"}"#),
+            event(5, "TaskScheduled", resource: "addStep.sync", parameters: #"{"ClusterId":"j-STEPS","Step":{"Name":"etl"}}"#),
+            event(6, "TaskSubmitted", previous: 5, resource: "addStep.sync", output: #"{"StepId":"s-ETL"}"#),
+            event(7, "TaskScheduled", resource: "addJobFlowSteps", rtype: "aws-sdk:emr",
+                  parameters: #"{"JobFlowId":"j-STEPS","Steps":[{"Name":"a"},{"Name":"b"}]}"#),
+            event(8, "TaskSucceeded", previous: 7, resource: "addJobFlowSteps", rtype: "aws-sdk:emr",
+                  output: #"{"StepIds":["s-A","s-B"]}"#),
+        ])
+        let steps = analyzer.finish(executionEnded: false).steps
+        #expect(steps.allSatisfy { $0.clusterID == "j-STEPS" })
+        #expect(steps.map(\.name).filter { !$0.isEmpty } == ["setup", "etl", "a", "b"])
+        #expect(steps.map(\.stepID).filter { !$0.isEmpty } == ["s-ETL", "s-A", "s-B"])
+    }
 }

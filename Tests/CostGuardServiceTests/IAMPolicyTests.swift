@@ -36,7 +36,8 @@ struct IAMPolicyTests {
         let mayCall: Set<String> = [
             "states:ListStateMachines", "states:DescribeStateMachine", "states:ListExecutions", "states:DescribeExecution",
             "states:GetExecutionHistory", "states:ListMapRuns", "elasticmapreduce:ListClusters",
-            "elasticmapreduce:DescribeCluster", "elasticmapreduce:ListInstanceGroups", "elasticmapreduce:ListInstanceFleets",
+            "elasticmapreduce:DescribeCluster", "elasticmapreduce:ListSteps", "elasticmapreduce:ListInstanceGroups",
+            "elasticmapreduce:ListInstanceFleets",
             "elasticmapreduce:TerminateJobFlows", "elasticmapreduce:SetTerminationProtection",
         ]
         #expect(allowed == mayCall)

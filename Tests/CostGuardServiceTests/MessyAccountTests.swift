@@ -22,7 +22,7 @@ struct MessyAccountTests {
             for id in scenario.clusterIds { before[id] = try await world.state(id) }
         }
         let orphans = world.scenarios.filter { $0.value.expect == "terminate" }.flatMap(\.value.clusterIds)
-        #expect(orphans.count == 13)
+        #expect(orphans.count == 14)
 
         var passes: [(status: Int32, stdout: String, stderr: String)] = []
         for _ in 0..<3 {
@@ -80,6 +80,7 @@ struct MessyAccountTests {
         #expect(report.stdout.contains("not observable"))
         #expect(report.stdout.contains("AccessDeniedException"))
         #expect(report.stdout.contains("handoff-input-worker-1"))
+        #expect(report.stdout.contains("adhoc-analysis"), "the busy cluster names the step")
         let check = try await runToCompletion(
             TestPaths.productsDirectory + "/costguard", ["ledger", "check", "--database", world.database], environment: world.environment)
         #expect(check.status == 0, "\(check.stdout)")

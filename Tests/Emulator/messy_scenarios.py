@@ -11,6 +11,8 @@ Cases (see issue "Real accounts are messy"):
     sdk-tags-running              a stopped creator; a RUNNING execution tagged its cluster (aws-sdk:emr:addTags)
     handoff-input                 a stopped creator; a RUNNING worker with no EMR task was handed the id in its input
     handoff-worker                a stopped creator whose id was handed to a worker that waits before its addStep
+    busy-by-hand                  a stopped creator's cluster that someone then gave a step by hand (kept: busy)
+    own-step                      a creator stopped while its own addStep ran (its step: an orphan)
     refused-*                     a dozen orphans, one of which AWS refuses to terminate (emulated SCP deny)
     cross-account                 a cluster created through Credentials.RoleArn in account 222222222222
 """
@@ -111,6 +113,16 @@ def main():
     parent = make("handoff-worker-creator", machine("C", {"C": create("handoff-worker", "W"), "W": WAIT_LONG}))
     parent_run = start(parent, "handoff-worker-creator-1")
 
+    # A stopped creator's cluster that someone then gives a step by hand: busy, kept. And one whose only running step
+    # is the creator's own (addStep.sync, stopped while it ran): the workflow's, so it is an orphan.
+    busy = make("busy-by-hand", machine("C", {"C": create("busy", "W"), "W": WAIT_LONG}))
+    busy_run = start(busy, "busy-by-hand-1")
+    own = make("own-step", machine("C", {"C": create("own-step", "A"), "A": {"Type": "Task",
+               "Resource": "arn:aws:states:::elasticmapreduce:addStep.sync", "Parameters": {"ClusterId.$": "$.cluster.ClusterId",
+               "Step": {"Name": "nightly#forever", "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["true"]}}},
+               "End": True}}))
+    own_run = start(own, "own-step-1")
+
     # A dozen orphans; AWS refuses to terminate one of them.
     refused = []
     for index in range(12):
@@ -155,6 +167,22 @@ def main():
         ended(run)
         record(name, arn, run, clusters_of(sfn, run), "keep" if refuse else "terminate",
                "unknown" if refuse else "terminated")
+
+    busy_ids = waiting_clusters(busy_run)
+    sfn.stop_execution(executionArn=busy_run)
+    emr.add_job_flow_steps(JobFlowId=busy_ids[0], Steps=[{"Name": "adhoc-analysis", "ActionOnFailure": "CONTINUE",
+                           "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["true"]}}])
+    record("busy-by-hand", busy, busy_run, busy_ids, "keep", "shared")
+
+    def own_step_running():
+        ids = clusters_of(sfn, own_run)
+        if not ids:
+            return None
+        steps = emr.list_steps(ClusterId=ids[0])["Steps"]
+        return ids if any(step["Status"]["State"] == "RUNNING" for step in steps) else None
+    own_ids = wait_for(own_step_running, "the own-step creator's step")
+    sfn.stop_execution(executionArn=own_run)
+    record("own-step", own, own_run, own_ids, "terminate", "terminated")
 
     wait_for(lambda: clusters_of(sfn, remote_run), "the cross-account cluster")
     sfn.stop_execution(executionArn=remote_run)

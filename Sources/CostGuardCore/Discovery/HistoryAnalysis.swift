@@ -84,8 +84,27 @@ public struct HistoryFindings: Sendable, Equatable {
         }
     }
 
+    /// A step this execution gave a cluster: at creation (`Steps`, by name) or with addStep / addJobFlowSteps (by
+    /// name when scheduled, by id once reported). A step no workflow gave a cluster makes it busy.
+    public struct Step: Sendable, Hashable {
+        public var clusterID: String
+        /// EMR's step id (`s-…`), or empty when only the name is known.
+        public var stepID: String
+        /// The step's name, or empty when only the id is known.
+        public var name: String
+        public var eventID: Int
+
+        public init(clusterID: String, stepID: String = "", name: String = "", eventID: Int) {
+            self.clusterID = clusterID
+            self.stepID = stepID
+            self.name = name
+            self.eventID = eventID
+        }
+    }
+
     public var creations: [Creation] = []
     public var references: [Reference] = []
+    public var steps: [Step] = []
     /// Clusters the execution terminated itself (terminateCluster that succeeded).
     public var terminatedItself: Set<String> = []
     /// Why some of this history could not be understood; non-empty makes the execution's clusters "unknown".
@@ -129,6 +148,10 @@ public struct HistoryAnalyzer: Sendable {
     private var previous: [Int: Int] = [:]
     private var scheduledIDs: Set<Int> = []
     private var knownClusters: Set<String> = []
+    /// Step names of create tasks scheduled (`Steps`), by TaskScheduled event id, until the cluster id is known.
+    private var pendingCreateSteps: [Int: [String]] = [:]
+    /// addStep / addJobFlowSteps tasks scheduled: event id → cluster id, to record the step ids they report.
+    private var pendingStepTasks: [Int: String] = [:]
     /// Create tasks scheduled with another account's role or another region, by TaskScheduled event id.
     private var pendingCreatePlaces: [Int: (account: String?, region: String?)] = [:]
     /// Ids already recorded as handed to this execution (one reference per id and place is enough).
@@ -192,6 +215,8 @@ public struct HistoryAnalyzer: Sendable {
             switch task.kind {
             case .createsCluster:
                 pendingCreates[event.id] = "\(type):\(resource)"
+                let names = Self.stepNames(in: event.parameters.flatMap { try? JSONValue(parsing: $0) } ?? .null)
+                if !names.isEmpty { pendingCreateSteps[event.id] = names }
                 let account = event.taskRoleARN.flatMap(Self.account(ofRoleARN:))
                 if account != nil || event.taskRegion != nil {
                     pendingCreatePlaces[event.id] = (account, event.taskRegion)
@@ -211,6 +236,12 @@ public struct HistoryAnalyzer: Sendable {
                     default:
                         findings.problems.append(
                             "\(type):\(resource) at event \(event.id) does not name its cluster in its parameters")
+                    }
+                }
+                if Self.addsSteps(action), let cluster = named.first {
+                    pendingStepTasks[event.id] = cluster
+                    for name in Self.stepNames(in: parameters) {
+                        findings.steps.append(.init(clusterID: cluster, name: name, eventID: event.id))
                     }
                 }
                 for id in named {
@@ -245,6 +276,9 @@ public struct HistoryAnalyzer: Sendable {
                 }
                 let resolved = scheduled ?? pendingCreates.keys.min()
                 if let resolved { pendingCreates[resolved] = nil }
+                if let resolved, let names = pendingCreateSteps.removeValue(forKey: resolved) {
+                    for name in names { findings.steps.append(.init(clusterID: id, name: name, eventID: event.id)) }
+                }
                 if knownClusters.insert(id).inserted {
                     let place = resolved.flatMap { pendingCreatePlaces[$0] }
                     findings.creations.append(
@@ -255,6 +289,14 @@ public struct HistoryAnalyzer: Sendable {
             case .usesCluster:
                 if event.type == "TaskSucceeded", let scheduled, let id = pendingTerminations.removeValue(forKey: scheduled) {
                     findings.terminatedItself.insert(id)
+                }
+                if let scheduled, let cluster = pendingStepTasks[scheduled], let output = event.output,
+                    let value = try? JSONValue(parsing: output)
+                {
+                    let ids = ([value["StepId"]] + (value["StepIds"]?.array ?? []).map(Optional.some)).compactMap { $0?.string }
+                    for stepID in ids where !findings.steps.contains(where: { $0.clusterID == cluster && $0.stepID == stepID }) {
+                        findings.steps.append(.init(clusterID: cluster, stepID: stepID, eventID: event.id))
+                    }
                 }
             case .startsExecution:
                 if let output = event.output, let child = Self.string("ExecutionArn", inJSON: output) {
@@ -303,6 +345,23 @@ public struct HistoryAnalyzer: Sendable {
             current = previous[step]
         }
         return nil
+    }
+
+    /// Whether an EMR action adds steps (`addStep`, `addJobFlowSteps`).
+    static func addsSteps(_ action: String) -> Bool {
+        let name = action.lowercased()
+        return name == "addstep" || name == "addjobflowsteps"
+    }
+
+    /// The step names in task parameters: `Step.Name` (addStep) or `Steps[].Name` (createCluster, runJobFlow,
+    /// addJobFlowSteps).
+    static func stepNames(in parameters: JSONValue) -> [String] {
+        var names: [String] = []
+        if let name = parameters["Step"]?["Name"]?.string { names.append(name) }
+        for step in parameters["Steps"]?.array ?? [] {
+            if let name = step["Name"]?.string { names.append(name) }
+        }
+        return names
     }
 
     static func referenceKind(_ action: String) -> String {

@@ -105,16 +105,20 @@ public struct PolicyInput: Sendable {
     public var uncertainReferenceScopes: [Scope: String]
     /// Terminations AWS refused, by cluster id.
     public var refusals: [String: Refusal]
+    /// Clusters running a step that no followed workflow gave them (someone else is using them), by cluster id,
+    /// with the step (from the re-check before acting).
+    public var busy: [String: String]
     public var now: Timestamp
 
     public init(
         clusters: [ClusterFacts], degradedScopes: Set<Scope> = [], uncertainReferenceScopes: [Scope: String] = [:],
-        refusals: [String: Refusal] = [:], now: Timestamp
+        refusals: [String: Refusal] = [:], busy: [String: String] = [:], now: Timestamp
     ) {
         self.clusters = clusters
         self.degradedScopes = degradedScopes
         self.uncertainReferenceScopes = uncertainReferenceScopes
         self.refusals = refusals
+        self.busy = busy
         self.now = now
     }
 }

@@ -6,7 +6,8 @@
 /// 2. exempt by tag or state machine pattern → `exempt`;
 /// 3. its creating execution is RUNNING (or pending a redrive) → `live`;
 /// 4. the creator's history is incomplete → `unknown`;
-/// 5. a RUNNING execution references it → `shared`; a RUNNING reference may be unreadable in its scope → `unknown`;
+/// 5. a RUNNING execution references it → `shared`; it runs a step no followed workflow gave it (busy) → `shared`;
+///    a RUNNING reference may be unreadable in its scope → `unknown`;
 /// 6. the creator ended with a status configured `report` → `report-only`;
 /// 7. within the grace period (or the redrive grace while redrivable) → `grace`;
 /// 8. its scope's reads were incomplete this pass → `unknown`;
@@ -73,6 +74,9 @@ public enum ReconcilePolicy {
         }
         if let running = cluster.referencedBy.first(where: { !$0.status.hasEnded }) {
             return verdict(.shared, String(concatenating: "execution ", running.arn, " (", running.status.rawValue, ") uses it"))
+        }
+        if let step = input.busy[cluster.id] {
+            return verdict(.shared, "busy: \(step), which no workflow CostGuard follows gave it: someone else is using it")
         }
         if let holder = input.uncertainReferenceScopes[cluster.scope] {
             return verdict(.unknown, "held: a running execution in \(cluster.scope) may use any cluster there: \(holder)")

@@ -123,7 +123,7 @@ extension Ledger {
     /// Runs `PRAGMA quick_check`; throws `.corrupt` naming what it found. Returns the seconds it took.
     static func quickCheck(_ db: SQLiteConnection) throws -> Double {
         let started = ContinuousClock.now
-        let problems = try db.query("PRAGMA quick_check(5)").compactMap { $0[0].text }.filter { $0 != "ok" }
+        let problems = try quickCheckProblems(db)
         if !problems.isEmpty {
             throw LedgerError(
                 .corrupt, path: db.path,
@@ -133,6 +133,22 @@ extension Ledger {
         }
         let elapsed = (ContinuousClock.now - started).components
         return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+    }
+
+    /// What `PRAGMA quick_check` lists, or the error it stopped on when a page is so damaged (SQLITE_CORRUPT,
+    /// SQLITE_NOTADB) that it cannot list it.
+    static func quickCheckProblems(_ db: SQLiteConnection) throws -> [String] {
+        var problems: [String] = []
+        do {
+            for row in try db.query("PRAGMA quick_check(5)") {
+                if let text = row[0].text, text != "ok" { problems.append(text) }
+            }
+        } catch {
+            let code = (error as? SQLiteError)?.primaryCode
+            guard code == 11 || code == 26 else { throw error }
+            problems.append((error as? SQLiteError)?.message ?? "\(error)")
+        }
+        return problems
     }
 
     /// Writes `record` as the last check (inside the caller's transaction).

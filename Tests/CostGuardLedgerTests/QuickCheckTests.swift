@@ -111,7 +111,7 @@ struct QuickCheckTests {
             let damaged = try #require(fileBytes(path))
             let error = try #require(throws: LedgerError.self) { try Ledger.open(path: path, now: testNow.adding(day)) }
             #expect(error.code == .corrupt, "got \(error)")
-            #expect(error.description.contains("quick_check found damage") && error.description.contains("backup"))
+            #expect(error.description.contains("quick_check found damage") && error.description.contains("backup"), "\(error)")
             #expect(fileBytes(path) == damaged)
             #expect(damaged.count == bytes.count)
         }

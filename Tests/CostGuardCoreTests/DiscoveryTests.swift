@@ -144,13 +144,13 @@ struct DiscoveryTests {
             HistoryEventFact(id: 1, type: "ExecutionStarted", timestamp: t, input: #"{"cluster":{"ClusterId":"\#(id)"}}"#),
             event(2, "TaskScheduled", resource: "invoke", rtype: "lambda",
                   parameters: #"{"FunctionName":"f","Payload":{"cmd":"spark-submit --cluster j-LAMBDAPAYLOAD1 x"}}"#),
-            HistoryEventFact(id: 3, type: "StateExited", timestamp: t, assignedVariables: ["target": #""j-VARIABLE00001""#]),
+            HistoryEventFact(id: 3, type: "PassStateExited", timestamp: t, assignedVariables: ["target": #""j-VARIABLE00001""#]),
             event(4, "TaskScheduled", resource: "startExecution", rtype: "aws-sdk:sfn",
                   parameters: #"{"StateMachineArn":"arn","Input":"{\"ClusterId\":\"j-CHILDINPUT01\"}"}"#),
             event(5, "TaskSucceeded", previous: 4, resource: "startExecution", rtype: "aws-sdk:sfn",
                   output: #"{"ExecutionArn":"arn:aws:states:us-east-1:123456789012:execution:worker:w1"}"#),
             // Not ids: too short, inside a longer word, lower case.
-            HistoryEventFact(id: 6, type: "StateExited", timestamp: t,
+            HistoryEventFact(id: 6, type: "TaskStateExited", timestamp: t,
                              assignedVariables: ["a": #""j-SHORT""#, "b": #""xj-ABCDEFGHIJ""#, "c": #""j-abcdefghijk""#]),
         ])
         let findings = analyzer.finish(executionEnded: false)

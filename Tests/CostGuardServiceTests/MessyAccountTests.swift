@@ -22,12 +22,24 @@ struct MessyAccountTests {
             for id in scenario.clusterIds { before[id] = try await world.state(id) }
         }
         let orphans = world.scenarios.filter { $0.value.expect == "terminate" }.flatMap(\.value.clusterIds)
-        #expect(orphans.count == 14)
+        #expect(orphans.count == 16)
 
+        let doomed = try #require(world.scenarios["deleted-machine"])
         var passes: [(status: Int32, stdout: String, stderr: String)] = []
-        for _ in 0..<3 {
+        for round in 0..<3 {
             let pass = try await world.reconcile(["--grace", "0s", "--redrive-grace", "0s"])
             passes.append(pass)
+            if round == 0 {
+                // Its creator was RUNNING: live. Now its state machine is deleted (and, in AWS, the execution with it).
+                #expect(try Ledger.openReadOnly(path: world.database).dispositions()[doomed.clusterIds[0]] == "live")
+                let deleted = try await runToCompletion(
+                    TestPaths.python,
+                    ["-c", "import boto3, sys; boto3.client('stepfunctions', endpoint_url=sys.argv[1], region_name='us-east-1', "
+                        + "aws_access_key_id='setup', aws_secret_access_key='setup').delete_state_machine(stateMachineArn=sys.argv[2])",
+                     world.emulator.endpoint, doomed.stateMachineArn],
+                    environment: ["PATH": "/usr/bin:/bin"])
+                #expect(deleted.status == 0, "\(deleted.stderr)")
+            }
             // Held clusters (the refused one, the one in another account) are never silent: exit 4, every pass.
             #expect(pass.status == ExitStatus.degraded.rawValue, "\(pass.stderr)")
             #expect(pass.stderr.contains("held") || pass.stderr.contains("AccessDeniedException"), "\(pass.stderr)")
@@ -81,6 +93,8 @@ struct MessyAccountTests {
         #expect(report.stdout.contains("AccessDeniedException"))
         #expect(report.stdout.contains("handoff-input-worker-1"))
         #expect(report.stdout.contains("adhoc-analysis"), "the busy cluster names the step")
+        #expect(report.stdout.contains("variable-handoff-finder-1"), "the variable hand-off names its holder")
+        #expect(report.stdout.contains("its state machine was deleted"), "the deleted machine's orphan says why")
         let check = try await runToCompletion(
             TestPaths.productsDirectory + "/costguard", ["ledger", "check", "--database", world.database], environment: world.environment)
         #expect(check.status == 0, "\(check.stdout)")

@@ -111,6 +111,20 @@ def patch_redrive():
     StepFunctionResponse.describe_execution = describe
 
 
+def plug_jsonata():
+    """moto 5.2.5 parses JSONata state machines (QueryLanguage JSONata, Arguments, Assign, {% %}) but leaves their
+    evaluator unset (its JVM bridge is never started). The pinned jsonata-python package, a pure-Python port of the
+    same jsonata-java reference implementation AWS documents, evaluates them here, so JSONata workflows run for real.
+    Results go through JSON, as they did through the JVM bridge (undefined becomes null)."""
+    import jsonata as jsonata_python
+    from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+
+    def evaluate(expression):
+        return json.loads(json.dumps(jsonata_python.Jsonata(expression).evaluate(None)))
+
+    moto_jsonata._eval_jsonata = evaluate  # eval_jsonata_expression uses it from now on
+
+
 def patch_messy_account():
     """Answers moto gives differently from AWS, for the messy-account tests (each as AWS documents it):
 
@@ -364,6 +378,7 @@ def serve(port, control_port=None, keep_alive=False):
     threading.Thread(target=watch_parent, daemon=True).start()
     patch_redrive()
     patch_messy_account()
+    plug_jsonata()
     if control_port:
         control_server(control_port)
     os.environ.setdefault("MOTO_PORT", str(port))
@@ -428,6 +443,11 @@ def setup_iam(endpoint, out):
     machine = sfn.create_state_machine(name="emr-pipeline", definition=json.dumps(definition),
                                        roleArn=f"arn:aws:iam::{account}:role/sfn")
     execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="run-1")
+    # An EXPRESS front door (doctor names it as not followable; a pass never lists it).
+    front = {"StartAt": "Start", "States": {"Start": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+             "Parameters": {"StateMachineArn": machine["stateMachineArn"], "Input": {}}, "End": True}}}
+    sfn.create_state_machine(name="express-front-door", definition=json.dumps(front), type="EXPRESS",
+                             roleArn=f"arn:aws:iam::{account}:role/sfn")
     cluster = emr.run_job_flow(Name="seeded", ReleaseLabel="emr-7.0.0", Instances={
         "MasterInstanceType": "m5.xlarge", "SlaveInstanceType": "m5.xlarge", "InstanceCount": 3,
         "KeepJobFlowAliveWhenNoSteps": True}, JobFlowRole="EMR_EC2_DefaultRole", ServiceRole="EMR_DefaultRole")

@@ -13,6 +13,9 @@ Cases (see issue "Real accounts are messy"):
     handoff-worker                a stopped creator whose id was handed to a worker that waits before its addStep
     busy-by-hand                  a stopped creator's cluster that someone then gave a step by hand (kept: busy)
     own-step                      a creator stopped while its own addStep ran (its step: an orphan)
+    jsonata-creator               a JSONata creator (Arguments, Assign), stopped: an orphan
+    variable-handoff              a stopped creator whose cluster a RUNNING JSONata execution holds in a variable
+    deleted-machine               a RUNNING creator whose state machine the test deletes after the first pass
     refused-*                     a dozen orphans, one of which AWS refuses to terminate (emulated SCP deny)
     cross-account                 a cluster created through Credentials.RoleArn in account 222222222222
 """
@@ -123,6 +126,28 @@ def main():
                "End": True}}))
     own_run = start(own, "own-step-1")
 
+    # A creator still RUNNING whose state machine the test deletes after the first pass (AWS deletes the machine's
+    # executions with it): once DescribeExecution and DescribeStateMachine both say it is gone, an orphan.
+    doomed = make("deleted-machine", machine("C", {"C": create("deleted-machine", "W"), "W": WAIT_LONG}))
+    doomed_run = start(doomed, "deleted-machine-1")
+
+    # JSONata: a creator written in JSONata (Arguments, Assign), stopped: an orphan like any other. And a stopped
+    # creator whose cluster a RUNNING JSONata execution found by name (aws-sdk:emr:listClusters) and kept in a
+    # variable ($target) for a later step: only the variable names it, and it is kept.
+    jsonata_create = {"Type": "Task", "Resource": "arn:aws:states:::elasticmapreduce:createCluster.sync",
+                      "Arguments": create("jsonata-created")["Parameters"],
+                      "Assign": {"clusterId": "{% $states.result.ClusterId %}"}, "Next": "W"}
+    jsonata_creator = make("jsonata-creator", {"QueryLanguage": "JSONata", "StartAt": "C",
+                           "States": {"C": jsonata_create, "W": WAIT_LONG}})
+    jsonata_run = start(jsonata_creator, "jsonata-creator-1")
+    adopted = make("variable-handoff", machine("C", {"C": create("jsonata-adopted", "W"), "W": WAIT_LONG}))
+    adopted_run = start(adopted, "variable-handoff-1")
+    finder = make("variable-handoff-finder", {"QueryLanguage": "JSONata", "StartAt": "L", "States": {
+        "L": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:emr:listClusters",
+              "Arguments": {"ClusterStates": ["WAITING"]},
+              "Assign": {"target": "{% $states.result.Clusters[Name = 'jsonata-adopted'].Id %}"}, "Next": "W"},
+        "W": WAIT_LONG}})
+
     # A dozen orphans; AWS refuses to terminate one of them.
     refused = []
     for index in range(12):
@@ -167,6 +192,25 @@ def main():
         ended(run)
         record(name, arn, run, clusters_of(sfn, run), "keep" if refuse else "terminate",
                "unknown" if refuse else "terminated")
+
+    record("deleted-machine", doomed, doomed_run, waiting_clusters(doomed_run), "terminate", "terminated")
+
+    jsonata_ids = waiting_clusters(jsonata_run)
+    sfn.stop_execution(executionArn=jsonata_run)
+    record("jsonata-creator", jsonata_creator, jsonata_run, jsonata_ids, "terminate", "terminated")
+
+    adopted_ids = waiting_clusters(adopted_run)
+    sfn.stop_execution(executionArn=adopted_run)
+    finder_run = start(finder, "variable-handoff-finder-1")
+
+    def assigned():
+        for event in sfn.get_execution_history(executionArn=finder_run)["events"]:
+            variables = (event.get("stateExitedEventDetails") or {}).get("assignedVariables") or {}
+            if adopted_ids[0] in variables.get("target", ""):
+                return True
+        return None
+    wait_for(assigned, "the finder's $target variable")
+    record("variable-handoff", adopted, adopted_run, adopted_ids, "keep", "shared")
 
     busy_ids = waiting_clusters(busy_run)
     sfn.stop_execution(executionArn=busy_run)

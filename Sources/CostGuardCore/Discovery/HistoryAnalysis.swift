@@ -186,6 +186,15 @@ public struct HistoryAnalyzer: Sendable {
     }
 
     private mutating func handle(_ event: HistoryEventFact) {
+        // Variables come with every kind of state's exit event (TaskStateExited, PassStateExited, …).
+        if event.variablesTruncated == true {
+            findings.problems.append("the variables assigned at event \(event.id) are truncated: they may name a cluster")
+        }
+        if let variables = event.assignedVariables {
+            for (name, value) in variables.sorted(by: { $0.key < $1.key }) {
+                mention(value, at: event.id, where: "variable $\(name)")
+            }
+        }
         switch event.type {
         case "ExecutionRedriven":
             findings.redriven = true
@@ -199,14 +208,6 @@ public struct HistoryAnalyzer: Sendable {
                 findings.problems.append("the input of the execution (event \(event.id)) is truncated: it may name a cluster")
             }
             mention(event.input, at: event.id, where: "execution input")
-        case "StateExited":
-            if event.variablesTruncated == true {
-                findings.problems.append(
-                    "the variables assigned at event \(event.id) are truncated: they may name a cluster")
-            }
-            for (name, value) in (event.assignedVariables ?? [:]).sorted(by: { $0.key < $1.key }) {
-                mention(value, at: event.id, where: "variable $\(name)")
-            }
         case "TaskScheduled":
             guard let type = event.resourceType, let resource = event.resource else { return }
             scheduledIDs.insert(event.id)

@@ -68,6 +68,12 @@ public struct AWSError: Error, Sendable, CustomStringConvertible, CustomDebugStr
         "ServiceUnavailableException",
     ]
 
+    /// AWS refused to show this one resource (an access denial, a KMS key CostGuard may not use): asking again
+    /// soon gets the same answer.
+    public var isAccessRefusal: Bool {
+        ["AccessDenied", "AccessDeniedException", "KmsAccessDeniedException", "KmsInvalidStateException"].contains(code)
+    }
+
     /// Codes that every request with these credentials would meet.
     static let credentialCodes: Set<String> = [
         "SignatureDoesNotMatch", "InvalidSignatureException", "IncompleteSignature", "InvalidClientTokenId",
@@ -106,6 +112,13 @@ public struct AWSError: Error, Sendable, CustomStringConvertible, CustomDebugStr
                 + "credentials sent without their session token)"
         case "ExpiredToken", "ExpiredTokenException", "RequestExpired":
             return "the credentials or the request expired; check the system clock and the credentials source"
+        case "KmsAccessDeniedException":
+            return "the state machine is encrypted with a customer managed KMS key that CostGuard may not use: allow "
+                + "kms:Decrypt on that key (the state machine's encryptionConfiguration.kmsKeyId) for CostGuard's role, "
+                + "in the key policy and the role's policy"
+        case "KmsInvalidStateException":
+            return "the state machine's KMS key is disabled or pending deletion: enable it (until then its executions "
+                + "cannot be read by anyone)"
         case "AccessDenied", "AccessDeniedException":
             return "allow \(iamAction) for CostGuard's role (Deploy/iam-policy.json lists every action it needs)"
         case "RequestTimeTooSkewed", "RequestInTheFuture":

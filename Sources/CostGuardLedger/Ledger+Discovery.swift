@@ -196,6 +196,26 @@ extension Ledger {
         }
     }
 
+    /// How the ledger marks an execution found gone with its deleted state machine (`status_source`).
+    public static let goneWithStateMachineSource = "StateMachineDeleted"
+
+    /// Records that a RUNNING execution no longer exists because its state machine was deleted (DescribeExecution:
+    /// ExecutionDoesNotExist, DescribeStateMachine: StateMachineDoesNotExist): it ended FAILED (AWS fails such
+    /// executions at their next transition) at `now`, the time it was found gone; its history, which can no longer
+    /// be read, stands as far as it was read (a problem found in it stays).
+    public func recordExecutionGone(arn: String, at now: Timestamp) throws(LedgerError) {
+        try write("recording that \(arn) is gone") { db in
+            try db.run(
+                """
+                UPDATE executions SET status = 'FAILED', stop_date = ?, status_source = ?, status_observed_at = ?,
+                    history_status = CASE WHEN history_status = 'incomplete' THEN 'incomplete' ELSE 'complete' END,
+                    history_next_token = NULL
+                WHERE arn = ? AND status = 'RUNNING'
+                """,
+                [.text(now.iso8601), .text(Self.goneWithStateMachineSource), .text(now.iso8601), .text(arn)])
+        }
+    }
+
     /// Records a state machine's type when AWS said it another way than a listing (an EXPRESS machine answers
     /// `StateMachineTypeNotSupported` to ListExecutions).
     public func recordStateMachineType(arn: String, type: String) throws(LedgerError) {
@@ -410,6 +430,25 @@ extension Ledger {
                 result[machine] = "execution \(arn): \(row[2].text ?? "its history is incomplete")"
             }
             return result
+        }
+    }
+
+    /// The state machines that have a RUNNING execution that is not a child (a Map Run's or a started one's):
+    /// answered from the index, and kept in memory while the ledger is unchanged (every pass asks it).
+    public func stateMachinesWithRunningExecutions() throws(LedgerError) -> Set<String> {
+        try cachedRead("reading state machines with running executions") { db, cache in
+            try cache.cached(\.machinesWithRunning, size: { $0.count + 1 }) {
+                var result: Set<String> = []
+                try db.forEachRow(
+                    """
+                    SELECT DISTINCT state_machine_arn FROM executions
+                    WHERE status = 'RUNNING' AND parent_execution_arn IS NULL
+                    """
+                ) { row in
+                    if let arn = row[0].text { result.insert(arn) }
+                }
+                return result
+            }
         }
     }
 
@@ -861,11 +900,13 @@ extension Ledger {
         // twice and kept once.
         try db.forEachRow(
             """
-            SELECT e.arn, e.state_machine_arn, e.status, e.stop_date, e.redrive_status, e.redrive_count, e.history_status
+            SELECT e.arn, e.state_machine_arn, e.status, e.stop_date, e.redrive_status, e.redrive_count, e.history_status,
+                e.status_source
             FROM clusters c JOIN executions e ON e.arn = c.created_by_execution_arn
             WHERE c.state IN \(Self.billingOrUnknownStates)
             UNION ALL
-            SELECT e.arn, e.state_machine_arn, e.status, e.stop_date, e.redrive_status, e.redrive_count, e.history_status
+            SELECT e.arn, e.state_machine_arn, e.status, e.stop_date, e.redrive_status, e.redrive_count, e.history_status,
+                e.status_source
             FROM cluster_references r JOIN clusters c ON c.id = r.cluster_id JOIN executions e ON e.arn = r.execution_arn
             WHERE c.state IN \(Self.billingOrUnknownStates)
             """
@@ -879,7 +920,8 @@ extension Ledger {
                 stopDate: row[3].text.flatMap(Timestamp.init(iso8601:)),
                 redriveStatus: row[4].text.flatMap(RedriveStatus.init(rawValue:)),
                 redriveCount: Int(row[5].integer ?? 0),
-                historyComplete: history == "complete" || (history == "partial" && !status.hasEnded))
+                historyComplete: history == "complete" || (history == "partial" && !status.hasEnded),
+                goneWithStateMachine: row[7].text == Self.goneWithStateMachineSource)
         }
         return result
     }

@@ -29,6 +29,8 @@ final class LedgerReadCache {
     var policyFacts: [(facts: ClusterFacts, observedAt: Timestamp?)]?
     /// The state machines with a RUNNING execution whose history could not be read in full.
     var incompleteRunningHistories: Set<String>?
+    /// The state machines with a RUNNING execution that is not a Map Run's child.
+    var machinesWithRunning: Set<String>?
     /// Status by execution ARN; `.some(nil)` for an ARN the ledger does not have.
     var statuses: [String: ExecutionStatus?] = [:]
     var runningARNs: [String: Set<String>] = [:]
@@ -62,6 +64,7 @@ final class LedgerReadCache {
         trackedClusters = nil
         policyFacts = nil
         incompleteRunningHistories = nil
+        machinesWithRunning = nil
         statuses = [:]
         runningARNs = [:]
         executionCounts = [:]

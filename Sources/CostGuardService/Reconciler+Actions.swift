@@ -18,11 +18,17 @@ extension Reconciler {
             else { continue }
             let before = executions[facts.creator.arn]?.record
             do {
-                let fresh = Self.record(try await region.sfn.describeExecution(facts.creator.arn))
-                if let before, let count = fresh.redriveCount, count != before.redriveCount {
-                    logger.info("execution was redriven since it was read", metadata: ["execution": "\(fresh.arn)"])
+                do {
+                    let fresh = Self.record(try await region.sfn.describeExecution(facts.creator.arn))
+                    if let before, let count = fresh.redriveCount, count != before.redriveCount {
+                        logger.info("execution was redriven since it was read", metadata: ["execution": "\(fresh.arn)"])
+                    }
+                    try ledger.recordExecutions([fresh], at: now())
+                } catch let error as AWSError
+                    where error.code == "ExecutionDoesNotExist" && before?.source == Ledger.goneWithStateMachineSource
+                {
+                    // Gone with its deleted state machine, as recorded: still gone.
                 }
-                try ledger.recordExecutions([fresh], at: now())
                 let cluster = try await region.emr.describeCluster(decision.clusterID)
                 try ledger.recordClusterObservations([observationWithTags(cluster)], at: now())
                 problems.busy[decision.clusterID] = nil
@@ -55,66 +61,106 @@ extension Reconciler {
         return nil
     }
 
-    /// Carries out the decisions: journals every intent (committed) before its call and every outcome after it.
-    /// Dry runs and deferrals journal decisions only.
-    ///
-    /// - Returns: the clusters terminated.
-    func act(on decisions: [Decision], pass: PassID, problems: inout Problems) async throws(LedgerError) -> [String] {
+    /// Journals the decisions that made no mutating call (dry-run would-terminate, deferred, protected) when the
+    /// cluster's disposition changed.
+    func journalDecisions(_ decisions: [Decision], pass: PassID) throws(LedgerError) {
         let journaledDispositions: Set<Disposition> = [.wouldTerminate, .deferred, .protected]
         let journaled = decisions.elements(whereIndex: { journaledDispositions.contains(decisions[$0].disposition) })
+        guard !journaled.isEmpty else { return }
         let previous = try ledger.dispositions(of: journaled.map(\.clusterID))
         for decision in journaled where previous[decision.clusterID] != decision.disposition.rawValue {
             try ledger.journalDecision(
                 record(decision, action: decision.disposition.rawValue), pass: pass, at: now())
         }
-        var terminated: [String] = []
-        for region in regions {
-            let batch = decisions.elements(whereIndex: { decisions[$0].action != nil && decisions[$0].scope.region == region.region })
-            // Remove protection first where the policy allows it, one journaled call per cluster.
-            var ready: [Decision] = []
-            for decision in batch {
-                guard case .terminate(let unprotectFirst)? = decision.action else { continue }
-                if unprotectFirst {
-                    let record = record(decision, action: "unprotect")
-                    let intent = try ledger.journalIntent(record, pass: pass, at: now())
-                    do {
-                        let requestID = try await region.emr.setTerminationProtection([decision.clusterID], protected: false)
-                        try ledger.journalOutcome(intentSeq: intent, record: record, result: .succeeded, requestID: requestID,
-                                                  errorCode: nil, errorMessage: nil, pass: pass, at: now())
-                    } catch let error as LedgerError {
-                throw error
-            } catch let caught {
-                let error = Reconciler.awsError(caught)
-                        try ledger.journalOutcome(intentSeq: intent, record: record, result: Self.result(error), requestID: error.requestID,
-                                                  errorCode: error.code, errorMessage: error.message, pass: pass, at: now())
-                        problems.add("SetTerminationProtection \(decision.clusterID): \(error)", region: region.region, reach: .local)
-                        continue
-                    }
-                }
-                ready.append(decision)
-            }
-            for chunk in stride(from: 0, to: ready.count, by: EMRClient.terminateBatchLimit).map({ Array(ready[$0..<min($0 + EMRClient.terminateBatchLimit, ready.count)]) }) {
-                guard let refusal = try await terminate(chunk, region: region, pass: pass, problems: &problems, terminated: &terminated),
-                    chunk.count > 1
-                else { continue }
-                // AWS refused the batch (one cluster's SCP or tag condition refuses all ten): each cluster is tried
-                // alone, so that the refused one is set aside and the others proceed.
-                logger.notice("a batch termination was refused; trying each cluster alone", metadata: [
-                    "clusters": "\(chunk.map(\.clusterID))", "error": "\(refusal)",
-                ])
-                for decision in chunk {
-                    _ = try await terminate([decision], region: region, pass: pass, problems: &problems, terminated: &terminated)
-                }
-            }
-        }
-        return terminated
     }
 
-    /// Terminates one chunk (at most `EMRClient.terminateBatchLimit` clusters): an intent per cluster (committed),
+    /// Carries out the decisions, chunk by chunk (at most `EMRClient.terminateBatchLimit` clusters, in id order, per
+    /// region): each chunk's candidates are re-checked (DescribeExecution, DescribeCluster, ListSteps when RUNNING)
+    /// and decided again right before its TerminateJobFlows, so that nothing slow stands between the facts and the
+    /// call; the per-pass cap counts what earlier chunks terminated. Every intent is journaled (committed) before its
+    /// call and every outcome after it.
+    ///
+    /// - Returns: the clusters terminated, and the candidates' decisions after their re-check.
+    func act(
+        on decisions: [Decision], pass: PassID, passStart: Timestamp, observed: Set<String>, problems: inout Problems
+    ) async throws(LedgerError) -> (terminated: [String], redecided: [String: Decision]) {
+        var terminated: [String] = []
+        var redecided: [String: Decision] = [:]
+        for region in regions {
+            let candidates = decisions.elements(whereIndex: {
+                decisions[$0].isCandidate && decisions[$0].scope.region == region.region
+            }).sorted { $0.clusterID < $1.clusterID }
+            for start in stride(from: 0, to: candidates.count, by: EMRClient.terminateBatchLimit) {
+                let chunk = candidates[start..<min(start + EMRClient.terminateBatchLimit, candidates.count)]
+                let rechecked = try await recheck(Array(chunk), problems: &problems)
+                var budget = configuration
+                budget.policy.maxTerminationsPerPass = max(0, configuration.policy.maxTerminationsPerPass - terminated.count)
+                let fresh = try decide(passStart: passStart, problems: problems, observed: observed, configuration: budget)
+                let byID = Dictionary(fresh.map { ($0.clusterID, $0) }, uniquingKeysWith: { first, _ in first })
+                var ready: [Decision] = []
+                for candidate in chunk {
+                    guard var decision = byID[candidate.clusterID] else { continue }
+                    if decision.action != nil && !rechecked.contains(decision.clusterID) {
+                        // Act only on what was re-read right now.
+                        decision.disposition = .unknown
+                        decision.reason = "not acted on: the re-check before acting did not complete; " + decision.reason
+                        decision.action = nil
+                    }
+                    redecided[decision.clusterID] = decision
+                    if decision.action != nil { ready.append(decision) }
+                }
+                try await terminate(ready, region: region, pass: pass, problems: &problems, terminated: &terminated)
+            }
+        }
+        return (terminated, redecided)
+    }
+
+    /// Removes protection where the policy allows it (one journaled call per cluster), then terminates the chunk;
+    /// a chunk AWS refuses is tried one cluster at a time.
+    func terminate(
+        _ chunk: [Decision], region: RegionClients, pass: PassID, problems: inout Problems, terminated: inout [String]
+    ) async throws(LedgerError) {
+        var ready: [Decision] = []
+        for decision in chunk {
+            guard case .terminate(let unprotectFirst)? = decision.action else { continue }
+            if unprotectFirst {
+                let record = record(decision, action: "unprotect")
+                let intent = try ledger.journalIntent(record, pass: pass, at: now())
+                do {
+                    let requestID = try await region.emr.setTerminationProtection([decision.clusterID], protected: false)
+                    try ledger.journalOutcome(intentSeq: intent, record: record, result: .succeeded, requestID: requestID,
+                                              errorCode: nil, errorMessage: nil, pass: pass, at: now())
+                } catch let error as LedgerError {
+                    throw error
+                } catch let caught {
+                    let error = Reconciler.awsError(caught)
+                    try ledger.journalOutcome(intentSeq: intent, record: record, result: Self.result(error), requestID: error.requestID,
+                                              errorCode: error.code, errorMessage: error.message, pass: pass, at: now())
+                    problems.add("SetTerminationProtection \(decision.clusterID): \(error)", region: region.region, reach: .local)
+                    continue
+                }
+            }
+            ready.append(decision)
+        }
+        guard !ready.isEmpty else { return }
+        guard let refusal = try await terminateBatch(ready, region: region, pass: pass, problems: &problems, terminated: &terminated),
+            ready.count > 1
+        else { return }
+        // AWS refused the batch (one cluster's SCP or tag condition refuses all ten): each cluster is tried alone, so
+        // that the refused one is set aside and the others proceed.
+        logger.notice("a batch termination was refused; trying each cluster alone", metadata: [
+            "clusters": "\(ready.map(\.clusterID))", "error": "\(refusal)",
+        ])
+        for decision in ready {
+            _ = try await terminateBatch([decision], region: region, pass: pass, problems: &problems, terminated: &terminated)
+        }
+    }
+
+    /// Terminates one batch (at most `EMRClient.terminateBatchLimit` clusters): an intent per cluster (committed),
     /// one TerminateJobFlows, an outcome per cluster.
     ///
     /// - Returns: AWS's error when it refused the request (`AWSError.isRefusal`), else `nil`.
-    func terminate(
+    func terminateBatch(
         _ chunk: [Decision], region: RegionClients, pass: PassID, problems: inout Problems, terminated: inout [String]
     ) async throws(LedgerError) -> AWSError? {
         var intents: [(Int64, JournalRecord, Decision)] = []

@@ -34,6 +34,20 @@ extension Reconciler {
                 throw error
             } catch let caught {
                 let error = Reconciler.awsError(caught)
+                if error.isAccessRefusal {
+                    // Its definition cannot be read (AccessDenied, a KMS key CostGuard may not use): it is followed as
+                    // one that may do anything, so that its executions' histories decide, as narrowly as they can be
+                    // read (a RUNNING one whose history is refused too holds its region, named, with this fix).
+                    // Tried again when the definition is due for a refresh.
+                    try ledger.recordDefinition(
+                        arn: item.stateMachineArn, revisionID: nil, sha256: "", type: item.type,
+                        analysis: .failure(.init(description: "DescribeStateMachine was refused: \(error)")), at: now())
+                    definitionsRead = true
+                    logger.warning("state machine definition unreadable", metadata: [
+                        "state_machine": "\(item.stateMachineArn)", "error": "\(error)",
+                    ])
+                    continue
+                }
                 // Whether this state machine touches EMR is unknown: its running executions may use any cluster.
                 problems.add("DescribeStateMachine \(item.stateMachineArn): \(error)", region: region.region,
                              reach: .scope(account: Self.account(of: item.stateMachineArn)))
@@ -52,6 +66,49 @@ extension Reconciler {
             }
         }
         try await followRunningMapRuns(region, problems: &problems)
+        try await followUnlisted(region, listed: Set(listed.map(\.stateMachineArn)), problems: &problems)
+    }
+
+    /// RUNNING executions whose state machine this pass's listing did not show (deleted, or a listing that lagged):
+    /// each is described directly and AWS's answer decides. Only when the execution no longer exists and
+    /// DescribeStateMachine confirms its machine is deleted is it recorded as gone (ended, found gone now): its
+    /// clusters become orphans after the grace. Anything else keeps it RUNNING.
+    func followUnlisted(_ region: RegionClients, listed: Set<String>, problems: inout Problems) async throws(LedgerError) {
+        let machines = try ledger.stateMachines()
+        let unlisted = try ledger.stateMachinesWithRunningExecutions().filter { arn in
+            !listed.contains(arn) && machines[arn]?.region == region.region && !Self.isMapRunMachine(arn)
+        }
+        // Usually none: the pass reads no execution rows for this.
+        guard !unlisted.isEmpty else { return }
+        var stranded: [ExecutionRow] = []
+        for machine in unlisted.sorted() {
+            stranded += try ledger.executions(stateMachine: machine, running: true).values
+                .filter { $0.record.parentExecutionARN == nil }
+        }
+        stranded.sort { $0.record.arn < $1.record.arn }
+        var records: [ExecutionRecord] = []
+        for row in stranded {
+            do {
+                records.append(Self.record(try await region.sfn.describeExecution(row.record.arn)))
+            } catch where error.code == "ExecutionDoesNotExist" {
+                do {
+                    _ = try await region.sfn.describeStateMachine(row.record.stateMachineARN)
+                    problems.add(
+                        "DescribeExecution \(row.record.arn): it does not exist, but its state machine does", region: region.region,
+                        reach: .local)
+                } catch where error.code == "StateMachineDoesNotExist" {
+                    try ledger.recordExecutionGone(arn: row.record.arn, at: now())
+                    logger.notice("execution gone with its deleted state machine", metadata: [
+                        "execution": "\(row.record.arn)", "state_machine": "\(row.record.stateMachineARN)",
+                    ])
+                } catch {
+                    problems.add("DescribeStateMachine \(row.record.stateMachineARN): \(error)", region: region.region, reach: .local)
+                }
+            } catch {
+                problems.add("DescribeExecution \(row.record.arn): \(error)", region: region.region, reach: .local)
+            }
+        }
+        try ledger.recordExecutions(records, at: now())
     }
 
     /// Before anything in the region is terminated: the RUNNING executions of the state machines that have no EMR

@@ -99,24 +99,21 @@ public struct Reconciler: Sendable {
         }
         var decisions = try decide(passStart: passStart, problems: problems, observed: observed)
         // Decisions are read in place by index below: iterating them would copy each one (and retain its strings).
-        if decisions.indices.contains(where: { decisions[$0].action != nil || decisions[$0].needsRecheck }) {
-            // Something may be acted on: bring RUNNING references up to date, re-check every candidate, decide again.
-            for region in regions where decisions.contains(where: { $0.scope.region == region.region && ($0.action != nil || $0.needsRecheck) }) {
+        if decisions.indices.contains(where: { decisions[$0].isCandidate }) {
+            // Something may be acted on: bring RUNNING references (and hand-offs) up to date, then decide again.
+            for region in regions where decisions.contains(where: { $0.scope.region == region.region && $0.isCandidate }) {
                 try await refreshRunningHistories(region, problems: &problems)
             }
-            let rechecked = try await recheck(decisions.filter { $0.action != nil || $0.needsRecheck }, problems: &problems)
-            decisions = try decide(passStart: passStart, problems: problems, observed: observed).map { decision in
-                // Act only on what was re-read right now.
-                guard decision.action != nil, !rechecked.contains(decision.clusterID) else { return decision }
-                var held = decision
-                held.disposition = .unknown
-                held.reason = "not acted on: the re-check before acting did not complete; " + decision.reason
-                held.action = nil
-                return held
-            }
+            decisions = try decide(passStart: passStart, problems: problems, observed: observed)
         }
+        // Costs first: nothing slow stands between a chunk's re-check and its TerminateJobFlows.
         try await readMissingCapacity(decisions, problems: &problems)
-        let terminated = try await act(on: decisions, pass: pass, problems: &problems)
+        let acted = try await act(on: decisions, pass: pass, passStart: passStart, observed: observed, problems: &problems)
+        let terminated = acted.terminated
+        if !acted.redecided.isEmpty {
+            decisions = decisions.map { acted.redecided[$0.clusterID] ?? $0 }
+        }
+        try journalDecisions(decisions, pass: pass)
         // Without terminations the decisions stand as they are (no copy of each one).
         let refused = problems.refused
         let final = terminated.isEmpty && refused.isEmpty ? decisions : decisions.map { decision -> Decision in
@@ -137,6 +134,9 @@ public struct Reconciler: Sendable {
         try ledger.recordDecisions(final, at: now())
         var counts: [Disposition: Int] = [:]
         for index in final.indices { counts[final[index].disposition, default: 0] += 1 }
+        if let offset = clockOffset, let problem = Self.clockProblem(offset: offset, grace: configuration.policy.grace) {
+            problems.all.append(problem)
+        }
         // A held cluster is never silent: the pass says so (exit 4) with the first holder, every pass it lasts.
         if let held = final.indices.first(where: { final[$0].disposition == .unknown }) {
             problems.all.append(
@@ -160,7 +160,10 @@ public struct Reconciler: Sendable {
 
     /// Reads the capacity of costed clusters that have none yet (before acting, so terminated ones keep their cost).
     func readMissingCapacity(_ decisions: [Decision], problems: inout Problems) async throws(LedgerError) {
-        let costedIndices = decisions.indices.filter { Self.costedDispositions.contains(decisions[$0].disposition) }
+        // A candidate that needs its re-check to decide may be terminated this pass: its cost is read now too.
+        let costedIndices = decisions.indices.filter {
+            Self.costedDispositions.contains(decisions[$0].disposition) || decisions[$0].needsRecheck
+        }
         guard !costedIndices.isEmpty else { return }
         let costed = costedIndices.map { decisions[$0].clusterID }
         let known = try ledger.clustersWithCapacity(among: costed)
@@ -177,17 +180,39 @@ public struct Reconciler: Sendable {
         (error as? AWSError) ?? AWSError(kind: .transport, service: "aws", operation: "call", message: "\(error)")
     }
 
-    func decide(passStart: Timestamp, problems: Problems, observed: Set<String>) throws(LedgerError) -> [Decision] {
+    func decide(
+        passStart: Timestamp, problems: Problems, observed: Set<String>, configuration: ReconcileConfiguration? = nil
+    ) throws(LedgerError) -> [Decision] {
         let facts = try ledger.policyFacts(passStart: passStart, observed: observed)
         let uncertain = try uncertainReferenceScopes()
         var degraded = problems.degradedScopes
         for cluster in facts where problems.degradedRegions.contains(cluster.scope.region) { degraded.insert(cluster.scope) }
-        let time = now()
+        let policy = (configuration ?? self.configuration).policy
+        // Grace is measured on AWS's clock (the stop dates are AWS's): the host's, corrected by what AWS's answers
+        // showed. A host clock too far off stops every action.
+        let offset = clockOffset
+        let time = now().adding(offset ?? .zero)
         return ReconcilePolicy.decide(
             PolicyInput(
                 clusters: facts, degradedScopes: degraded, uncertainReferenceScopes: uncertain,
-                refusals: try refusals(now: time), busy: problems.busy, now: time),
-            configuration: configuration.policy)
+                refusals: try refusals(now: time), busy: problems.busy,
+                actionsStopped: offset.flatMap { Self.clockProblem(offset: $0, grace: policy.grace) }, now: time),
+            configuration: policy)
+    }
+
+    /// AWS's clock minus this host's, as AWS's answers showed it this process (nil before any answer).
+    var clockOffset: Duration? { regions.first?.sfn.client.context.observedClockOffset }
+
+    /// Why actions must stop when the host's clock is further from AWS's than a minute or half the grace
+    /// (whichever is larger): grace periods and stop dates could no longer be compared; `nil` otherwise.
+    static func clockProblem(offset: Duration, grace: Duration) -> String? {
+        let limit = max(.seconds(60), grace / 2)
+        guard offset > limit || offset < .zero - limit else { return nil }
+        let ahead = offset < .zero
+        let size = DurationText.format(ahead ? .zero - offset : offset)
+        return "this host's clock is \(size) \(ahead ? "ahead of" : "behind") AWS's (the Date of its answers), more than "
+            + "the \(DurationText.format(limit)) allowed: no cluster is acted on until the clock is corrected "
+            + "(enable time synchronisation: systemd-timesyncd or chrony)"
     }
 
     /// Scopes where a RUNNING execution has a history CostGuard could not fully read or understand, with the
@@ -260,4 +285,7 @@ struct Problems {
 extension Decision {
     /// The policy could not finish because protection or tags are unknown until a DescribeCluster.
     var needsRecheck: Bool { disposition == .unknown && reason.contains("termination protection is not known") }
+
+    /// To be re-checked before acting: it has an action, or needs a DescribeCluster to decide.
+    var isCandidate: Bool { action != nil || needsRecheck }
 }

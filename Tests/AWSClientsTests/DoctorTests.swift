@@ -29,6 +29,8 @@ struct DoctorTests {
             #expect(result.stdout.contains("ok       elasticmapreduce:DescribeCluster"))
             #expect(result.stdout.contains("skipped  elasticmapreduce:TerminateJobFlows"))
             #expect(!(result.stdout + result.stderr).contains(account.secretAccessKey))
+            #expect(result.stdout.contains("express  express-front-door: not followable (EXPRESS"), "\(result.stdout)")
+            #expect(result.stdout.contains("2 state machine(s): 1 followed"), "\(result.stdout)")
             if user == "reader" {
                 #expect(result.stdout.contains("DENIED   states:GetExecutionHistory"))
                 #expect(result.stderr.contains("1 permission(s) missing"))

@@ -16,6 +16,8 @@ struct FailClosedTests {
         enum Fault: Sendable {
             case serverError
             case timeout
+            /// A client error AWS answers with this code (JSON protocol, HTTP 400).
+            case refused(code: String)
         }
         let inner = NIOHTTPTransport()
         let faults = Mutex<[String: Fault]>([:])
@@ -47,6 +49,10 @@ struct FailClosedTests {
                 return HTTPResponse(status: 500, headers: [("X-Amzn-ErrorType", "InternalFailure")], body: Array(#"{"message":"injected"}"#.utf8))
             case .timeout?:
                 throw TransportError(.timeout, "injected timeout")
+            case .refused(let code)?:
+                return HTTPResponse(
+                    status: 400, headers: [("X-Amzn-ErrorType", code)],
+                    body: Array(#"{"__type":"\#(code)","message":"injected refusal"}"#.utf8))
             case nil:
                 return try await inner.send(request, timeout: timeout)
             }
@@ -62,13 +68,15 @@ struct FailClosedTests {
         var scenarios: [String: ReconcileScenarioTests.Scenario]
     }
 
-    func harness(_ only: [String]) async throws -> Harness {
+    /// A world of `only` scenarios and a reconciler whose host clock runs `hostClockAhead` ahead of AWS's.
+    func harness(_ only: [String], hostClockAhead: Duration = .zero) async throws -> Harness {
         let world = try await ReconcileScenarioTests().makeWorld(only: only)
         let transport = FaultyTransport()
         let settings = try await AWSSettings.resolve(environment: world.environment, transport: transport)
         var retry = RetryStrategy.Configuration()
         retry.maxAttempts = 1
-        let context = AWSCallContext(transport: transport, retry: RetryStrategy(configuration: retry))
+        let hostNow: @Sendable () -> Timestamp = { Timestamp.systemNow().adding(hostClockAhead) }
+        let context = AWSCallContext(transport: transport, retry: RetryStrategy(configuration: retry), now: hostNow)
         let chain = try settings.credentialChain(context: context)
         let region = RegionClients(
             region: "us-east-1",
@@ -80,7 +88,7 @@ struct FailClosedTests {
         let ledger = try Ledger.open(path: world.database, now: Timestamp.systemNow())
         let reconciler = Reconciler(
             ledger: ledger, regions: [region], configuration: configuration, counter: CallCounter(),
-            now: { Timestamp.systemNow() }, logger: Logger(label: "test"))
+            now: hostNow, logger: Logger(label: "test"))
         return Harness(emulator: world.emulator, transport: transport, ledger: ledger, reconciler: reconciler, emr: world.emr, scenarios: world.scenarios)
     }
 
@@ -173,5 +181,50 @@ struct FailClosedTests {
         #expect(healed.terminated == [orphan])
         #expect(healed.decisions.first { $0.clusterID != orphan }?.disposition == .live)
         #expect(healed.outcome == .ok, "\(healed.problems)")
+    }
+
+    @Test("a state machine whose KMS key CostGuard may not use: followed anyway, its RUNNING execution holds the region, named with the fix")
+    func unreadableStateMachine() async throws {
+        let h = try await harness(["stopped-while-waiting", "still-running"])
+        defer { h.emulator.stop() }
+        let machine = try #require(h.scenarios["still-running"]?.stateMachineArn)
+        let running = try #require(h.scenarios["still-running"]?.executionArn)
+        let orphan = try #require(h.scenarios["stopped-while-waiting"]?.clusterIds.first)
+        h.transport.fail("DescribeStateMachine", whenBodyContains: machine, with: .refused(code: "KmsAccessDeniedException"))
+        h.transport.fail("GetExecutionHistory", whenBodyContains: running, with: .refused(code: "KmsAccessDeniedException"))
+        let pass = try await h.reconciler.runPass()
+        #expect(pass.outcome == .degraded)
+        #expect(pass.terminated.isEmpty)
+        let held = try #require(pass.decisions.first { $0.clusterID == orphan })
+        #expect(held.disposition == .unknown)
+        #expect(held.reason.contains(running), "\(held.reason)")
+        #expect(held.reason.contains("kms:Decrypt"), "\(held.reason)")
+        // The machine is followed as one whose definition is unknown (its executions' histories decide).
+        let row = try #require(try h.ledger.stateMachines()[machine])
+        #expect(row.definitionStatus == "unparsable")
+        #expect(row.definitionProblem?.contains("KmsAccessDeniedException") == true)
+        // Once the key is usable, the history reads and the region is free.
+        h.transport.heal()
+        let healed = try await h.reconciler.runPass()
+        #expect(healed.terminated == [orphan])
+    }
+
+    @Test("a host clock further from AWS's than a minute (or half the grace) stops every action, saying why")
+    func clockSkew() async throws {
+        let skewed = try await harness(["stopped-while-waiting", "failed"], hostClockAhead: .seconds(600))
+        let pass = try await skewed.reconciler.runPass()
+        skewed.emulator.stop()
+        #expect(pass.outcome == .degraded)
+        #expect(pass.terminated.isEmpty)
+        #expect(!skewed.transport.operations.contains("TerminateJobFlows"))
+        #expect(pass.problems.contains { $0.contains("clock is 10m") && $0.contains("ahead of AWS's") }, "\(pass.problems)")
+        #expect(pass.decisions.allSatisfy { $0.disposition == .unknown && $0.reason.contains("time synchronisation") })
+        // 20 s off is within the minute allowed: acted on.
+        let close = try await harness(["stopped-while-waiting", "failed"], hostClockAhead: .seconds(20))
+        defer { close.emulator.stop() }
+        let acted = try await close.reconciler.runPass()
+        #expect(acted.terminated.count == 2, "\(acted.problems)")
+        let offset = try #require(close.reconciler.regions.first?.sfn.client.context.observedClockOffset)
+        #expect(offset < .seconds(-18) && offset > .seconds(-22), "\(offset)")
     }
 }

@@ -65,11 +65,23 @@ public struct AWSCallRecord: Sendable {
     public var requestID: String?
 }
 
-/// The clock offset between this machine and AWS, learned from clock-skew errors.
+/// The clock offset between this machine and AWS: the one adopted for signing after a clock-skew error, and the
+/// one last observed in a successful answer's `Date` header (AWS's clock, to the second).
 final class ClockSkew: Sendable {
     private let offset = Mutex<Int64>(0)
+    private let observed = Mutex<Int64?>(nil)
     var milliseconds: Int64 { offset.withLock { $0 } }
     func set(_ value: Int64) { offset.withLock { $0 = value } }
+    var observedMilliseconds: Int64? { observed.withLock { $0 } }
+    func observe(_ value: Int64) { observed.withLock { $0 = value } }
+}
+
+extension AWSCallContext {
+    /// AWS's clock minus this machine's, as the last successful answer's `Date` header showed it (whole seconds:
+    /// good to about a second plus the answer's travel time); `nil` before any answer carried one.
+    public var observedClockOffset: Duration? {
+        clockSkew.observedMilliseconds.map { .milliseconds($0) }
+    }
 }
 
 extension Timestamp {
@@ -239,6 +251,11 @@ public struct AWSServiceClient: Sendable {
             switch await exchange(request, operation) {
             case .success(let response):
                 if (200..<300).contains(response.status) {
+                    if let serverDate = response.header("Date").flatMap(HTTPDate.parse) {
+                        // The header is whole seconds: the middle of its second is the better estimate.
+                        context.clockSkew.observe(
+                            serverDate.millisecondsSinceEpoch + 500 - context.now().millisecondsSinceEpoch)
+                    }
                     context.retry.recordSuccess(retryCost: retryCost)
                     context.rateLimiter?.recordSuccess(region: region)
                     context.observer(AWSCallRecord(

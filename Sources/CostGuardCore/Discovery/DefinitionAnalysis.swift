@@ -17,6 +17,10 @@ public struct DefinitionAnalysis: Sendable, Equatable {
     /// Why a definition could not be analysed.
     public struct Problem: Error, Sendable, Equatable, CustomStringConvertible {
         public var description: String
+
+        public init(description: String) {
+            self.description = description
+        }
     }
 
     /// Analyses `definition`, walking every state, Parallel branch, Map `ItemProcessor`/`Iterator`, and any other

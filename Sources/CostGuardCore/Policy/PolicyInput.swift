@@ -22,11 +22,16 @@ public struct ExecutionFacts: Sendable, Hashable {
     public var redriveCount: Int
     /// Every event of the history was read and understood.
     public var historyComplete: Bool
+    /// The execution no longer exists: its state machine was deleted while it ran (AWS fails such executions at
+    /// their next transition and deletes them with the machine). `stopDate` is when CostGuard found it gone.
+    public var goneWithStateMachine: Bool
 
     public init(
         arn: String, stateMachineARN: String, status: ExecutionStatus, stopDate: Timestamp? = nil,
-        redriveStatus: RedriveStatus? = nil, redriveCount: Int = 0, historyComplete: Bool = true
+        redriveStatus: RedriveStatus? = nil, redriveCount: Int = 0, historyComplete: Bool = true,
+        goneWithStateMachine: Bool = false
     ) {
+        self.goneWithStateMachine = goneWithStateMachine
         self.arn = arn
         self.stateMachineARN = stateMachineARN
         self.status = status
@@ -108,12 +113,16 @@ public struct PolicyInput: Sendable {
     /// Clusters running a step that no followed workflow gave them (someone else is using them), by cluster id,
     /// with the step (from the re-check before acting).
     public var busy: [String: String]
+    /// Why no cluster may be acted on this pass (the host's clock is too far from AWS's), or `nil`.
+    public var actionsStopped: String?
+    /// AWS's time (the host's clock corrected by the offset AWS's answers showed).
     public var now: Timestamp
 
     public init(
         clusters: [ClusterFacts], degradedScopes: Set<Scope> = [], uncertainReferenceScopes: [Scope: String] = [:],
-        refusals: [String: Refusal] = [:], busy: [String: String] = [:], now: Timestamp
+        refusals: [String: Refusal] = [:], busy: [String: String] = [:], actionsStopped: String? = nil, now: Timestamp
     ) {
+        self.actionsStopped = actionsStopped
         self.clusters = clusters
         self.degradedScopes = degradedScopes
         self.uncertainReferenceScopes = uncertainReferenceScopes

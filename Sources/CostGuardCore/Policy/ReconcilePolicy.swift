@@ -21,6 +21,11 @@ public enum ReconcilePolicy {
         let clusters = input.clusters
         return clusters.indices.sorted { clusters[$0].id < clusters[$1].id }.map { index in
             var decision = decideOne(clusters[index], input: input, configuration: configuration)
+            if decision.action != nil, let stopped = input.actionsStopped {
+                decision.disposition = .unknown
+                decision.reason = "held: " + stopped + "; " + decision.reason
+                decision.action = nil
+            }
             if decision.action != nil {
                 if configuration.dryRun {
                     decision.disposition = .wouldTerminate
@@ -86,7 +91,10 @@ public enum ReconcilePolicy {
         }
         let lastUse = cluster.referencedBy.compactMap(\.stopDate).max().map { max($0, stopped) } ?? stopped
         let action = configuration.actions[creator.status] ?? .report
-        let ended = "execution \(creator.arn) \(creator.status.rawValue) at \(stopped)"
+        let ended =
+            creator.goneWithStateMachine
+            ? "execution \(creator.arn) no longer exists: its state machine was deleted (found gone at \(stopped))"
+            : "execution \(creator.arn) \(creator.status.rawValue) at \(stopped)"
         if action == .report {
             return verdict(.reportOnly, "\(ended); \(creator.status.rawValue) is configured report-only", since: lastUse)
         }

@@ -12,7 +12,9 @@ struct DoctorCommand: AsyncParsableCommand {
             Resolves the region and credentials as every command does, shows where each came from and whose they \
             are (GetCallerIdentity; never the secret), and checks each IAM permission CostGuard needs with a \
             harmless read call on a made-up resource. The mutating permissions (TerminateJobFlows, \
-            SetTerminationProtection) are listed but not called.
+            SetTerminationProtection) are listed but not called. Then reads every state machine's definition as a \
+            pass would: EXPRESS machines are named as not followable, and one CostGuard may not read (AccessDenied, \
+            a KMS key it may not use) is a problem, with the fix.
 
             Exits 0 when everything checked is in order, 78 when something must be fixed.
 
@@ -80,11 +82,57 @@ struct DoctorCommand: AsyncParsableCommand {
             case .notChecked: print("  skipped  \(result.action): mutating, so doctor does not call it")
             }
         }
+        let missing = problems
+        print("state machines")
+        problems += await checkStateMachines(probe.sfn)
         if problems > 0 {
-            printError("costguard doctor: \(problems) permission(s) missing")
+            printError(
+                "costguard doctor: "
+                    + [missing > 0 ? "\(missing) permission(s) missing" : nil,
+                       problems > missing ? "\(problems - missing) state machine(s) unreadable" : nil]
+                    .compactMap { $0 }.joined(separator: ", "))
             throw ExitCode(ExitStatus.configuration.rawValue)
         }
         print("ok")
+    }
+
+    /// Reads every state machine's definition as a pass would: EXPRESS machines are named as not followable, and
+    /// each one CostGuard may not read (AccessDenied, a KMS key it may not use) is a problem, with the fix.
+    ///
+    /// - Returns: how many could not be read.
+    func checkStateMachines(_ sfn: SFNClient) async -> Int {
+        var machines: [SFN.StateMachineListItem] = []
+        do {
+            for try await page in sfn.listStateMachines() { machines += page.stateMachines }
+        } catch {
+            print("  FAILED   ListStateMachines: \(error)")
+            return 1
+        }
+        var (followed, other, express, unreadable) = (0, 0, 0, 0)
+        for machine in machines.sorted(by: { $0.stateMachineArn < $1.stateMachineArn }) {
+            if machine.type == "EXPRESS" {
+                express += 1
+                print("  express  \(machine.name): not followable (EXPRESS keeps no execution list or history)")
+                continue
+            }
+            do {
+                let described = try await sfn.describeStateMachine(machine.stateMachineArn)
+                if described.type == "EXPRESS" {
+                    express += 1
+                    print("  express  \(machine.name): not followable (EXPRESS keeps no execution list or history)")
+                } else if (try? DefinitionAnalysis.analyze(described.definition).get())?.touchesEMR == false {
+                    other += 1
+                } else {
+                    followed += 1
+                }
+            } catch {
+                unreadable += 1
+                print("  UNREADABLE \(machine.name): \(error)")
+            }
+        }
+        print("  \(machines.count) state machine(s): \(followed) followed (EMR tasks or child executions), \(other) "
+            + "without EMR tasks (read only for handed-on cluster ids), \(express) EXPRESS, \(unreadable) unreadable")
+        return unreadable
     }
 
     /// `AKIA…WXYZ`: enough to recognise a key, not to use it (the id is not secret, but need not be shown whole).

@@ -48,10 +48,14 @@ done
 endpoint="http://127.0.0.1:$port"
 
 bold "Starting the AWS emulator on $endpoint (real Step Functions executions, EMR emulated)"
-"$python" Tests/Emulator/costguard_emulator.py serve --port "$port" > "$work/emulator.log" 2>&1 &
+# The emulator answers /costguard-emulator-id with this id: a server another process started on the same port
+# (both found it free) is never taken for ours.
+emulator_id="demo-$$-$RANDOM$RANDOM"
+COSTGUARD_EMULATOR_ID="$emulator_id" "$python" Tests/Emulator/costguard_emulator.py serve --port "$port" \
+    > "$work/emulator.log" 2>&1 &
 emulator_pid=$!
 for _ in $(seq 1 120); do
-    if "$python" -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1] + '/moto-api/', timeout=1)" "$endpoint" 2>/dev/null; then
+    if "$python" -c "import urllib.request,sys; sys.exit(urllib.request.urlopen(sys.argv[1] + '/costguard-emulator-id', timeout=1).read().decode() != sys.argv[2])" "$endpoint" "$emulator_id" 2>/dev/null; then
         break
     fi
     kill -0 "$emulator_pid" 2>/dev/null || { cat "$work/emulator.log" >&2; exit 1; }

@@ -49,12 +49,18 @@ public struct ExecutionRecord: Sendable, Equatable {
     public var redriveDate: Timestamp?
     /// `ListExecutions` or `DescribeExecution`.
     public var source: String
+    /// The version the execution ran and the alias it was started through, when it was started on one.
+    public var versionARN: String?
+    public var aliasARN: String?
 
     public init(
         arn: String, stateMachineARN: String, name: String? = nil, parentExecutionARN: String? = nil,
         mapRunARN: String? = nil, status: ExecutionStatus, startDate: Timestamp, stopDate: Timestamp? = nil,
-        redriveCount: Int? = nil, redriveStatus: RedriveStatus? = nil, redriveDate: Timestamp? = nil, source: String
+        redriveCount: Int? = nil, redriveStatus: RedriveStatus? = nil, redriveDate: Timestamp? = nil, source: String,
+        versionARN: String? = nil, aliasARN: String? = nil
     ) {
+        self.versionARN = versionARN
+        self.aliasARN = aliasARN
         self.arn = arn
         self.stateMachineARN = stateMachineARN
         self.name = name
@@ -545,9 +551,12 @@ extension Ledger {
                     """
                     INSERT INTO executions (arn, state_machine_arn, name, parent_execution_arn, map_run_arn, status,
                         start_date, stop_date, redrive_count, redrive_status, redrive_date, status_source,
-                        status_observed_at, first_seen_at, last_seen_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, 0), ?, ?, ?, ?, ?, ?)
+                        status_observed_at, first_seen_at, last_seen_at, state_machine_version_arn,
+                        state_machine_alias_arn)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, 0), ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (arn) DO UPDATE SET status = excluded.status,
+                        state_machine_version_arn = coalesce(excluded.state_machine_version_arn, state_machine_version_arn),
+                        state_machine_alias_arn = coalesce(excluded.state_machine_alias_arn, state_machine_alias_arn),
                         stop_date = CASE WHEN excluded.status = 'RUNNING' THEN NULL
                                          ELSE coalesce(excluded.stop_date, stop_date) END,
                         redrive_count = CASE WHEN ? IS NULL THEN redrive_count ELSE excluded.redrive_count END,
@@ -561,7 +570,7 @@ extension Ledger {
                      .optional(r.mapRunARN), .text(r.status.rawValue), .text(r.startDate.iso8601),
                      .optional(stop?.iso8601), r.redriveCount.map { .integer(Int64($0)) } ?? .null,
                      .optional(r.redriveStatus?.rawValue), .optional(r.redriveDate?.iso8601), .text(r.source),
-                     .text(now.iso8601), .text(now.iso8601), .text(now.iso8601),
+                     .text(now.iso8601), .text(now.iso8601), .text(now.iso8601), .optional(r.versionARN), .optional(r.aliasARN),
                      r.redriveCount.map { .integer(Int64($0)) } ?? .null, .optional(r.source == "DescribeExecution" ? "set" : nil)])
                 try db.run(
                     """
@@ -901,12 +910,12 @@ extension Ledger {
         try db.forEachRow(
             """
             SELECT e.arn, e.state_machine_arn, e.status, e.stop_date, e.redrive_status, e.redrive_count, e.history_status,
-                e.status_source
+                e.status_source, e.state_machine_version_arn, e.state_machine_alias_arn
             FROM clusters c JOIN executions e ON e.arn = c.created_by_execution_arn
             WHERE c.state IN \(Self.billingOrUnknownStates)
             UNION ALL
             SELECT e.arn, e.state_machine_arn, e.status, e.stop_date, e.redrive_status, e.redrive_count, e.history_status,
-                e.status_source
+                e.status_source, e.state_machine_version_arn, e.state_machine_alias_arn
             FROM cluster_references r JOIN clusters c ON c.id = r.cluster_id JOIN executions e ON e.arn = r.execution_arn
             WHERE c.state IN \(Self.billingOrUnknownStates)
             """
@@ -921,7 +930,8 @@ extension Ledger {
                 redriveStatus: row[4].text.flatMap(RedriveStatus.init(rawValue:)),
                 redriveCount: Int(row[5].integer ?? 0),
                 historyComplete: history == "complete" || (history == "partial" && !status.hasEnded),
-                goneWithStateMachine: row[7].text == Self.goneWithStateMachineSource)
+                goneWithStateMachine: row[7].text == Self.goneWithStateMachineSource,
+                qualifiedStateMachineARNs: [row[8].text, row[9].text].compactMap { $0 })
         }
         return result
     }

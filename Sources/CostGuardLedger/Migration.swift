@@ -37,6 +37,8 @@ extension Migration {
         Migration(name: "0005_running_by_state_machine.sql", bytes: PackageResources._005_running_by_state_machine_sql),
         Migration(name: "0006_last_quick_check.sql", bytes: PackageResources._006_last_quick_check_sql),
         Migration(name: "0007_cluster_steps.sql", bytes: PackageResources._007_cluster_steps_sql),
+        Migration(name: "0008_untracked_clusters.sql", bytes: PackageResources._008_untracked_clusters_sql),
+        Migration(name: "0009_versions.sql", bytes: PackageResources._009_versions_sql),
     ]
 
     /// The schema version this binary writes.

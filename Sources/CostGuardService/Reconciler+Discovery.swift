@@ -26,9 +26,14 @@ extension Reconciler {
             do {
                 let described = try await region.sfn.describeStateMachine(item.stateMachineArn)
                 let sha = SHA256.hash(data: Array(described.definition.utf8)).map { String(format2: $0) }.joined()
+                var analysis = DefinitionAnalysis.analyze(described.definition)
+                if described.type != "EXPRESS", case .success(let latest) = analysis {
+                    analysis = .success(
+                        try await withVersions(latest, of: item.stateMachineArn, region: region, problems: &problems))
+                }
                 try ledger.recordDefinition(
                     arn: item.stateMachineArn, revisionID: described.revisionId, sha256: sha, type: described.type,
-                    analysis: DefinitionAnalysis.analyze(described.definition), at: now())
+                    analysis: analysis, at: now())
                 definitionsRead = true
             } catch let error as LedgerError {
                 throw error
@@ -67,6 +72,44 @@ extension Reconciler {
         }
         try await followRunningMapRuns(region, problems: &problems)
         try await followUnlisted(region, listed: Set(listed.map(\.stateMachineArn)), problems: &problems)
+    }
+
+    /// What a state machine can do to EMR across its latest revision and every published version: an execution
+    /// started on a version (or an alias) runs that version's definition. Each version is read once (versions never
+    /// change); one that cannot be understood makes the machine followed (its executions' histories decide). When
+    /// the versions cannot be listed, the latest revision's analysis stands and the pass says why.
+    func withVersions(
+        _ latest: DefinitionAnalysis, of machine: String, region: RegionClients, problems: inout Problems
+    ) async throws(LedgerError) -> DefinitionAnalysis {
+        var merged = latest
+        do {
+            var known = try ledger.stateMachineVersions(of: machine)
+            for try await page in region.sfn.listStateMachineVersions(machine) {
+                for version in page.stateMachineVersions where known[version.stateMachineVersionArn] == nil {
+                    let described = try await region.sfn.describeStateMachine(version.stateMachineVersionArn)
+                    let analysis = DefinitionAnalysis.analyze(described.definition)
+                    try ledger.recordVersion(
+                        arn: version.stateMachineVersionArn, stateMachine: machine, analysis: analysis, at: now())
+                    known[version.stateMachineVersionArn] = .some(try? analysis.get())
+                }
+            }
+            for version in known.values {
+                guard let version else {
+                    merged.referencesClusters = true
+                    continue
+                }
+                merged.createsClusters = merged.createsClusters || version.createsClusters
+                merged.referencesClusters = merged.referencesClusters || version.referencesClusters
+                merged.startsExecutions = merged.startsExecutions || version.startsExecutions
+            }
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            problems.add(
+                "ListStateMachineVersions \(machine): \(error) (executions started on its versions are classified by "
+                    + "its latest revision)", region: region.region, reach: .local)
+        }
+        return merged
     }
 
     /// RUNNING executions whose state machine this pass's listing did not show (deleted, or a listing that lagged):
@@ -382,7 +425,7 @@ extension Reconciler {
         ExecutionRecord(
             arn: item.executionArn, stateMachineARN: item.stateMachineArn, name: item.name, mapRunARN: item.mapRunArn,
             status: ExecutionStatus(rawValue: item.status) ?? .running, startDate: item.startDate, stopDate: item.stopDate,
-            source: "ListExecutions")
+            source: "ListExecutions", versionARN: item.stateMachineVersionArn, aliasARN: item.stateMachineAliasArn)
     }
 
     static func record(_ item: SFN.DescribeExecutionOutput) -> ExecutionRecord {
@@ -390,7 +433,8 @@ extension Reconciler {
             arn: item.executionArn, stateMachineARN: item.stateMachineArn, name: item.name, mapRunARN: item.mapRunArn,
             status: ExecutionStatus(rawValue: item.status) ?? .running, startDate: item.startDate, stopDate: item.stopDate,
             redriveCount: item.redriveCount ?? 0, redriveStatus: item.redriveStatus.flatMap(RedriveStatus.init(rawValue:)),
-            redriveDate: item.redriveDate, source: "DescribeExecution")
+            redriveDate: item.redriveDate, source: "DescribeExecution", versionARN: item.stateMachineVersionArn,
+            aliasARN: item.stateMachineAliasArn)
     }
 
     /// The account in an ARN (`arn:aws:states:us-east-1:123456789012:…`).

@@ -56,7 +56,27 @@ extension Reconciler {
             }
         }
         try ledger.recordClusterObservations(observations, at: now())
+        try recordUntracked(pages: pages, tracked: all, region: region.region, account: all[tracked[0]].creatorAccount)
         return unchanged
+    }
+
+    /// Records the listed billing clusters that no followed workflow created (made by hand, by another tool, or by
+    /// an execution older than Step Functions' 90-day history): `report` shows them; nothing acts on them.
+    func recordUntracked(
+        pages: [[EMR.ClusterSummary]], tracked: [TrackedCluster], region: String, account: String
+    ) throws(LedgerError) {
+        let trackedIDs = Set(tracked.map(\.id))
+        var candidates: [EMR.ClusterSummary] = []
+        for page in pages {
+            for index in page.indices where !trackedIDs.contains(page[index].id) { candidates.append(page[index]) }
+        }
+        let known = try ledger.trackedClusterIDs(among: candidates.map(\.id))
+        let untracked = candidates.filter { !known.contains($0.id) }.map { summary in
+            UntrackedCluster(
+                id: summary.id, region: region, account: account, name: summary.name, state: summary.status.state,
+                createdAt: summary.status.timeline?.creationDateTime, normalizedInstanceHours: summary.normalizedInstanceHours)
+        }
+        try ledger.recordUntrackedClusters(untracked, region: region, at: now())
     }
 
     /// Whether a listed cluster's observation would leave its ledger row as it is (the test on the fields a

@@ -127,12 +127,12 @@ public struct TestKitError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// Waits until `url` answers an HTTP GET, or throws after `timeout`.
-public func waitForHTTP(_ url: String, timeout: Duration = .seconds(30)) async throws {
+/// Waits until `url` answers an HTTP GET (with the body `expected`, when given), or throws after `timeout`.
+public func waitForHTTP(_ url: String, answering expected: String? = nil, timeout: Duration = .seconds(30)) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
-        if let target = URL(string: url),
-            (try? await URLSession.shared.data(from: target)) != nil
+        if let target = URL(string: url), let (data, _) = try? await URLSession.shared.data(from: target),
+            expected.map({ String(decoding: data, as: UTF8.self) == $0 }) ?? true
         {
             return
         }

@@ -61,11 +61,15 @@ public final class Emulator: Sendable {
             let port = freeLoopbackPort()
             var controlPort = freeLoopbackPort()
             while controlPort == port { controlPort = freeLoopbackPort() }
+            // The emulator answers /costguard-emulator-id with this id: another test's emulator that took the same
+            // port (both found it free) is never mistaken for this one.
+            let id = "test-\(UInt64.random(in: 1...UInt64.max))"
             let process = try BackgroundProcess(
                 TestPaths.python,
-                [TestPaths.emulatorScript("costguard_emulator.py"), "serve", "--port", "\(port)", "--control-port", "\(controlPort)"])
+                [TestPaths.emulatorScript("costguard_emulator.py"), "serve", "--port", "\(port)", "--control-port", "\(controlPort)"],
+                environment: ProcessInfo.processInfo.environment.merging(["COSTGUARD_EMULATOR_ID": id]) { _, new in new })
             do {
-                try await waitForHTTP("http://127.0.0.1:\(port)/moto-api/", timeout: .seconds(30))
+                try await waitForHTTP("http://127.0.0.1:\(port)/costguard-emulator-id", answering: id, timeout: .seconds(30))
                 return Emulator(port: port, controlPort: controlPort, server: process)
             } catch {
                 process.stop()

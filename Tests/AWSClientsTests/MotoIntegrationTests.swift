@@ -29,7 +29,10 @@ struct MotoIntegrationTests {
         #expect(identity.account == fixture.account)
 
         let machines = try await all(clients.sfn.listStateMachines()) { $0.stateMachines }
-        #expect(machines.map(\.stateMachineArn) == [fixture.stateMachineArn])
+        // The seeded pipeline, and the EXPRESS front door in front of it (its type is listed, as AWS lists it).
+        #expect(machines.map(\.stateMachineArn) == [fixture.stateMachineArn, fixture.stateMachineArn + "-front"]
+            .map { $0.replacingOccurrences(of: "emr-pipeline-front", with: "express-front-door") })
+        #expect(machines.map(\.type) == ["STANDARD", "EXPRESS"])
         let described = try await clients.sfn.describeStateMachine(fixture.stateMachineArn)
         #expect(described.definition.contains("elasticmapreduce:createCluster.sync"))
         let executions = try await all(clients.sfn.listExecutions(.stateMachine(fixture.stateMachineArn))) { $0.executions }

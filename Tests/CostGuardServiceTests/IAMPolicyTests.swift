@@ -34,7 +34,8 @@ struct IAMPolicyTests {
             .replacingOccurrences(of: "elasticmapreduce.", with: "elasticmapreduce:") }
         #expect(Set(called).isSubset(of: allowed), "called but not allowed: \(Set(called).subtracting(allowed))")
         let mayCall: Set<String> = [
-            "states:ListStateMachines", "states:DescribeStateMachine", "states:ListExecutions", "states:DescribeExecution",
+            "states:ListStateMachines", "states:DescribeStateMachine", "states:ListStateMachineVersions",
+            "states:ListExecutions", "states:DescribeExecution",
             "states:GetExecutionHistory", "states:ListMapRuns", "elasticmapreduce:ListClusters",
             "elasticmapreduce:DescribeCluster", "elasticmapreduce:ListSteps", "elasticmapreduce:ListInstanceGroups",
             "elasticmapreduce:ListInstanceFleets",

@@ -23,6 +23,7 @@ import urllib.request
 READ_ACTIONS = [
     "states:ListStateMachines",
     "states:DescribeStateMachine",
+    "states:ListStateMachineVersions",
     "states:ListExecutions",
     "states:DescribeExecution",
     "states:GetExecutionHistory",
@@ -196,6 +197,12 @@ def count_requests():
     original = DomainDispatcherApplication.__call__
 
     def call(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/costguard-emulator-id":
+            # Who answers on this port: the starter compares it with the id it gave this process, so that a server
+            # another process started on the same port (both picked it as free) is never mistaken for its own.
+            body = os.environ.get("COSTGUARD_EMULATOR_ID", "").encode()
+            start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+            return [body]
         authorization = environ.get("HTTP_AUTHORIZATION", "")
         if authorization and "Credential=ak/" not in authorization:
             target = environ.get("HTTP_X_AMZ_TARGET", "")
@@ -379,6 +386,9 @@ def serve(port, control_port=None, keep_alive=False):
     patch_redrive()
     patch_messy_account()
     plug_jsonata()
+    import versions_emulation
+
+    versions_emulation.install()
     if control_port:
         control_server(control_port)
     os.environ.setdefault("MOTO_PORT", str(port))

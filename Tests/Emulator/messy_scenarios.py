@@ -18,6 +18,9 @@ Cases (see issue "Real accounts are messy"):
     deleted-machine               a RUNNING creator whose state machine the test deletes after the first pass
     refused-*                     a dozen orphans, one of which AWS refuses to terminate (emulated SCP deny)
     cross-account                 a cluster created through Credentials.RoleArn in account 222222222222
+    versioned-prod/-canary        executions started through aliases on version 1 (creates a cluster) of a state machine
+                                  whose latest revision has no EMR task; canary's alias is exempt by pattern
+    made-by-hand                  a cluster no workflow created (reported untracked, never acted on)
 """
 import argparse
 import json
@@ -25,7 +28,7 @@ import time
 
 import boto3
 
-from scenarios import ROLE, WAIT_LONG, clusters_of, create, machine
+from scenarios import ROLE, WAIT_LONG, cluster_params, clusters_of, create, machine
 
 OTHER_ACCOUNT = "222222222222"
 WAIT_THEN = lambda next_state: {"Type": "Wait", "Seconds": 3600, "Next": next_state}  # noqa: E731
@@ -148,6 +151,22 @@ def main():
               "Assign": {"target": "{% $states.result.Clusters[Name = 'jsonata-adopted'].Id %}"}, "Next": "W"},
         "W": WAIT_LONG}})
 
+    # Versions and aliases: version 1 creates a cluster, the latest revision (version 2) has no EMR task. Executions
+    # started through the aliases "prod" and "canary" (both on version 1) run version 1: classified by what they
+    # ran, not by the latest revision. "canary" is exempt by an alias pattern in the test's configuration.
+    versioned_v1 = machine("C", {"C": create("versioned-prod", "W"), "W": WAIT_LONG})
+    versioned = sfn.create_state_machine(name="versioned-pipeline", definition=json.dumps(versioned_v1), roleArn=ROLE,
+                                         publish=True)
+    version_1 = versioned["stateMachineVersionArn"]
+    sfn.update_state_machine(stateMachineArn=versioned["stateMachineArn"], publish=True, definition=json.dumps(
+        {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))
+    aliases = {}
+    for alias in ("prod", "canary"):
+        aliases[alias] = sfn.create_state_machine_alias(name=alias, routingConfiguration=[
+            {"stateMachineVersionArn": version_1, "weight": 100}])["stateMachineAliasArn"]
+    prod_run = start(aliases["prod"], "versioned-prod-1")
+    canary_run = start(aliases["canary"], "versioned-canary-1")
+
     # A dozen orphans; AWS refuses to terminate one of them.
     refused = []
     for index in range(12):
@@ -212,6 +231,15 @@ def main():
     wait_for(assigned, "the finder's $target variable")
     record("variable-handoff", adopted, adopted_run, adopted_ids, "keep", "shared")
 
+    for run, name in ((prod_run, "versioned-prod"), (canary_run, "versioned-canary")):
+        ids = waiting_clusters(run)
+        sfn.stop_execution(executionArn=run)
+        described = sfn.describe_execution(executionArn=run)
+        if described.get("stateMachineVersionArn") != version_1:
+            raise SystemExit(f"{name}: not run on version 1: {described}")
+        record(name, versioned["stateMachineArn"], run, ids, "terminate" if name == "versioned-prod" else "keep",
+               "terminated" if name == "versioned-prod" else "exempt")
+
     busy_ids = waiting_clusters(busy_run)
     sfn.stop_execution(executionArn=busy_run)
     emr.add_job_flow_steps(JobFlowId=busy_ids[0], Steps=[{"Name": "adhoc-analysis", "ActionOnFailure": "CONTINUE",
@@ -231,6 +259,11 @@ def main():
     wait_for(lambda: clusters_of(sfn, remote_run), "the cross-account cluster")
     sfn.stop_execution(executionArn=remote_run)
     record("cross-account", remote, remote_run, clusters_of(sfn, remote_run), "keep", "unknown")
+
+    # A cluster made by hand: no workflow created it. Reported untracked, never acted on.
+    stray = emr.run_job_flow(**cluster_params("made-by-hand"))["JobFlowId"]
+    result["made-by-hand"] = {"stateMachineArn": "", "executionArn": "", "clusterIds": [stray], "executionStatus": "",
+                              "expect": "keep", "disposition": "untracked"}
 
     with open(args.out, "w") as handle:
         json.dump(result, handle, indent=1)

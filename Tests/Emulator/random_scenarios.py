@@ -7,12 +7,16 @@ Each scenario is its own state machine, run for real on the emulator. Random cho
 - fate of the creating execution: stopped, failed (Fail state), timed out (execution timeout), succeeded after
   terminating its own clusters, succeeded leaving them, or still running;
 - modifiers: the cluster is exempt (tag), termination-protected, terminated by hand afterwards; another state
-  machine's RUNNING execution adds steps to the first cluster (shared); the ended execution is redriven (RUNNING
-  again) or marked REDRIVABLE (within the redrive grace).
+  machine's RUNNING execution adds steps to the first cluster (shared); the first cluster's id is handed in the
+  input of a RUNNING worker that has no EMR task (handoff); someone adds a step to the first cluster by hand after
+  its creator ended (busy); the ended execution is redriven (RUNNING again) or marked REDRIVABLE (within the redrive
+  grace).
+Plus, in every run, an EXPRESS front door and a RUNNING execution that listed clusters: neither may hold anything.
 Plus stray clusters created outside any workflow (never discovered, never touched).
 
 The reference model (`expect` per cluster): "terminate" when the creator ended ABORTED, FAILED or TIMED_OUT and the
-cluster is not exempt, not protected, not terminated by hand, not used by a RUNNING execution, and the execution is
+cluster is not exempt, not protected, not terminated by hand, not used by a RUNNING execution (a step, a hand-off) nor
+busy with someone else's step, and the execution is
 neither running again nor redrivable; otherwise "keep" (with CostGuard's defaults: grace 0 in the test, redrive
 grace 1 h, SUCCEEDED → report only, protection never removed). Writes a JSON list of scenarios with their clusters.
 """
@@ -34,7 +38,7 @@ ORPHAN_FATES = {"stop", "fail", "timeout"}
 def choose(rng, index):
     fate = rng.choices(FATES, WEIGHTS)[0]
     orphan = fate in ORPHAN_FATES
-    return {
+    spec = {
         "name": f"r{index:04d}-{fate}",
         "shape": rng.choice(["plain", "parallel", "map"]),
         "fate": fate,
@@ -42,8 +46,11 @@ def choose(rng, index):
         "protected": orphan and rng.random() < 0.08,
         "byHand": fate in ("stop", "running") and rng.random() < 0.08,
         "shared": orphan and rng.random() < 0.08,
+        "handoff": orphan and rng.random() < 0.08,
         "redrive": rng.choice(["redriven", "redrivable"]) if fate in ("fail", "stop") and rng.random() < 0.1 else None,
     }
+    spec["busy"] = orphan and not spec["byHand"] and rng.random() < 0.06
+    return spec
 
 
 def definition(spec):
@@ -110,6 +117,20 @@ def main():
             "Parameters": {"ClusterId.$": "$.ClusterId", "Step": {"Name": "work#forever",
                            "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["true"]}}}, "End": True}}}
     user_arn = sfn.create_state_machine(name="random-shared-user", definition=json.dumps(user), roleArn=ROLE)["stateMachineArn"]
+    # Messy-account fixtures present in every run: a worker with no EMR task that is handed cluster ids, an EXPRESS
+    # front door (never listed) and a RUNNING execution that listed clusters (names none). Neither of the last two
+    # may hold anything.
+    worker = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    worker_arn = sfn.create_state_machine(name="random-handoff-worker", definition=json.dumps(worker), roleArn=ROLE)[
+        "stateMachineArn"]
+    front = {"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+             "Parameters": {"StateMachineArn": user_arn, "Input": {}}, "End": True}}}
+    sfn.create_state_machine(name="random-express-front-door", definition=json.dumps(front), roleArn=ROLE, type="EXPRESS")
+    lister = {"StartAt": "L", "States": {"L": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:emr:listClusters",
+              "Parameters": {"ClusterStates": ["WAITING"]}, "ResultPath": None, "Next": "W"},
+              "W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    lister_arn = sfn.create_state_machine(name="random-lister", definition=json.dumps(lister), roleArn=ROLE)["stateMachineArn"]
+    sfn.start_execution(stateMachineArn=lister_arn, name="random-lister-1", input="{}")
     specs = [choose(rng, i) for i in range(args.count)]
     pending = {}
     # Start in waves of 25: the emulated integration calls moto over HTTP, which drops connections under floods.
@@ -119,7 +140,7 @@ def main():
             execution = sfn.start_execution(stateMachineArn=arn, name=spec["name"] + "-1", input=json.dumps({"items": [1, 2]}))
             spec["stateMachineArn"], spec["executionArn"] = arn, execution["executionArn"]
             pending[spec["name"]] = spec
-        settle(sfn, emr, [s for s in specs[start:start + 25]], args.control, user_arn)
+        settle(sfn, emr, [s for s in specs[start:start + 25]], args.control, user_arn, worker_arn)
     strays = []
     for i in range(max(1, args.count // 20)):
         strays.append(emr.run_job_flow(**cluster_params(f"stray-{i}"))["JobFlowId"])
@@ -129,7 +150,7 @@ def main():
         json.dump({"seed": args.seed, "scenarios": specs, "strays": strays}, handle, indent=1)
 
 
-def settle(sfn, emr, specs, control, user_arn):
+def settle(sfn, emr, specs, control, user_arn, worker_arn):
     """Brings each scenario to its situation, then records its clusters and the model's expectation."""
     deadline = time.time() + 120
     waiting = list(specs)
@@ -155,6 +176,12 @@ def settle(sfn, emr, specs, control, user_arn):
                 continue
             if spec["shared"]:
                 sfn.start_execution(stateMachineArn=user_arn, name=spec["name"] + "-user", input=json.dumps({"ClusterId": ids[0]}))
+            if spec["handoff"]:
+                sfn.start_execution(stateMachineArn=worker_arn, name=spec["name"] + "-worker",
+                                    input=json.dumps({"job": {"cluster": ids[0], "queue": "nightly"}}))
+            if spec["busy"]:
+                emr.add_job_flow_steps(JobFlowId=ids[0], Steps=[{"Name": "adhoc", "ActionOnFailure": "CONTINUE",
+                                       "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["true"]}}])
             if spec["byHand"]:
                 emr.set_termination_protection(JobFlowIds=ids, TerminationProtected=False)
                 emr.terminate_job_flows(JobFlowIds=ids)
@@ -170,7 +197,8 @@ def settle(sfn, emr, specs, control, user_arn):
             # From what the execution is now: a redriven one is RUNNING; a REDRIVABLE one is within its grace.
             orphaned = final in ("ABORTED", "FAILED", "TIMED_OUT") and spec["redrive"] != "redrivable"
             keep_all = spec["exempt"] or spec["protected"] or spec["byHand"] or not orphaned
-            spec["expect"] = {cid: ("keep" if keep_all or (spec["shared"] and cid == ids[0]) else "terminate") for cid in ids}
+            in_use = spec["shared"] or spec["handoff"] or spec["busy"]
+            spec["expect"] = {cid: ("keep" if keep_all or (in_use and cid == ids[0]) else "terminate") for cid in ids}
             waiting.remove(spec)
         time.sleep(0.3)
     if waiting:

@@ -57,6 +57,10 @@ public struct PermissionProbe: Sendable {
             _ = try await iterator.next()
         }
         await probe("states:DescribeStateMachine") { () async throws(AWSError) in _ = try await sfn.describeStateMachine(machine) }
+        await probe("states:ListStateMachineVersions") { () async throws(AWSError) in
+            var iterator = sfn.listStateMachineVersions(machine).makeAsyncIterator()
+            _ = try await iterator.next()
+        }
         await probe("states:ListExecutions") { () async throws(AWSError) in
             var iterator = sfn.listExecutions(.stateMachine(machine), pageSize: 1).makeAsyncIterator()
             _ = try await iterator.next()

@@ -37,6 +37,20 @@ public struct SFNClient: Sendable {
         try await client.callJSON("DescribeStateMachine", ARNInput(stateMachineArn: arn))
     }
 
+    struct ListVersionsInput: Encodable {
+        var stateMachineArn: String
+        var nextToken: String?
+    }
+
+    /// `ListStateMachineVersions`: the published versions of a state machine, newest first.
+    public func listStateMachineVersions(_ arn: String) -> PageSequence<SFN.ListStateMachineVersionsOutput> {
+        PageSequence(operation: "ListStateMachineVersions") { token async throws(AWSError) in
+            let page: SFN.ListStateMachineVersionsOutput = try await client.callJSON(
+                "ListStateMachineVersions", ListVersionsInput(stateMachineArn: arn, nextToken: token))
+            return (page, page.nextToken)
+        }
+    }
+
     struct ListExecutionsInput: Encodable, JSONWritable {
         var stateMachineArn: String?
         var mapRunArn: String?

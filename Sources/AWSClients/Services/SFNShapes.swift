@@ -35,6 +35,10 @@ public enum SFN {
         public var mapRunArn: String?
         public var redriveCount: Int?
         public var redriveDate: Timestamp?
+        /// The version the execution ran, when it was started on a version or an alias.
+        public var stateMachineVersionArn: String? = nil
+        /// The alias it was started through, if any.
+        public var stateMachineAliasArn: String? = nil
     }
 
     public struct ListExecutionsOutput: Codable, Sendable, Equatable {
@@ -52,6 +56,8 @@ public enum SFN {
         public var mapRunArn: String?
         public var redriveCount: Int?
         public var redriveDate: Timestamp?
+        public var stateMachineVersionArn: String?
+        public var stateMachineAliasArn: String?
         /// Absent in older API versions and in emulators: treat absent as not redrivable.
         public var redriveStatus: String?
         public var redriveStatusReason: String?
@@ -137,6 +143,16 @@ public enum SFN {
         public var nextToken: String?
     }
 
+    public struct StateMachineVersionListItem: Codable, Sendable, Equatable {
+        public var stateMachineVersionArn: String
+        public var creationDate: Timestamp?
+    }
+
+    public struct ListStateMachineVersionsOutput: Codable, Sendable, Equatable {
+        public var stateMachineVersions: [StateMachineVersionListItem]
+        public var nextToken: String?
+    }
+
     public struct MapRunListItem: Codable, Sendable, Equatable {
         public var executionArn: String
         public var mapRunArn: String
@@ -175,12 +191,13 @@ extension SFN.HistoryEvent {
 extension SFN.ExecutionListItem: JSONReadable {
     static let fields: JSONFields = [
         "executionArn", "stateMachineArn", "name", "status", "startDate", "stopDate", "mapRunArn", "redriveCount",
-        "redriveDate",
+        "redriveDate", "stateMachineVersionArn", "stateMachineAliasArn",
     ]
 
     public init(reading reader: inout JSONReader) throws(JSONReadError) {
         var executionArn: String?, stateMachineArn: String?, status: String?, startDate: Timestamp?
         var name: String?, stopDate: Timestamp?, mapRunArn: String?, redriveCount: Int?, redriveDate: Timestamp?
+        var versionArn: String?, aliasArn: String?
         try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
             switch field {
             case 0: executionArn = try reader.readString()
@@ -193,6 +210,8 @@ extension SFN.ExecutionListItem: JSONReadable {
             case 6: mapRunArn = try reader.readOptionalString()
             case 7: redriveCount = try reader.readOptionalInt()
             case 8: redriveDate = try reader.readOptionalTimestamp()
+            case 9: versionArn = try reader.readOptionalString()
+            case 10: aliasArn = try reader.readOptionalString()
             default: break
             }
         }
@@ -202,7 +221,8 @@ extension SFN.ExecutionListItem: JSONReadable {
         guard let startDate else { throw reader.missing("startDate") }
         self.init(
             executionArn: executionArn, stateMachineArn: stateMachineArn, name: name, status: status, startDate: startDate,
-            stopDate: stopDate, mapRunArn: mapRunArn, redriveCount: redriveCount, redriveDate: redriveDate)
+            stopDate: stopDate, mapRunArn: mapRunArn, redriveCount: redriveCount, redriveDate: redriveDate,
+            stateMachineVersionArn: versionArn, stateMachineAliasArn: aliasArn)
     }
 }
 

@@ -11,6 +11,9 @@ public struct DefinitionAnalysis: Sendable, Equatable {
     /// The EMR resources found, sorted, for the report.
     public var emrResources: [String] = []
 
+    /// Nothing to EMR: fill in what is known.
+    public init() {}
+
     /// Whether CostGuard must follow this state machine's executions.
     public var touchesEMR: Bool { createsClusters || referencesClusters || startsExecutions || hasDistributedMap }
 

@@ -25,12 +25,16 @@ public struct ExecutionFacts: Sendable, Hashable {
     /// The execution no longer exists: its state machine was deleted while it ran (AWS fails such executions at
     /// their next transition and deletes them with the machine). `stopDate` is when CostGuard found it gone.
     public var goneWithStateMachine: Bool
+    /// The version and alias ARNs it was started on (empty when started on the state machine itself): exemption
+    /// patterns match these too.
+    public var qualifiedStateMachineARNs: [String]
 
     public init(
         arn: String, stateMachineARN: String, status: ExecutionStatus, stopDate: Timestamp? = nil,
         redriveStatus: RedriveStatus? = nil, redriveCount: Int = 0, historyComplete: Bool = true,
-        goneWithStateMachine: Bool = false
+        goneWithStateMachine: Bool = false, qualifiedStateMachineARNs: [String] = []
     ) {
+        self.qualifiedStateMachineARNs = qualifiedStateMachineARNs
         self.goneWithStateMachine = goneWithStateMachine
         self.arn = arn
         self.stateMachineARN = stateMachineARN

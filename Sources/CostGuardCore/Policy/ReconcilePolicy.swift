@@ -67,7 +67,10 @@ public enum ReconcilePolicy {
         }) {
             return verdict(.exempt, "exempt by tag \(tag.key)\(tag.value.map { "=\($0)" } ?? "")")
         }
-        if let pattern = configuration.exemptStateMachines.first(where: { glob($0, matches: creator.stateMachineARN) }) {
+        // The state machine, or the version or alias the execution was started on (`…:stateMachine:etl:prod`).
+        if let pattern = configuration.exemptStateMachines.first(where: { pattern in
+            glob(pattern, matches: creator.stateMachineARN) || creator.qualifiedStateMachineARNs.contains { glob(pattern, matches: $0) }
+        }) {
             return verdict(.exempt, "exempt: state machine matches \(pattern)")
         }
         if !creator.status.hasEnded {

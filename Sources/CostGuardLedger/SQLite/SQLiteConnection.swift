@@ -84,7 +84,9 @@ package final class SQLiteConnection {
     /// depends on (the pass's own row, the journal — a dry run's decisions every pass —, the clusters' capacity, the
     /// last whole-file check). A new table counts until it is named here. (`state_machines` counts: its rows are cached, and a steady pass
     /// writes none of them — `Ledger.recordStateMachinesSeen` refreshes a machine's `last_seen_at` every few minutes.)
-    package static let unwatchedTables = ["passes", "journal", "cluster_capacity", "last_quick_check"]
+    package static let unwatchedTables = [
+        "passes", "journal", "cluster_capacity", "last_quick_check", "untracked_clusters",
+    ]
 
     /// Changes this connection made (see `ChangeCounter`); with `dataVersion` it tells whether a query could answer
     /// differently than it did.

@@ -9,6 +9,23 @@ public struct Report: Codable, Sendable, Equatable {
     public var noticeHours: Double
     public var clusters: [Row]
     public var totals: Totals
+    /// Billing clusters no followed workflow created (never acted on); absent when there are none.
+    public var untracked: [UntrackedRow]?
+
+    /// A billing cluster CostGuard cannot attribute to a workflow: its age and what it costs.
+    public struct UntrackedRow: Codable, Sendable, Equatable {
+        public var clusterId: String
+        public var clusterName: String?
+        public var region: String
+        public var account: String
+        public var clusterState: String
+        public var createdAt: String?
+        public var firstSeenAt: String?
+        public var ageHours: Double?
+        public var costPerHourUSD: Double?
+        public var totalCostUSD: Double?
+        public var costBasis: String
+    }
 
     public struct Row: Codable, Sendable, Equatable {
         public var clusterId: String
@@ -106,7 +123,9 @@ public struct ReportOptions: Sendable {
 
 /// Builds the report from ledger records: filters, costs, totals. Pure.
 public enum ReportBuilder {
-    public static func build(_ records: [ClusterReportRecord], options: ReportOptions) -> Report {
+    public static func build(
+        _ records: [ClusterReportRecord], untracked: [UntrackedCluster] = [], options: ReportOptions
+    ) -> Report {
         let resolved: Set<String> = ["terminated", "ended"]
         var rows: [Report.Row] = []
         for record in records {
@@ -140,13 +159,30 @@ public enum ReportBuilder {
         // What is leaking now: the orphans among the rows (a live, shared, grace or exempt cluster is doing, or
         // allowed to do, its job; an unknown one is not proven an orphan; a resolved one no longer bills).
         let leaking = rows.filter { orphanDispositionNames.contains($0.disposition) }
+        let strays = untracked.filter { cluster in
+            (options.region.map { cluster.region == $0 } ?? true) && (options.account.map { cluster.account == $0 } ?? true)
+                && options.stateMachine == nil && (options.dispositions.map { $0.contains("untracked") } ?? true)
+        }.map { untrackedRow($0, options: options) }
         return Report(
             generatedAt: options.now.iso8601, priceTableAsOf: PriceTable.shippedAsOf, noticeHours: options.noticeHours,
             clusters: rows,
             totals: Report.Totals(
                 clusters: rows.count, costPerHourUSD: round(leaking.compactMap(\.costPerHourUSD).reduce(0, +)),
                 costSoFarUSD: round(rows.compactMap(\.costSoFarUSD).reduce(0, +)),
-                savedUSD: round(rows.compactMap(\.savedUSD).reduce(0, +)), byDisposition: byDisposition))
+                savedUSD: round(rows.compactMap(\.savedUSD).reduce(0, +)), byDisposition: byDisposition),
+            untracked: strays.isEmpty ? nil : strays)
+    }
+
+    static func untrackedRow(_ cluster: UntrackedCluster, options: ReportOptions) -> Report.UntrackedRow {
+        let age = cluster.createdAt.map { hours(from: $0, to: options.now) }
+        let estimate = CostEstimate.estimate(
+            units: [], region: cluster.region, prices: options.prices,
+            normalizedInstanceHours: cluster.normalizedInstanceHours, hoursRunning: age ?? 0)
+        return Report.UntrackedRow(
+            clusterId: cluster.id, clusterName: cluster.name, region: cluster.region, account: cluster.account,
+            clusterState: cluster.state, createdAt: cluster.createdAt?.iso8601, firstSeenAt: cluster.firstSeenAt?.iso8601,
+            ageHours: age.map(round), costPerHourUSD: estimate.perHour.map(round),
+            totalCostUSD: estimate.perHour.flatMap { rate in age.map { round(rate * $0) } }, costBasis: estimate.basis)
     }
 
     static func row(_ record: ClusterReportRecord, options: ReportOptions) -> Report.Row {

@@ -62,7 +62,31 @@ public enum ReportFormatter {
         out += "    \"clusters\": \(totals.clusters),\n"
         out += "    \"costPerHourUSD\": \(number(totals.costPerHourUSD)),\n"
         out += "    \"costSoFarUSD\": \(number(totals.costSoFarUSD)),\n"
-        out += "    \"savedUSD\": \(number(totals.savedUSD))\n  }\n}"
+        out += "    \"savedUSD\": \(number(totals.savedUSD))\n  }"
+        if let untracked = report.untracked {
+            out += ",\n  \"untracked\": ["
+            for (index, row) in untracked.enumerated() {
+                var fields: [(String, String)] = [
+                    ("account", quoted(row.account)), ("clusterId", quoted(row.clusterId)),
+                    ("clusterState", quoted(row.clusterState)), ("costBasis", quoted(row.costBasis)),
+                    ("costPerHourUSD", number(row.costPerHourUSD)), ("region", quoted(row.region)),
+                ]
+                let optional: [(String, String?)] = [
+                    ("ageHours", row.ageHours.map { number($0) }), ("clusterName", row.clusterName.map(quoted)),
+                    ("createdAt", row.createdAt.map(quoted)), ("firstSeenAt", row.firstSeenAt.map(quoted)),
+                    ("totalCostUSD", row.totalCostUSD.map { number($0) }),
+                ]
+                for case let (key, value?) in optional { fields.append((key, value)) }
+                fields.sort { $0.0 < $1.0 }
+                out += index == 0 ? "\n    {" : ",\n    {"
+                for (offset, field) in fields.enumerated() {
+                    out += (offset == 0 ? "\n      \"" : ",\n      \"") + field.0 + "\": " + field.1
+                }
+                out += "\n    }"
+            }
+            out += "\n  ]"
+        }
+        out += "\n}"
         return out
     }
 
@@ -167,6 +191,16 @@ public enum ReportFormatter {
         out.append("Leaking now $\(money(totals.costPerHourUSD)!)/h. Spent while orphaned $\(money(totals.costSoFarUSD)!). "
             + "Saved by terminations $\(money(totals.savedUSD)!)\n")
         out.append("(\(Int(report.noticeHours.rounded())) h notice). Prices: \(report.priceTableAsOf).\n")
+        if let untracked = report.untracked {
+            out.append("\nUntracked: \(untracked.count) billing cluster(s) no followed workflow created (never acted on):\n")
+            for row in untracked {
+                let cost = money(row.costPerHourUSD).map { "$\($0)/h" } ?? "cost ?"
+                let age = row.ageHours.map { "\(Int($0.rounded())) h old" } ?? "age ?"
+                var line = "  \(row.clusterId)  \(row.clusterState)  \(age)  \(cost)  \(row.clusterName ?? "")"
+                if line.count > 80 { line = String(line.prefix(79)) + "…" }
+                out.append(line + "\n")
+            }
+        }
         out.append("Everything, with reasons: costguard report --format json\n")
         return out
     }

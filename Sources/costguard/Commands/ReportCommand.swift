@@ -110,13 +110,16 @@ struct ReportCommand: ParsableCommand {
         options.noticeHours = noticeHours ?? config.noticeHours ?? 24
         options.prices = config.prices
         let records: [ClusterReportRecord]
+        let untracked: [UntrackedCluster]
         do {
-            records = try Ledger.openReadOnly(path: database.database ?? config.database ?? database.resolvedPath()).reportRecords()
+            let ledger = try Ledger.openReadOnly(path: database.database ?? config.database ?? database.resolvedPath())
+            records = try ledger.reportRecords()
+            untracked = try ledger.untrackedClusters()
         } catch {
             printError("costguard: \(error)")
             throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
         }
-        let report = ReportBuilder.build(records, options: options)
+        let report = ReportBuilder.build(records, untracked: untracked, options: options)
         switch ReportFormatter.Format(rawValue: filters.format) ?? .table {
         case .json: StandardStream.output(ReportFormatter.json(report) + "\n")
         case .csv: StandardStream.output(ReportFormatter.csv(report))

@@ -202,6 +202,17 @@ extension Ledger {
         }
     }
 
+    /// Marks the histories of these executions (redriven since they were read to the end) as not read to the end, so
+    /// that the next read resumes after the last event read and finds what the redrive did.
+    public func reopenHistories(_ arns: [String]) throws(LedgerError) {
+        guard !arns.isEmpty else { return }
+        try write("reopening redriven histories") { db in
+            try db.run(
+                "UPDATE executions SET history_status = 'partial' WHERE history_status = 'complete' AND arn IN (\(Self.listSQL))",
+                [Self.listValue(arns)])
+        }
+    }
+
     /// How the ledger marks an execution found gone with its deleted state machine (`status_source`).
     public static let goneWithStateMachineSource = "StateMachineDeleted"
 

@@ -20,10 +20,12 @@ extension Reconciler {
             do {
                 do {
                     let fresh = Self.record(try await region.sfn.describeExecution(facts.creator.arn))
-                    if let before, let count = fresh.redriveCount, count != before.redriveCount {
-                        logger.info("execution was redriven since it was read", metadata: ["execution": "\(fresh.arn)"])
-                    }
                     try ledger.recordExecutions([fresh], at: now())
+                    if let before, let count = fresh.redriveCount, count > before.redriveCount ?? 0 {
+                        // What the redrive did (a new cluster) is read with the history on the next pass.
+                        logger.info("execution was redriven since it was read", metadata: ["execution": "\(fresh.arn)"])
+                        try ledger.reopenHistories([fresh.arn])
+                    }
                 } catch let error as AWSError
                     where error.code == "ExecutionDoesNotExist" && before?.source == Ledger.goneWithStateMachineSource
                 {

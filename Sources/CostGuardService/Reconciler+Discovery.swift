@@ -19,10 +19,14 @@ extension Reconciler {
             at: now())
         var known = try ledger.stateMachines()
         var definitionsRead = false
+        // Machines already known whose definition is due for its refresh: their redriven executions are checked too,
+        // on the same cadence (a redrive that starts and ends between two passes is otherwise not seen).
+        var redriveCheckDue: Set<String> = []
         for item in listed {
             let row = known[item.stateMachineArn]
             let stale = row?.definitionReadAt.map { now().since($0) > configuration.definitionRefresh } ?? true
             guard row?.definitionStatus != "parsed" || stale else { continue }
+            if row?.newestExecutionStart != nil { redriveCheckDue.insert(item.stateMachineArn) }
             do {
                 let described = try await region.sfn.describeStateMachine(item.stateMachineArn)
                 let sha = SHA256.hash(data: Array(described.definition.utf8)).map { String(format2: $0) }.joined()
@@ -63,6 +67,9 @@ extension Reconciler {
             // EXPRESS machines keep no execution list or history: nothing to follow, nothing held for them.
             guard let machine = known[item.stateMachineArn], !machine.isExpress else { continue }
             if machine.touchesEMR {
+                if redriveCheckDue.contains(machine.arn) {
+                    try await findRedrives(of: machine, region: region, problems: &problems)
+                }
                 try await followExecutions(of: machine, region: region, problems: &problems)
             } else if !(try ledger.runningExecutionARNs(stateMachine: machine.arn)).isEmpty {
                 // Executions of a machine with no EMR task are followed only while one may hold a cluster id handed
@@ -222,6 +229,37 @@ extension Reconciler {
         arn.split(separator: ":").last?.contains("/") == true
     }
 
+    /// Finds the executions redriven since the ledger last saw them (ListExecutions with `redriveFilter: REDRIVEN`,
+    /// a higher `redriveCount`): their new status and redrive fields are recorded and their histories reopened, so
+    /// that what the redrive did (a new cluster, another stop) is read this pass, even when the redrive started and
+    /// ended between two passes.
+    func findRedrives(of machine: StateMachineRow, region: RegionClients, problems: inout Problems) async throws(LedgerError) {
+        var redriven: [SFN.ExecutionListItem] = []
+        do {
+            for try await page in region.sfn.listRedrivenExecutions(machine.arn) {
+                redriven += page.executions.filter { ($0.redriveCount ?? 0) > 0 }
+            }
+        } catch {
+            problems.add("ListExecutions (redriven) \(machine.arn): \(error)", region: region.region,
+                         reach: .scope(account: machine.account))
+            return
+        }
+        guard !redriven.isEmpty else { return }
+        let known = try ledger.executions(arns: redriven.map(\.executionArn))
+        var records: [ExecutionRecord] = []
+        for item in redriven {
+            guard let row = known[item.executionArn], (item.redriveCount ?? 0) > row.record.redriveCount ?? 0 else { continue }
+            var record = Self.record(item)
+            record.redriveCount = item.redriveCount
+            record.redriveDate = item.redriveDate
+            records.append(record)
+        }
+        guard !records.isEmpty else { return }
+        try ledger.recordExecutions(records, at: now())
+        try ledger.reopenHistories(records.map(\.arn))
+        logger.info("redriven executions found", metadata: ["state_machine": "\(machine.arn)", "count": "\(records.count)"])
+    }
+
     /// Brings the ledger's executions of one state machine up to date, then reads the histories that need it.
     func followExecutions(of machine: StateMachineRow, region: RegionClients, problems: inout Problems) async throws(LedgerError) {
         let account = machine.account
@@ -324,11 +362,60 @@ extension Reconciler {
         try batch.add(Ledger.HistoryRead(
             executionARN: row.record.arn, findings: findings, nextToken: ended ? nil : lastToken, executionEnded: ended,
             region: region.region, account: account))
+        try await followChildren(findings.childExecutionARNs, parent: row.record, region: region, account: account,
+                                 problems: &problems, batch: batch)
         // Map runs seen in this read, and those whose children are already known (their MapRunStarted event was in
         // an earlier read).
         let knownRuns = try ledger.executions(parent: row.record.arn).values.compactMap(\.record.mapRunARN)
         for mapRun in Array(Set(findings.mapRunARNs + knownRuns)).sorted() {
             try await followMapRun(mapRun, parent: row.record, region: region, account: account, problems: &problems)
+        }
+    }
+
+    /// Child executions this execution started (`states:startExecution`, `aws-sdk:sfn:startExecution`): linked to
+    /// their parent, described when new and their histories read, so that a cluster id handed to a child keeps its
+    /// cluster while the child runs, whether or not the child's state machine has an EMR task. (Once recorded, a
+    /// RUNNING child is followed until it ends like any execution of its state machine.)
+    func followChildren(
+        _ children: [String], parent: ExecutionRecord, region: RegionClients, account: String, problems: inout Problems,
+        batch: HistoryBatch
+    ) async throws(LedgerError) {
+        guard !children.isEmpty else { return }
+        let known = try ledger.executions(arns: children)
+        var records: [ExecutionRecord] = []
+        var fresh: [String] = []
+        for child in children {
+            if var existing = known[child]?.record {
+                guard existing.parentExecutionARN == nil else { continue }
+                existing.parentExecutionARN = parent.arn
+                records.append(existing)
+                continue
+            }
+            do {
+                var record = Self.record(try await region.sfn.describeExecution(child))
+                record.parentExecutionARN = parent.arn
+                records.append(record)
+                fresh.append(child)
+            } catch {
+                // Unknown until described: a RUNNING child may hold a cluster id, so its scope is uncertain.
+                problems.add("DescribeExecution \(child) (started by \(parent.arn)): \(error)", region: region.region,
+                             reach: .scope(account: account))
+            }
+        }
+        guard !records.isEmpty else { return }
+        let machines = try ledger.stateMachines()
+        let unknownMachines = Set(records.map(\.stateMachineARN)).filter { machines[$0] == nil }
+        if !unknownMachines.isEmpty {
+            try ledger.recordStateMachinesSeen(
+                unknownMachines.sorted().map { arn in
+                    (arn: arn, name: String(arn.split(separator: ":").last ?? ""), region: region.region,
+                     account: Self.account(of: arn), type: nil)
+                }, at: now())
+        }
+        try ledger.recordExecutions(records, at: now())
+        for row in try ledger.executions(arns: fresh).values.sorted(by: { $0.record.arn < $1.record.arn })
+        where row.historyStatus == "unread" {
+            try await readHistory(row, region: region, account: account, problems: &problems, batch: batch)
         }
     }
 

@@ -27,7 +27,8 @@ struct JSONWriterTests {
             func maybe() -> String? { random.next() % 3 == 0 ? nil : Self.strings[Int(random.next() % UInt64(Self.strings.count))] }
             let input = SFNClient.ListExecutionsInput(
                 stateMachineArn: maybe(), mapRunArn: maybe(), statusFilter: maybe(),
-                maxResults: Int(random.next() % 1001) - (random.next() % 5 == 0 ? 2000 : 0), nextToken: maybe())
+                maxResults: Int(random.next() % 1001) - (random.next() % 5 == 0 ? 2000 : 0), nextToken: maybe(),
+                redriveFilter: maybe())
             let (written, encoded) = try both(input)
             #expect(written == encoded, "\(String(decoding: input.jsonBody(), as: UTF8.self))")
         }

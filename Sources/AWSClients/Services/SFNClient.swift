@@ -57,6 +57,8 @@ public struct SFNClient: Sendable {
         var statusFilter: String?
         var maxResults: Int
         var nextToken: String?
+        /// `REDRIVEN` or `NOT_REDRIVEN`.
+        var redriveFilter: String? = nil
 
         func write(to writer: inout JSONObjectWriter) {
             // The synthesized coding keys: the same names `Encodable` writes, from the one place they come from.
@@ -65,6 +67,7 @@ public struct SFNClient: Sendable {
             writer.member(CodingKeys.statusFilter.stringValue, statusFilter)
             writer.member(CodingKeys.maxResults.stringValue, maxResults)
             writer.member(CodingKeys.nextToken.stringValue, nextToken)
+            writer.member(CodingKeys.redriveFilter.stringValue, redriveFilter)
         }
     }
 
@@ -80,6 +83,17 @@ public struct SFNClient: Sendable {
     ) -> PageSequence<SFN.ListExecutionsOutput> {
         PageSequence(operation: "ListExecutions") { token async throws(AWSError) in
             let page = try await listExecutionsPage(parent, status: status, pageSize: pageSize, token: token)
+            return (page, page.nextToken)
+        }
+    }
+
+    /// `ListExecutions(redriveFilter: REDRIVEN)`: the executions of a state machine that were ever redriven, with
+    /// their redrive count and date.
+    public func listRedrivenExecutions(_ stateMachine: String) -> PageSequence<SFN.ListExecutionsOutput> {
+        PageSequence(operation: "ListExecutions") { token async throws(AWSError) in
+            let input = ListExecutionsInput(
+                stateMachineArn: stateMachine, maxResults: 1000, nextToken: token, redriveFilter: "REDRIVEN")
+            let page: SFN.ListExecutionsOutput = try await client.callJSON("ListExecutions", input)
             return (page, page.nextToken)
         }
     }

@@ -31,12 +31,19 @@ extension Reconciler {
                 let described = try await region.sfn.describeStateMachine(item.stateMachineArn)
                 let sha = SHA256.hash(data: Array(described.definition.utf8)).map { String(format2: $0) }.joined()
                 var analysis = DefinitionAnalysis.analyze(described.definition)
+                // Versions are listed when the machine is new or its revision changed: a version published since
+                // holds either this revision's definition (already read) or an earlier one, seen at its change.
+                let revisionChanged = row?.revisionID == nil || row?.revisionID != described.revisionId
+                var revision = described.revisionId
                 if described.type != "EXPRESS", case .success(let latest) = analysis {
-                    analysis = .success(
-                        try await withVersions(latest, of: item.stateMachineArn, region: region, problems: &problems))
+                    let versions = try await withVersions(
+                        latest, of: item.stateMachineArn, listing: revisionChanged, region: region, problems: &problems)
+                    analysis = .success(versions.analysis)
+                    // Not listed after all: no revision recorded, so that the next refresh lists them.
+                    if !versions.listed { revision = nil }
                 }
                 try ledger.recordDefinition(
-                    arn: item.stateMachineArn, revisionID: described.revisionId, sha256: sha, type: described.type,
+                    arn: item.stateMachineArn, revisionID: revision, sha256: sha, type: described.type,
                     analysis: analysis, at: now())
                 definitionsRead = true
             } catch let error as LedgerError {
@@ -82,41 +89,46 @@ extension Reconciler {
     }
 
     /// What a state machine can do to EMR across its latest revision and every published version: an execution
-    /// started on a version (or an alias) runs that version's definition. Each version is read once (versions never
-    /// change); one that cannot be understood makes the machine followed (its executions' histories decide). When
-    /// the versions cannot be listed, the latest revision's analysis stands and the pass says why.
+    /// started on a version (or an alias) runs that version's definition. The versions are listed when `listing`
+    /// (the machine is new or its revision changed), each read once (versions never change); the ones already read
+    /// count either way. One that cannot be understood makes the machine followed (its executions' histories decide).
+    /// When the versions cannot be listed, what is known stands and the pass says why.
     func withVersions(
-        _ latest: DefinitionAnalysis, of machine: String, region: RegionClients, problems: inout Problems
-    ) async throws(LedgerError) -> DefinitionAnalysis {
+        _ latest: DefinitionAnalysis, of machine: String, listing: Bool, region: RegionClients, problems: inout Problems
+    ) async throws(LedgerError) -> (analysis: DefinitionAnalysis, listed: Bool) {
         var merged = latest
-        do {
-            var known = try ledger.stateMachineVersions(of: machine)
-            for try await page in region.sfn.listStateMachineVersions(machine) {
-                for version in page.stateMachineVersions where known[version.stateMachineVersionArn] == nil {
-                    let described = try await region.sfn.describeStateMachine(version.stateMachineVersionArn)
-                    let analysis = DefinitionAnalysis.analyze(described.definition)
-                    try ledger.recordVersion(
-                        arn: version.stateMachineVersionArn, stateMachine: machine, analysis: analysis, at: now())
-                    known[version.stateMachineVersionArn] = .some(try? analysis.get())
+        var listed = !listing
+        var known = try ledger.stateMachineVersions(of: machine)
+        if listing {
+            do {
+                for try await page in region.sfn.listStateMachineVersions(machine) {
+                    for version in page.stateMachineVersions where known[version.stateMachineVersionArn] == nil {
+                        let described = try await region.sfn.describeStateMachine(version.stateMachineVersionArn)
+                        let analysis = DefinitionAnalysis.analyze(described.definition)
+                        try ledger.recordVersion(
+                            arn: version.stateMachineVersionArn, stateMachine: machine, analysis: analysis, at: now())
+                        known[version.stateMachineVersionArn] = .some(try? analysis.get())
+                    }
                 }
+                listed = true
+            } catch let error as LedgerError {
+                throw error
+            } catch {
+                problems.add(
+                    "ListStateMachineVersions \(machine): \(error) (executions started on versions not read yet are "
+                        + "classified by the latest revision)", region: region.region, reach: .local)
             }
-            for version in known.values {
-                guard let version else {
-                    merged.referencesClusters = true
-                    continue
-                }
-                merged.createsClusters = merged.createsClusters || version.createsClusters
-                merged.referencesClusters = merged.referencesClusters || version.referencesClusters
-                merged.startsExecutions = merged.startsExecutions || version.startsExecutions
-            }
-        } catch let error as LedgerError {
-            throw error
-        } catch {
-            problems.add(
-                "ListStateMachineVersions \(machine): \(error) (executions started on its versions are classified by "
-                    + "its latest revision)", region: region.region, reach: .local)
         }
-        return merged
+        for version in known.values {
+            guard let version else {
+                merged.referencesClusters = true
+                continue
+            }
+            merged.createsClusters = merged.createsClusters || version.createsClusters
+            merged.referencesClusters = merged.referencesClusters || version.referencesClusters
+            merged.startsExecutions = merged.startsExecutions || version.startsExecutions
+        }
+        return (merged, listed)
     }
 
     /// RUNNING executions whose state machine this pass's listing did not show (deleted, or a listing that lagged):

@@ -175,7 +175,7 @@ struct MapRunTests {
         func cluster(_ id: String) -> [String: any Sendable] { ["Id": id, "Name": "x", "Status": ["State": "WAITING"]] }
         let rules: [[String: any Sendable]] = [
             ["target": "ListStateMachines", "body": json(["stateMachines": [["stateMachineArn": machine, "name": "nightly", "type": "STANDARD"] as [String: any Sendable]]])],
-            ["target": "DescribeStateMachine", "body": json(["stateMachineArn": machine, "name": "nightly", "definition": definition, "type": "STANDARD"])],
+            ["target": "DescribeStateMachine", "body": json(["stateMachineArn": machine, "name": "nightly", "definition": definition, "type": "STANDARD", "revisionId": "rev-1"])],
             ["target": "ListStateMachineVersions", "body": json(["stateMachineVersions": [] as [String]])],
             ["target": "ListExecutions", "body_contains": "REDRIVEN", "body": json(["executions": [
                 ["executionArn": run, "stateMachineArn": machine, "name": "run-1", "status": "FAILED", "startDate": 1.7e9, "stopDate": 1.7e9 + 160, "redriveCount": 1, "redriveDate": 1.7e9 + 100] as [String: any Sendable]]])],
@@ -230,5 +230,10 @@ struct MapRunTests {
             $0.headers["X-Amz-Target"] == "AWSStepFunctions.ListExecutions" && $0.body.contains("REDRIVEN")
         }
         #expect(redrivenListings.count == 1, "checked on the second pass only (the first found the machine new)")
+        // Versions are listed when the machine is new or its revision changed, not at every definition refresh.
+        let versionListings = try server.requests().filter {
+            $0.headers["X-Amz-Target"] == "AWSStepFunctions.ListStateMachineVersions"
+        }
+        #expect(versionListings.count == 1)
     }
 }

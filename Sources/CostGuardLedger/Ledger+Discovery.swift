@@ -207,7 +207,7 @@ extension Ledger {
     public func reopenHistories(_ arns: [String]) throws(LedgerError) {
         guard !arns.isEmpty else { return }
         try write("reopening redriven histories") { db in
-            try db.run(
+            _ = try db.run(
                 "UPDATE executions SET history_status = 'partial' WHERE history_status = 'complete' AND arn IN (\(Self.listSQL))",
                 [Self.listValue(arns)])
         }
@@ -222,7 +222,7 @@ extension Ledger {
     /// be read, stands as far as it was read (a problem found in it stays).
     public func recordExecutionGone(arn: String, at now: Timestamp) throws(LedgerError) {
         try write("recording that \(arn) is gone") { db in
-            try db.run(
+            _ = try db.run(
                 """
                 UPDATE executions SET status = 'FAILED', stop_date = ?, status_source = ?, status_observed_at = ?,
                     history_status = CASE WHEN history_status = 'incomplete' THEN 'incomplete' ELSE 'complete' END,
@@ -237,7 +237,7 @@ extension Ledger {
     /// `StateMachineTypeNotSupported` to ListExecutions).
     public func recordStateMachineType(arn: String, type: String) throws(LedgerError) {
         try write("recording the type of \(arn)") { db in
-            try db.run("UPDATE state_machines SET type = ? WHERE arn = ?", [.text(type), .text(arn)])
+            _ = try db.run("UPDATE state_machines SET type = ? WHERE arn = ?", [.text(type), .text(arn)])
         }
     }
 
@@ -453,30 +453,24 @@ extension Ledger {
     /// The state machines that have a RUNNING execution that is not a child (a Map Run's or a started one's):
     /// answered from the index, and kept in memory while the ledger is unchanged (every pass asks it).
     public func stateMachinesWithRunningExecutions() throws(LedgerError) -> Set<String> {
-        try cachedRead("reading state machines with running executions") { db, cache in
-            try cache.cached(\.machinesWithRunning, size: { $0.count + 1 }) {
-                var result: Set<String> = []
-                try db.forEachRow(
-                    """
-                    SELECT DISTINCT state_machine_arn FROM executions
-                    WHERE status = 'RUNNING' AND parent_execution_arn IS NULL
-                    """
-                ) { row in
-                    if let arn = row[0].text { result.insert(arn) }
-                }
-                return result
-            }
-        }
+        try runningStateMachines(\.machinesWithRunning, where: "parent_execution_arn IS NULL")
     }
 
     /// The state machines that have a RUNNING execution whose history could not be read in full.
     /// (Every pass asks it, and it visits every RUNNING execution: the answer is kept while the ledger is unchanged.)
     public func stateMachinesWithIncompleteRunningHistories() throws(LedgerError) -> Set<String> {
-        try cachedRead("reading incomplete histories") { db, cache in
-            try cache.cached(\.incompleteRunningHistories, size: { $0.count + 1 }) {
+        try runningStateMachines(\.incompleteRunningHistories, where: "history_status = 'incomplete'")
+    }
+
+    /// The state machines of the RUNNING executions that meet `condition` (SQL), kept in `slot` of the read cache.
+    private func runningStateMachines(
+        _ slot: ReferenceWritableKeyPath<LedgerReadCache, Set<String>?>, where condition: String
+    ) throws(LedgerError) -> Set<String> {
+        try cachedRead("reading state machines with running executions") { db, cache in
+            try cache.cached(slot, size: { $0.count + 1 }) {
                 var result: Set<String> = []
                 try db.forEachRow(
-                    "SELECT DISTINCT state_machine_arn FROM executions WHERE status = 'RUNNING' AND history_status = 'incomplete'"
+                    "SELECT DISTINCT state_machine_arn FROM executions WHERE status = 'RUNNING' AND \(condition)"
                 ) { row in
                     if let arn = row[0].text { result.insert(arn) }
                 }
@@ -678,7 +672,7 @@ extension Ledger {
     public func recordHistoryFailure(executionARN: String, problem: String, at now: Timestamp) throws(LedgerError) {
         let text = Self.readFailurePrefix + problem
         try write("recording a history failure") { db in
-            try db.run(
+            _ = try db.run(
                 """
                 UPDATE executions SET history_status = 'incomplete',
                     history_problem = CASE

@@ -144,9 +144,8 @@ extension Ledger {
                 if let text = row[0].text, text != "ok" { problems.append(text) }
             }
         } catch {
-            let code = (error as? SQLiteError)?.primaryCode
-            guard code == 11 || code == 26 else { throw error }
-            problems.append((error as? SQLiteError)?.message ?? "\(error)")
+            guard error.primaryCode == 11 || error.primaryCode == 26 else { throw error }
+            problems.append(error.message)
         }
         return problems
     }

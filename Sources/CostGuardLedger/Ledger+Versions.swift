@@ -34,7 +34,7 @@ extension Ledger {
         let parsed = try? analysis.get()
         let problem: String? = if case .failure(let failure) = analysis { failure.description } else { nil }
         try write("recording version \(arn)") { db in
-            try db.run(
+            _ = try db.run(
                 """
                 INSERT INTO state_machine_versions (arn, state_machine_arn, definition_status, definition_problem,
                     creates_clusters, references_clusters, follows_children, read_at)

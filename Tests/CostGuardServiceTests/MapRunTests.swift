@@ -12,6 +12,31 @@ import Testing
 /// real signing, real ledger) shaped like the AWS API reference's.
 @Suite("Distributed Map children")
 struct MapRunTests {
+    /// A reconciler (grace 0) and its ledger, talking to the scripted server.
+    static func reconciler(
+        _ server: ScriptedServer, configure: (inout ReconcileConfiguration) -> Void = { _ in }
+    ) async throws -> (Reconciler, Ledger) {
+        let environment = [
+            "HOME": try TestPaths.temporaryDirectory(), "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": server.url, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
+        ]
+        let settings = try await AWSSettings.resolve(environment: environment, transport: NIOHTTPTransport())
+        let context = AWSCallContext()
+        let chain = try settings.credentialChain(context: context)
+        var configuration = ReconcileConfiguration()
+        configuration.policy.grace = .zero
+        configuration.policy.redriveGrace = .zero
+        configure(&configuration)
+        let ledger = try Ledger.open(path: try TestPaths.temporaryDirectory() + "/ledger.sqlite", now: Timestamp.systemNow())
+        let reconciler = Reconciler(
+            ledger: ledger,
+            regions: [RegionClients(
+                region: "us-east-1", sfn: SFNClient(client: try settings.client(.stepFunctions, credentials: chain, context: context)),
+                emr: EMRClient(client: try settings.client(.emr, credentials: chain, context: context)))],
+            configuration: configuration, counter: CallCounter(), now: { Timestamp.systemNow() }, logger: Logger(label: "test"))
+        return (reconciler, ledger)
+    }
+
     @Test("a child execution of a map run is followed: its cluster is found in its history and terminated when it ends")
     func mapRunChildren() async throws {
         let parent = "arn:aws:states:us-east-1:123456789012:execution:fanout:run-1"
@@ -52,23 +77,7 @@ struct MapRunTests {
         ]
         let server = try await ScriptedServer.start(rules: rules)
         defer { server.stop() }
-        let environment = [
-            "HOME": try TestPaths.temporaryDirectory(), "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": server.url, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
-        ]
-        let settings = try await AWSSettings.resolve(environment: environment, transport: NIOHTTPTransport())
-        let context = AWSCallContext()
-        let chain = try settings.credentialChain(context: context)
-        var configuration = ReconcileConfiguration()
-        configuration.policy.grace = .zero
-        configuration.policy.redriveGrace = .zero
-        let ledger = try Ledger.open(path: try TestPaths.temporaryDirectory() + "/ledger.sqlite", now: Timestamp.systemNow())
-        let reconciler = Reconciler(
-            ledger: ledger,
-            regions: [RegionClients(
-                region: "us-east-1", sfn: SFNClient(client: try settings.client(.stepFunctions, credentials: chain, context: context)),
-                emr: EMRClient(client: try settings.client(.emr, credentials: chain, context: context)))],
-            configuration: configuration, counter: CallCounter(), now: { Timestamp.systemNow() }, logger: Logger(label: "test"))
+        let (reconciler, ledger) = try await Self.reconciler(server)
         let summary = try await reconciler.runPass()
         #expect(summary.terminated == ["j-CHILDCLUSTER1"], "\(summary.line)")
         let row = try #require(try ledger.executions()[child])
@@ -128,23 +137,7 @@ struct MapRunTests {
         ]
         let server = try await ScriptedServer.start(rules: rules)
         defer { server.stop() }
-        let environment = [
-            "HOME": try TestPaths.temporaryDirectory(), "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": server.url, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
-        ]
-        let settings = try await AWSSettings.resolve(environment: environment, transport: NIOHTTPTransport())
-        let context = AWSCallContext()
-        let chain = try settings.credentialChain(context: context)
-        var configuration = ReconcileConfiguration()
-        configuration.policy.grace = .zero
-        configuration.policy.redriveGrace = .zero
-        let ledger = try Ledger.open(path: try TestPaths.temporaryDirectory() + "/ledger.sqlite", now: Timestamp.systemNow())
-        let reconciler = Reconciler(
-            ledger: ledger,
-            regions: [RegionClients(
-                region: "us-east-1", sfn: SFNClient(client: try settings.client(.stepFunctions, credentials: chain, context: context)),
-                emr: EMRClient(client: try settings.client(.emr, credentials: chain, context: context)))],
-            configuration: configuration, counter: CallCounter(), now: { Timestamp.systemNow() }, logger: Logger(label: "test"))
+        let (reconciler, ledger) = try await Self.reconciler(server)
         let summary = try await reconciler.runPass()
         #expect(summary.terminated.isEmpty, "\(summary.line)")
         let decision = try #require(summary.decisions.first { $0.clusterID == cluster })
@@ -201,25 +194,8 @@ struct MapRunTests {
         ]
         let server = try await ScriptedServer.start(rules: rules)
         defer { server.stop() }
-        let environment = [
-            "HOME": try TestPaths.temporaryDirectory(), "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": server.url, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
-        ]
-        let settings = try await AWSSettings.resolve(environment: environment, transport: NIOHTTPTransport())
-        let context = AWSCallContext()
-        let chain = try settings.credentialChain(context: context)
-        var configuration = ReconcileConfiguration()
-        configuration.policy.grace = .zero
-        configuration.policy.redriveGrace = .zero
         // Every pass is a definition refresh here, so every pass after the first checks for redrives (hourly in use).
-        configuration.definitionRefresh = .zero
-        let ledger = try Ledger.open(path: try TestPaths.temporaryDirectory() + "/ledger.sqlite", now: Timestamp.systemNow())
-        let reconciler = Reconciler(
-            ledger: ledger,
-            regions: [RegionClients(
-                region: "us-east-1", sfn: SFNClient(client: try settings.client(.stepFunctions, credentials: chain, context: context)),
-                emr: EMRClient(client: try settings.client(.emr, credentials: chain, context: context)))],
-            configuration: configuration, counter: CallCounter(), now: { Timestamp.systemNow() }, logger: Logger(label: "test"))
+        let (reconciler, ledger) = try await Self.reconciler(server) { $0.definitionRefresh = .zero }
         let firstPass = try await reconciler.runPass()
         #expect(firstPass.terminated == ["j-FIRSTCLUSTER"], "\(firstPass.line)")
         let second = try await reconciler.runPass()

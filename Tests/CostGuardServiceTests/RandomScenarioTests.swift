@@ -19,6 +19,9 @@ struct RandomScenarioTests {
             var executionStatus: String
             var clusterIds: [String]
             var expect: [String: String]
+            var shared: Bool?
+            var handoff: Bool?
+            var busy: Bool?
         }
         var seed: Int
         var scenarios: [Spec]
@@ -107,8 +110,12 @@ struct RandomScenarioTests {
         }
         let clusters = plan.scenarios.reduce(0) { $0 + $1.clusterIds.count }
         let orphans = plan.scenarios.reduce(0) { $0 + $1.expect.values.filter { $0 == "terminate" }.count }
+        let inUse = [("shared", \Plan.Spec.shared), ("handoff", \Plan.Spec.handoff), ("busy", \Plan.Spec.busy)].map { name, flag in
+            "\(name) \(plan.scenarios.filter { $0[keyPath: flag] == true }.count)"
+        }
         return "seed \(plan.seed): \(plan.scenarios.count) scenarios, \(clusters) clusters (\(orphans) true orphans), "
-            + "\(plan.strays.count) strays; fates \(fates.sorted { $0.key < $1.key }); shapes \(shapes.sorted { $0.key < $1.key })"
+            + "\(plan.strays.count) strays; fates \(fates.sorted { $0.key < $1.key }); shapes \(shapes.sorted { $0.key < $1.key }); "
+            + "in use by another: \(inUse.joined(separator: ", "))"
     }
 
     @Test("every true orphan terminated within two passes, nothing else touched, the journal complete")

@@ -537,12 +537,7 @@ extension Reconciler {
     }
 
     /// The account in an ARN (`arn:aws:states:us-east-1:123456789012:…`).
-    static func account(of arn: String) -> String {
-        // On the UTF-8 bytes (a pass asks for every listed state machine's; splitting into Characters cost more than
-        // the rest of the listing's bookkeeping).
-        let parts = arn.utf8.split(separator: UInt8(ascii: ":"), maxSplits: 5, omittingEmptySubsequences: false)
-        return parts.count > 4 ? String(Substring(parts[4])) : ""
-    }
+    static func account(of arn: String) -> String { ExecutionARN.account(of: arn) }
 }
 
 extension String {

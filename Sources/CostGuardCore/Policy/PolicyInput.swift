@@ -157,6 +157,8 @@ public struct Decision: Sendable, Hashable {
 /// Parts of a Step Functions execution ARN.
 public enum ExecutionARN {
     /// The account in an ARN (`arn:aws:states:us-east-1:123456789012:execution:…`); empty when there is none.
+    /// On the UTF-8 bytes: a pass asks for every listed state machine's, and splitting into Characters cost more than
+    /// the rest of the listing's bookkeeping.
     public static func account(of arn: String) -> String {
         let parts = arn.utf8.split(separator: UInt8(ascii: ":"), maxSplits: 5, omittingEmptySubsequences: false)
         return parts.count > 4 ? String(Substring(parts[4])) : ""

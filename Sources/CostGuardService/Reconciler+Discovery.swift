@@ -204,6 +204,9 @@ extension Reconciler {
             }
         } catch {
             if try expressAnswer(error, machine: machine) { return }
+            // Deleted (the ledger keeps its row): nothing of it runs any more. Its executions the ledger has as
+            // RUNNING are described by `followUnlisted`, which AWS's answers decide.
+            if (error as? AWSError)?.code == "StateMachineDoesNotExist" { return }
             problems.add("ListExecutions \(machine.arn): \(error)", region: region.region, reach: .scope(account: machine.account))
             return
         }

@@ -15,7 +15,8 @@ Cases (see issue "Real accounts are messy"):
     own-step                      a creator stopped while its own addStep ran (its step: an orphan)
     jsonata-creator               a JSONata creator (Arguments, Assign), stopped: an orphan
     variable-handoff              a stopped creator whose cluster a RUNNING JSONata execution holds in a variable
-    deleted-machine               a RUNNING creator whose state machine the test deletes after the first pass
+    deleted-machine               a RUNNING creator whose state machine the test deletes after the first pass (with
+                                  deleted-bystander, a machine with no EMR task and a RUNNING execution)
     refused-*                     a dozen orphans, one of which AWS refuses to terminate (emulated SCP deny)
     cross-account                 a cluster created through Credentials.RoleArn in account 222222222222
     versioned-prod/-canary        executions started through aliases on version 1 (creates a cluster) of a state machine
@@ -133,6 +134,10 @@ def main():
     # executions with it): once DescribeExecution and DescribeStateMachine both say it is gone, an orphan.
     doomed = make("deleted-machine", machine("C", {"C": create("deleted-machine", "W"), "W": WAIT_LONG}))
     doomed_run = start(doomed, "deleted-machine-1")
+    # A state machine with no EMR task and a RUNNING execution (followed once the hand-off scan has seen it), also
+    # deleted after the first pass: it must hold nothing afterwards.
+    bystander = make("deleted-bystander", machine("W", {"W": WAIT_LONG}))
+    start(bystander, "deleted-bystander-1")
 
     # JSONata: a creator written in JSONata (Arguments, Assign), stopped: an orphan like any other. And a stopped
     # creator whose cluster a RUNNING JSONata execution found by name (aws-sdk:emr:listClusters) and kept in a

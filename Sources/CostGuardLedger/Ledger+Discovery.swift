@@ -101,14 +101,17 @@ public struct ClusterObservation: Sendable, Equatable {
     public var endedAt: Timestamp?
     /// `INSTANCE_GROUP` or `INSTANCE_FLEET` (DescribeCluster only).
     public var instanceCollectionType: String?
+    /// DescribeCluster's `AutoTerminate` (the cluster ends after its last step).
+    public var autoTerminate: Bool?
     public var source: String
 
     public init(
         id: String, state: ClusterState, stateChangeReason: String? = nil, name: String? = nil, arn: String? = nil,
         terminationProtected: Bool? = nil, tags: [String: String]? = nil, normalizedInstanceHours: Int? = nil,
         createdAt: Timestamp? = nil, readyAt: Timestamp? = nil, endedAt: Timestamp? = nil,
-        instanceCollectionType: String? = nil, source: String
+        instanceCollectionType: String? = nil, autoTerminate: Bool? = nil, source: String
     ) {
+        self.autoTerminate = autoTerminate
         self.instanceCollectionType = instanceCollectionType
         self.id = id
         self.state = state
@@ -626,6 +629,15 @@ extension Ledger {
                     [.text(reference.clusterID), .text(executionARN), .text(reference.kind), .text(reference.resource),
                      .integer(Int64(reference.eventID)), .text(now.iso8601)])
             }
+            for unit in findings.unitReferences {
+                try db.run(
+                    """
+                    INSERT INTO instance_group_references (execution_arn, unit_id, resource, event_id, observed_at)
+                    VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """,
+                    [.text(executionARN), .text(unit.unitID), .text(unit.resource), .integer(Int64(unit.eventID)),
+                     .text(now.iso8601)])
+            }
             for step in findings.steps {
                 try db.run(
                     """
@@ -730,14 +742,15 @@ extension Ledger {
                         normalized_instance_hours = coalesce(?, normalized_instance_hours),
                         cluster_created_at = coalesce(?, cluster_created_at), cluster_ready_at = coalesce(?, cluster_ready_at),
                         cluster_ended_at = coalesce(?, cluster_ended_at), last_seen_at = ?,
-                        instance_collection_type = coalesce(?, instance_collection_type)
+                        instance_collection_type = coalesce(?, instance_collection_type),
+                        auto_terminate = coalesce(?, auto_terminate)
                     WHERE id = ?
                     """,
                     [.text(o.state.rawValue), .optional(o.stateChangeReason), .text(o.source), .text(now.iso8601),
                      .optional(o.name), .optional(o.arn), .optional(o.terminationProtected),
                      .optional(o.tags.map(jsonStringMap)), .optional(o.normalizedInstanceHours),
                      .optional(o.createdAt?.iso8601), .optional(o.readyAt?.iso8601), .optional(o.endedAt?.iso8601),
-                     .text(now.iso8601), .optional(o.instanceCollectionType), .text(o.id)])
+                     .text(now.iso8601), .optional(o.instanceCollectionType), .optional(o.autoTerminate), .text(o.id)])
                 if o.state.hasEnded {
                     // Ended by the workflow, a person or EMR (CostGuard's own terminations keep 'terminated').
                     try db.run(
@@ -749,6 +762,39 @@ extension Ledger {
                         [.text(now.iso8601), .text(o.state.rawValue), .optional(o.stateChangeReason), .text(o.id)])
                 }
             }
+        }
+    }
+
+    /// The instance groups and fleets named by RUNNING executions whose task did not name the cluster, by the
+    /// executions' account and region.
+    public func runningUnitReferences() throws(LedgerError) -> [Scope: [UnitReference]] {
+        try read("reading instance group references") { db in
+            var result: [Scope: [UnitReference]] = [:]
+            try db.forEachRow(
+                """
+                SELECT r.unit_id, r.execution_arn, r.resource, m.account, m.region
+                FROM instance_group_references r JOIN executions e ON e.arn = r.execution_arn
+                    JOIN state_machines m ON m.arn = e.state_machine_arn
+                WHERE e.status = 'RUNNING' ORDER BY r.id
+                """
+            ) { row in
+                guard let unit = row[0].text, let execution = row[1].text else { return }
+                let scope = Scope(account: row[3].text ?? "", region: row[4].text ?? "")
+                result[scope, default: []].append(
+                    UnitReference(unitID: unit, executionARN: execution, resource: row[2].text ?? ""))
+            }
+            return result
+        }
+    }
+
+    /// Records a cluster's auto-termination policy as GetAutoTerminationPolicy answered (`nil`: it has none).
+    public func recordAutoTerminationPolicy(
+        of clusterID: String, idleTimeoutSeconds: Int?, at now: Timestamp
+    ) throws(LedgerError) {
+        try write("recording an auto-termination policy") { db in
+            try db.run(
+                "UPDATE clusters SET idle_timeout_seconds = ?, auto_termination_read_at = ? WHERE id = ?",
+                [.optional(idleTimeoutSeconds), .text(now.iso8601), .text(clusterID)])
         }
     }
 
@@ -886,7 +932,7 @@ extension Ledger {
         try db.forEachRow(
             """
             SELECT id, created_by_execution_arn, account, region, state, state_observed_at, termination_protected,
-                tags_json
+                tags_json, auto_terminate, idle_timeout_seconds, auto_termination_read_at
             FROM clusters WHERE state IN \(Self.billingOrUnknownStates) ORDER BY id
             """
         ) { row in
@@ -897,6 +943,8 @@ extension Ledger {
                 observedThisPass: false,
                 terminationProtected: row[6].integer.map { $0 == 1 },
                 tags: row[7].text.flatMap(parseStringMap),
+                autoTerminate: row[8].integer.map { $0 == 1 },
+                autoTerminationPolicy: row[10].text == nil ? .unread : row[9].integer.map { .idleTimeout(.seconds($0)) } ?? .none,
                 creator: creator,
                 referencedBy: (references[id] ?? []).filter { $0.arn != creatorARN })
             result.append((facts, row[5].text.flatMap(Timestamp.init(iso8601:))))

@@ -120,7 +120,7 @@ public final class Ledger: @unchecked Sendable {
             try db.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
             try runner.migrate(db, applied: applied, now: now.iso8601)
             if let checked { try db.transaction { try recordQuickCheck(db, checked.record, reason: checked.reason, seconds: checked.seconds) } }
-            version = Migration.latestVersion
+            version = runner.migrations.last?.version ?? 0
             checks = state
         } catch let error as LedgerError {
             throw error

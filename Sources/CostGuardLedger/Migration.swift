@@ -39,7 +39,14 @@ extension Migration {
         Migration(name: "0007_cluster_steps.sql", bytes: PackageResources._007_cluster_steps_sql),
         Migration(name: "0008_untracked_clusters.sql", bytes: PackageResources._008_untracked_clusters_sql),
         Migration(name: "0009_versions.sql", bytes: PackageResources._009_versions_sql),
+        Migration(name: "0010_self_terminating.sql", bytes: PackageResources._010_self_terminating_sql),
+        Migration(
+            name: "0011_instance_group_references.sql", bytes: PackageResources._011_instance_group_references_sql),
     ]
+
+    /// The migration rebuilds a table (its first line is `-- costguard: rebuilds-tables`): the runner turns foreign
+    /// keys off around it and checks them before it commits.
+    package var rebuildsTables: Bool { sql.hasPrefix("-- costguard: rebuilds-tables\n") }
 
     /// The schema version this binary writes.
     package static var latestVersion: Int { all.last?.version ?? 0 }

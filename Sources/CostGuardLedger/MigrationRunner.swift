@@ -94,6 +94,12 @@ package struct MigrationRunner {
     package func migrate(_ db: SQLiteConnection, applied: [Applied], now: String) throws -> [Int] {
         var done: [Int] = []
         for migration in migrations.dropFirst(applied.count) {
+            // A table rebuild (SQLite's documented way to change a constraint) drops and renames a table other tables
+            // reference: foreign keys are off around it (the pragma is a no-op inside a transaction), and the
+            // transaction commits only if every reference still resolves.
+            let rebuilds = migration.rebuildsTables
+            if rebuilds { try db.execute("PRAGMA foreign_keys = OFF") }
+            defer { if rebuilds { try? db.execute("PRAGMA foreign_keys = ON") } }
             try db.transaction {
                 if applied.isEmpty && done.isEmpty {
                     try db.execute(
@@ -108,6 +114,14 @@ package struct MigrationRunner {
                         """)
                 }
                 try db.execute(migration.sql)
+                if rebuilds, let broken = try db.query("PRAGMA foreign_key_check").first {
+                    throw LedgerError(
+                        .corrupt, path: db.path,
+                        message: "migration \(migration.name) would leave a reference that resolves to nothing "
+                            + "(table \(broken[0].text ?? "?"), row \(broken[1].integer ?? -1), to \(broken[2].text ?? "?")); "
+                            + "nothing was changed",
+                        fix: "run 'costguard ledger check', and restore the ledger from a 'costguard ledger backup' copy")
+                }
                 try db.run(
                     "INSERT INTO \(Self.table) (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)",
                     [.integer(Int64(migration.version)), .text(migration.name), .text(migration.checksum), .text(now)])

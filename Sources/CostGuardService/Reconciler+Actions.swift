@@ -4,7 +4,8 @@ public import CostGuardLedger
 
 extension Reconciler {
     /// Re-reads, right before acting, the creating execution (still ended, same redrive count) and the cluster
-    /// (state, protection, tags) of every candidate; the policy then decides again on these fresh facts.
+    /// (state, protection, tags, and its auto-termination policy when it may be left to end itself) of every
+    /// candidate; the policy then decides again on these fresh facts.
     ///
     /// - Returns: the clusters whose re-check completed.
     func recheck(_ candidates: [Decision], problems: inout Problems) async throws(LedgerError) -> Set<String> {
@@ -12,6 +13,8 @@ extension Reconciler {
         let clusterRows = Dictionary(
             try ledger.policyFacts(passStart: Timestamp(millisecondsSinceEpoch: 0)).map { ($0.id, $0) }) { first, _ in first }
         let executions = try ledger.executions(arns: candidates.compactMap { clusterRows[$0.clusterID]?.creator.arn })
+        // Scopes where a RUNNING execution names instance groups without their cluster: each candidate's are read.
+        let unitScopes = Set(try ledger.runningUnitReferences().keys)
         for decision in candidates {
             guard let region = regions.first(where: { $0.region == decision.scope.region }),
                 let facts = clusterRows[decision.clusterID]
@@ -33,6 +36,19 @@ extension Reconciler {
                 }
                 let cluster = try await region.emr.describeCluster(decision.clusterID)
                 try ledger.recordClusterObservations([observationWithTags(cluster)], at: now())
+                problems.clusterUnits[decision.clusterID] = nil
+                if decision.pending == .instanceGroups || unitScopes.contains(decision.scope) {
+                    let units = try await readCapacity(
+                        decision.clusterID, region: region, collectionType: cluster.instanceCollectionType,
+                        problems: &problems)
+                    guard let units else { throw AWSError(kind: .transport, service: "emr", operation: "ListInstanceGroups",
+                                                         message: "the instance groups of \(decision.clusterID) could not be read") }
+                    problems.clusterUnits[decision.clusterID] = units
+                }
+                if mayEndItself(decision, creator: facts.creator) {
+                    let timeout = try await region.emr.autoTerminationPolicy(decision.clusterID)
+                    try ledger.recordAutoTerminationPolicy(of: decision.clusterID, idleTimeoutSeconds: timeout, at: now())
+                }
                 problems.busy[decision.clusterID] = nil
                 // A step runs only while the cluster is RUNNING (WAITING: none pending or running).
                 if cluster.status.state == "RUNNING",
@@ -49,6 +65,14 @@ extension Reconciler {
             }
         }
         return done
+    }
+
+    /// Whether the policy may leave the cluster to end itself (its creator FAILED or TIMED_OUT and the
+    /// self-termination wait has not passed), so its auto-termination policy is read in the re-check.
+    func mayEndItself(_ decision: Decision, creator: ExecutionFacts) -> Bool {
+        let wait = configuration.policy.selfTerminationWait
+        guard wait > .zero, creator.status == .failed || creator.status == .timedOut else { return false }
+        return decision.orphanedSince.map { now().since($0) < wait } ?? true
     }
 
     /// The first pending or running step of a cluster that no followed workflow gave it (not among the steps of

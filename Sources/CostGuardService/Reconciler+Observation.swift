@@ -111,7 +111,7 @@ extension Reconciler {
             terminationProtected: cluster.terminationProtected, normalizedInstanceHours: cluster.normalizedInstanceHours,
             createdAt: cluster.status.timeline?.creationDateTime, readyAt: cluster.status.timeline?.readyDateTime,
             endedAt: cluster.status.timeline?.endDateTime, instanceCollectionType: cluster.instanceCollectionType,
-            source: "DescribeCluster")
+            autoTerminate: cluster.autoTerminate, source: "DescribeCluster")
     }
 
     /// Dispositions whose cost the report shows (the orphans, and what CostGuard terminated: the money saved), so
@@ -120,12 +120,20 @@ extension Reconciler {
 
     /// Reads what a cluster runs (instance groups, or the instance types of its fleets), once per cluster, for
     /// the cost report. Failures only leave the cost unknown.
-    func readCapacity(_ clusterID: String, region: RegionClients, collectionType: String?, problems: inout Problems) async throws(LedgerError) {
+    ///
+    /// - Returns: the ids of every instance group or fleet read (fleets with no capacity too), or `nil` when the read
+    ///   failed.
+    @discardableResult
+    func readCapacity(
+        _ clusterID: String, region: RegionClients, collectionType: String?, problems: inout Problems
+    ) async throws(LedgerError) -> Set<String>? {
         do {
             var units: [CapacityUnit] = []
+            var ids: Set<String> = []
             if collectionType != "INSTANCE_FLEET" {
                 for try await page in region.emr.listInstanceGroups(clusterID) {
                     for group in page.instanceGroups {
+                        ids.insert(group.id)
                         units.append(CapacityUnit(
                             unitID: group.id, kind: "group", role: group.instanceGroupType, instanceType: group.instanceType ?? "unknown",
                             market: group.market == "SPOT" ? "SPOT" : "ON_DEMAND", runningCount: group.runningInstanceCount ?? 0,
@@ -136,6 +144,7 @@ extension Reconciler {
             if collectionType == "INSTANCE_FLEET" {
                 for try await page in region.emr.listInstanceFleets(clusterID) {
                     for fleet in page.instanceFleets {
+                        ids.insert(fleet.id)
                         // EMR does not say how the provisioned capacity splits across types: attribute it to the
                         // first (the report says "estimated").
                         let spec = fleet.instanceTypeSpecifications?.first
@@ -149,10 +158,12 @@ extension Reconciler {
                 }
             }
             try ledger.recordCapacity(clusterID: clusterID, collectionType: collectionType, units: units, at: now())
+            return ids
         } catch let error as LedgerError {
             throw error
         } catch {
             problems.warnings.append("capacity of \(clusterID) (cost unknown): \(error)")
+            return nil
         }
     }
 }

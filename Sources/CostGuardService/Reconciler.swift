@@ -196,6 +196,7 @@ public struct Reconciler: Sendable {
             PolicyInput(
                 clusters: facts, degradedScopes: degraded, uncertainReferenceScopes: uncertain,
                 refusals: try refusals(now: time), busy: problems.busy,
+                unitReferences: try ledger.runningUnitReferences(), clusterUnits: problems.clusterUnits,
                 actionsStopped: offset.flatMap { Self.clockProblem(offset: $0, grace: policy.grace) }, now: time),
             configuration: policy)
     }
@@ -261,6 +262,8 @@ struct Problems {
     var refused: [String: String] = [:]
     /// Clusters the re-check found running a step no followed workflow gave them, with the step.
     var busy: [String: String] = [:]
+    /// The instance group and fleet ids of clusters the re-check read (a RUNNING execution names groups only).
+    var clusterUnits: [String: Set<String>] = [:]
 
     /// How far a failure's uncertainty reaches.
     enum Reach {
@@ -283,9 +286,9 @@ struct Problems {
 }
 
 extension Decision {
-    /// The policy could not finish because protection or tags are unknown until a DescribeCluster.
-    var needsRecheck: Bool { disposition == .unknown && reason.contains("termination protection is not known") }
+    /// The policy could not finish without a fact the re-check reads (protection, an auto-termination policy).
+    var needsRecheck: Bool { pending != nil }
 
-    /// To be re-checked before acting: it has an action, or needs a DescribeCluster to decide.
+    /// To be re-checked before acting: it has an action, or needs the re-check's reads to decide.
     var isCandidate: Bool { action != nil || needsRecheck }
 }

@@ -123,11 +123,22 @@ struct DiscoveryTests {
         var findings = analyzer.finish(executionEnded: false)
         #expect(findings.references.map(\.clusterID) == ["j-TAGGED", "j-NOTEBOOK", "j-APPUI", "j-P1", "j-P2"])
         #expect(findings.problems.isEmpty, "\(findings.problems)")
-        // A call that acts on a cluster it does not name is a problem: it may act on any.
+        // Instance groups named without their cluster: a unit reference, resolved by reading the groups of the
+        // clusters about to be terminated. Not a problem.
         analyzer.read([
             event(9, "TaskScheduled", resource: "modifyInstanceGroups", rtype: sdk,
-                  parameters: #"{"InstanceGroups":[{"InstanceGroupId":"ig-1","InstanceCount":3}]}"#),
-            event(10, "TaskScheduled", resource: "someFutureAction", rtype: sdk, parameters: "{}"),
+                  parameters: #"{"InstanceGroups":[{"InstanceGroupId":"ig-1","InstanceCount":3},{"InstanceGroupId":"ig-2"}]}"#),
+        ])
+        findings = analyzer.finish(executionEnded: false)
+        #expect(findings.unitReferences.map(\.unitID) == ["ig-1", "ig-2"])
+        #expect(findings.unitReferences.allSatisfy { $0.resource == "aws-sdk:emr:modifyInstanceGroups" && $0.eventID == 9 })
+        #expect(findings.problems.isEmpty, "\(findings.problems)")
+        #expect(EMRAction.unitIDs(in: try! JSONValue(parsing: #"{"InstanceFleet":{"InstanceFleetId":"if-9"}}"#)) == ["if-9"])
+        // A call that acts on a cluster it does not name, with no id to find it by, is a problem: it may act on any.
+        analyzer.read([
+            event(10, "TaskScheduled", resource: "modifyInstanceGroups", rtype: sdk,
+                  parameters: #"{"InstanceGroups":[{"InstanceGroupId":7,"InstanceCount":3}]}"#),
+            event(11, "TaskScheduled", resource: "someFutureAction", rtype: sdk, parameters: "{}"),
         ])
         findings = analyzer.finish(executionEnded: false)
         #expect(findings.problems.count == 2)

@@ -17,9 +17,11 @@ struct PolicyTests {
     }
 
     func cluster(_ id: String, _ creator: ExecutionFacts, state: ClusterState = .waiting, protected: Bool? = false,
-                 tags: [String: String]? = [:], references: [ExecutionFacts] = [], observed: Bool = true) -> ClusterFacts {
+                 tags: [String: String]? = [:], references: [ExecutionFacts] = [], observed: Bool = true,
+                 autoTerminate: Bool? = false, autoTermination: AutoTerminationPolicy = .none) -> ClusterFacts {
         ClusterFacts(id: id, scope: Self.scope, state: state, observedThisPass: observed, terminationProtected: protected,
-                     tags: tags, creator: creator, referencedBy: references)
+                     tags: tags, autoTerminate: autoTerminate, autoTerminationPolicy: autoTermination, creator: creator,
+                     referencedBy: references)
     }
 
     func decide(_ clusters: [ClusterFacts], _ configure: (inout PolicyConfiguration) -> Void = { _ in },
@@ -34,6 +36,91 @@ struct PolicyTests {
                 refusals: refusals, now: now),
             configuration: configuration)
         return Dictionary(uniqueKeysWithValues: decisions.map { ($0.clusterID, $0) })
+    }
+
+    @Test("a cluster that ends itself after a failed or timed-out creator is left to, for the wait and no longer")
+    func selfTerminating() {
+        let thirty = AutoTerminationPolicy.idleTimeout(.seconds(1800))
+        let d = decide([
+            // AutoTerminate with a step running: EMR ends it after the step.
+            cluster("j-STEP", execution("f", .failed), state: .running, autoTerminate: true),
+            cluster("j-STEPTIMEDOUT", execution("t", .timedOut), state: .running, autoTerminate: true),
+            // AutoTerminate but WAITING: EMR should have ended it already; nothing to wait for.
+            cluster("j-AUTOWAITING", execution("fw", .failed), state: .waiting, autoTerminate: true),
+            // An idle timeout shorter than the wait (2 h), and one longer (7 days).
+            cluster("j-IDLE", execution("fi", .failed), autoTermination: thirty),
+            cluster("j-IDLELONG", execution("fl", .failed), autoTermination: .idleTimeout(.seconds(604_800))),
+            // Stopped on purpose, succeeded and configured terminate: never waited for.
+            cluster("j-ABORTED", execution("a", .aborted), state: .running, autoTerminate: true),
+            // Its policy was never read: the re-check must read it first.
+            cluster("j-UNREAD", execution("fu", .failed), autoTermination: .unread),
+            cluster("j-UNREADABORTED", execution("au", .aborted), autoTermination: .unread),
+        ])
+        #expect(d["j-STEP"]?.disposition == .selfTerminating)
+        #expect(d["j-STEP"]?.action == nil)
+        #expect(d["j-STEP"]?.reason.contains("AutoTerminate") == true)
+        #expect(d["j-STEPTIMEDOUT"]?.disposition == .selfTerminating)
+        #expect(d["j-AUTOWAITING"]?.disposition == .orphan)
+        #expect(d["j-IDLE"]?.disposition == .selfTerminating)
+        #expect(d["j-IDLE"]?.reason.contains("after 30m idle") == true, "\(d["j-IDLE"]?.reason ?? "")")
+        #expect(d["j-IDLELONG"]?.disposition == .orphan)
+        #expect(d["j-ABORTED"]?.disposition == .orphan)
+        #expect(d["j-UNREAD"]?.disposition == .unknown)
+        #expect(d["j-UNREAD"]?.pending == .autoTerminationPolicy)
+        #expect(d["j-UNREADABORTED"]?.disposition == .orphan)
+        #expect(d["j-UNREADABORTED"]?.pending == nil)
+        // Protection unknown: the pending read is typed, whatever the reason's words.
+        let unknown = decide([cluster("j-P", execution("p", .aborted), protected: nil)])
+        #expect(unknown["j-P"]?.pending == .clusterDescription)
+        // When the wait is over (the creator ended 3 h ago) it is an orphan, and the reason says it did not end itself.
+        let late = decide([
+            cluster("j-STEP", execution("f", .failed, endedMinutesAgo: 180), state: .running, autoTerminate: true),
+            cluster("j-UNREAD", execution("fu", .failed, endedMinutesAgo: 180), autoTermination: .unread),
+        ])
+        #expect(late["j-STEP"]?.disposition == .orphan)
+        #expect(late["j-STEP"]?.reason.contains("did not end itself within the 2h self-termination wait") == true)
+        #expect(late["j-UNREAD"]?.disposition == .orphan, "past the wait the policy does not matter")
+        // A wait of zero turns it off; a longer wait holds a longer idle timeout.
+        #expect(decide([cluster("j-IDLE", execution("fi", .failed), autoTermination: thirty)]) { $0.selfTerminationWait = .zero }["j-IDLE"]?.disposition == .orphan)
+        let longer = decide([cluster("j-IDLELONG", execution("fl", .failed), autoTermination: .idleTimeout(.seconds(604_800)))]) {
+            $0.selfTerminationWait = .seconds(8 * 86_400)
+        }
+        #expect(longer["j-IDLELONG"]?.disposition == .selfTerminating)
+        // The grace comes first; the refusal backoff and protection after.
+        #expect(decide([cluster("j-G", execution("g", .failed, endedMinutesAgo: 5), state: .running, autoTerminate: true)])["j-G"]?.disposition == .grace)
+        #expect(Disposition(rawValue: "self-terminating") == .selfTerminating)
+    }
+
+    @Test("instance groups named by a RUNNING execution without their cluster: read before acting, the owner kept")
+    func instanceGroupReferences() {
+        let clusters = [
+            cluster("j-OWNER", execution("o", .aborted)), cluster("j-OTHER", execution("x", .aborted)),
+            cluster("j-GRACE", execution("g", .aborted, endedMinutesAgo: 5)),
+        ]
+        var other = Self.scope
+        other.region = "eu-west-1"
+        let user = UnitReference(
+            unitID: "ig-42", executionARN: "arn:aws:states:us-east-1:123456789012:execution:resize:r1",
+            resource: "aws-sdk:emr:modifyInstanceGroups")
+        func run(_ units: [String: Set<String>], scope: Scope = Self.scope) -> [String: Decision] {
+            let decisions = ReconcilePolicy.decide(
+                PolicyInput(clusters: clusters, unitReferences: [scope: [user]], clusterUnits: units, now: Self.now),
+                configuration: PolicyConfiguration())
+            return Dictionary(uniqueKeysWithValues: decisions.map { ($0.clusterID, $0) })
+        }
+        // Before the groups are read: every would-be orphan in the scope waits for the read; grace is unaffected.
+        let unread = run([:])
+        #expect(unread["j-OWNER"]?.disposition == .unknown && unread["j-OWNER"]?.pending == .instanceGroups)
+        #expect(unread["j-OTHER"]?.pending == .instanceGroups)
+        #expect(unread["j-OWNER"]?.reason.contains("ig-42") == true)
+        #expect(unread["j-GRACE"]?.disposition == .grace)
+        // Read: the owner is kept, the other is an orphan.
+        let read = run(["j-OWNER": ["ig-1", "ig-42"], "j-OTHER": ["ig-7"]])
+        #expect(read["j-OWNER"]?.disposition == .shared)
+        #expect(read["j-OWNER"]?.reason.contains("resize:r1") == true)
+        #expect(read["j-OTHER"]?.disposition == .orphan)
+        // An execution in another region holds nothing here.
+        #expect(run([:], scope: other)["j-OWNER"]?.disposition == .orphan)
     }
 
     @Test("dispositions hash by case: equal ones alike, all twelve distinct in a set and as dictionary keys")
@@ -165,7 +252,7 @@ struct PolicyTests {
         #expect(d["j-FOREIGN"]?.reason.contains("not observable") == true)
     }
 
-    @Test("randomized: never a terminate action for a cluster that is live, shared, exempt, ended, unknown or protected",
+    @Test("randomized: never a terminate action for a cluster that is live, shared, exempt, ended, unknown, protected or ending itself",
           arguments: [20_261_124, 7, 99])
     func neverTerminatesWhatIsInUse(seed: UInt64) {
         var rng = SplitMix(seed: seed)
@@ -185,7 +272,8 @@ struct PolicyTests {
                     "j-R\(round)X\(index)", creator, state: states[Int(rng.next() % UInt64(states.count))],
                     protected: [true, false, nil][Int(rng.next() % 3)],
                     tags: rng.next() % 6 == 0 ? ["costguard:exempt": "true"] : [:], references: references,
-                    observed: rng.next() % 8 != 0))
+                    observed: rng.next() % 8 != 0, autoTerminate: [true, false, nil][Int(rng.next() % 3)],
+                    autoTermination: [.unread, .none, .idleTimeout(.seconds(Int64(rng.next() % 10_000)))][Int(rng.next() % 3)]))
             }
             var configuration = PolicyConfiguration()
             configuration.maxTerminationsPerPass = Int(rng.next() % 5)
@@ -204,6 +292,14 @@ struct PolicyTests {
                 let idle = Self.now.since(([facts.creator.stopDate!] + facts.referencedBy.compactMap(\.stopDate)).max()!)
                 #expect(idle >= configuration.grace)
                 if facts.creator.redriveStatus == .redrivable { #expect(idle >= configuration.redriveGrace) }
+                if [.failed, .timedOut].contains(facts.creator.status), idle < configuration.selfTerminationWait {
+                    // Within the wait, only a cluster known not to end itself is terminated.
+                    #expect(facts.autoTerminationPolicy != .unread, "terminating before its auto-termination policy was read")
+                    #expect(!(facts.autoTerminate == true && [.starting, .bootstrapping, .running].contains(facts.state)))
+                    if case .idleTimeout(let timeout) = facts.autoTerminationPolicy {
+                        #expect(timeout >= configuration.selfTerminationWait)
+                    }
+                }
             }
         }
     }

@@ -44,6 +44,83 @@ struct MigrationTests {
         }
     }
 
+    @Test("the table rebuild of version 10 keeps every row and reference, accepts the new disposition, and leaves foreign keys on")
+    func clustersRebuild() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/ledger.sqlite"
+            let nine = MigrationRunner(migrations: Array(Migration.all.prefix(9)))
+            let old = try Ledger.open(path: path, now: testNow, configuration: Ledger.Configuration(), runner: nine)
+            #expect(old.schemaVersion == 9)
+            try old.write("seed") { db in
+                try db.execute(
+                    """
+                    INSERT INTO state_machines (arn, name, region, account, first_seen_at, last_seen_at)
+                        VALUES ('sm', 'sm', 'us-east-1', '123456789012', 't', 't');
+                    INSERT INTO executions (arn, state_machine_arn, status, start_date, status_source, status_observed_at,
+                        first_seen_at, last_seen_at) VALUES ('ex', 'sm', 'FAILED', 't', 'test', 't', 't', 't');
+                    INSERT INTO clusters (id, region, account, created_by_execution_arn, created_by_event_id,
+                        created_by_event_type, created_by_resource, state, first_seen_at, last_seen_at, disposition,
+                        disposition_reason, instance_collection_type)
+                        VALUES ('j-KEEP', 'us-east-1', '123456789012', 'ex', 5, 'TaskSucceeded', 'createCluster', 'RUNNING',
+                                't', 't', 'orphan', 'why', 'INSTANCE_GROUP');
+                    INSERT INTO cluster_capacity (cluster_id, unit_id, kind, instance_type, market, running_count, observed_at)
+                        VALUES ('j-KEEP', 'ig-1', 'group', 'm5.xlarge', 'ON_DEMAND', 3, 't');
+                    """)
+            }
+            let before = try old.testing_count("SELECT count(*) FROM clusters")
+            let migrated = try Ledger.open(path: path, now: testNow)
+            #expect(migrated.schemaVersion == Migration.latestVersion)
+            #expect(try migrated.testing_count("SELECT count(*) FROM clusters") == before)
+            #expect(try migrated.testing_count(
+                "SELECT count(*) FROM clusters WHERE id = 'j-KEEP' AND disposition = 'orphan' AND disposition_reason = 'why' "
+                    + "AND instance_collection_type = 'INSTANCE_GROUP' AND auto_terminate IS NULL") == 1)
+            #expect(try migrated.testing_count("SELECT count(*) FROM cluster_capacity c JOIN clusters k ON k.id = c.cluster_id") == 1)
+            #expect(try migrated.read("fk") { try $0.query("PRAGMA foreign_keys").first?[0].integer } == 1)
+            #expect(try migrated.read("fk check") { try $0.query("PRAGMA foreign_key_check").count } == 0)
+            #expect(try migrated.testing_count("SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'clusters' AND type = 'index'") >= 3)
+            try migrated.write("self-terminating") { db in
+                try db.execute("UPDATE clusters SET disposition = 'self-terminating', auto_terminate = 1 WHERE id = 'j-KEEP'")
+            }
+            // The references are enforced again: capacity of a cluster that does not exist is refused.
+            #expect(throws: LedgerError.self) {
+                try migrated.write("dangling") { db in
+                    try db.execute(
+                        "INSERT INTO cluster_capacity (cluster_id, unit_id, kind, instance_type, market, running_count, observed_at) "
+                            + "VALUES ('j-NONE', 'ig-2', 'group', 'm5.xlarge', 'ON_DEMAND', 1, 't')")
+                }
+            }
+            #expect(throws: LedgerError.self) {
+                try migrated.write("bad disposition") { db in try db.execute("UPDATE clusters SET disposition = 'gone'") }
+            }
+        }
+    }
+
+    @Test("each status enum lists exactly the values its column's CHECK allows")
+    func enumsMatchChecks() throws {
+        try withTemporaryDirectory { dir in
+            let ledger = try Ledger.open(path: dir + "/ledger.sqlite", now: testNow)
+            let schema = try ledger.read("schema") { db in
+                try db.query("SELECT sql FROM sqlite_schema WHERE name = 'clusters'").first?[0].text ?? ""
+            }
+            #expect(Set(checkList(schema, column: "disposition")) == Set(Disposition.allCases.map(\.rawValue)))
+            #expect(Set(checkList(schema, column: "state")) == Set(ClusterState.allCases.map(\.rawValue)))
+            let executions = try ledger.read("schema") { db in
+                try db.query("SELECT sql FROM sqlite_schema WHERE name = 'executions'").first?[0].text ?? ""
+            }
+            #expect(Set(checkList(executions, column: "status")) == Set(ExecutionStatus.allCases.map(\.rawValue)))
+        }
+    }
+
+    /// The quoted values of `CHECK (column IN ('a', 'b', …))` in a CREATE TABLE statement.
+    func checkList(_ sql: String, column: String) -> [String] {
+        guard let start = sql.range(of: "CHECK (\(column) IN (") else { return [] }
+        let rest = sql[start.upperBound...]
+        guard let end = rest.firstIndex(of: ")") else { return [] }
+        return rest[..<end].split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespacesAndNewlines).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
+        }
+    }
+
     @Test("a new ledger file and its WAL files are created with mode 0600")
     func fileMode() throws {
         try withTemporaryDirectory { dir in

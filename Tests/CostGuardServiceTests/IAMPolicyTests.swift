@@ -38,7 +38,7 @@ struct IAMPolicyTests {
             "states:ListExecutions", "states:DescribeExecution",
             "states:GetExecutionHistory", "states:ListMapRuns", "elasticmapreduce:ListClusters",
             "elasticmapreduce:DescribeCluster", "elasticmapreduce:ListSteps", "elasticmapreduce:ListInstanceGroups",
-            "elasticmapreduce:ListInstanceFleets",
+            "elasticmapreduce:ListInstanceFleets", "elasticmapreduce:GetAutoTerminationPolicy",
             "elasticmapreduce:TerminateJobFlows", "elasticmapreduce:SetTerminationProtection",
         ]
         #expect(allowed == mayCall)

@@ -22,7 +22,7 @@ struct MessyAccountTests {
             for id in scenario.clusterIds { before[id] = try await world.state(id) }
         }
         let orphans = world.scenarios.filter { $0.value.expect == "terminate" }.flatMap(\.value.clusterIds)
-        #expect(orphans.count == 17)
+        #expect(orphans.count == 19)
 
         let doomed = try #require(world.scenarios["deleted-machine"])
         // Exemption patterns match the ARN forms people write: here an alias.
@@ -108,12 +108,30 @@ struct MessyAccountTests {
         #expect(report.stdout.contains("handoff-input-worker-1"))
         #expect(report.stdout.contains("adhoc-analysis"), "the busy cluster names the step")
         #expect(report.stdout.contains("variable-handoff-finder-1"), "the variable hand-off names its holder")
+        #expect(report.stdout.contains("names its instance group ig-"), "the resized cluster names the group and its user")
         #expect(report.stdout.contains("\"untracked\": ["), "\(report.stdout.suffix(1500))")
         let table = try await runToCompletion(
             TestPaths.productsDirectory + "/costguard", ["report", "--database", world.database], environment: world.environment)
         #expect(table.stdout.contains("Untracked: 1 billing cluster(s)"), "\(table.stdout)")
         #expect(table.stdout.contains(stray))
         #expect(report.stdout.contains("its state machine was deleted"), "the deleted machine's orphan says why")
+        // The clusters that end themselves: their reason says how, with the timeout; their auto-termination policy
+        // was read (GetAutoTerminationPolicy) for the failed creators' candidates only.
+        let selfEnding = try #require(world.scenarios["self-terminating-idle"]?.clusterIds.first)
+        #expect(report.stdout.contains("its auto-termination policy ends it after 30m idle"), "\(report.stdout.prefix(3000))")
+        #expect(report.stdout.contains("AutoTerminate: EMR ends it when its steps finish"))
+        // Once the wait is over they are orphans like any other, and the reason says they did not end themselves.
+        let stepper = try #require(world.scenarios["self-terminating-step"]?.clusterIds.first)
+        let late = try await world.reconcile(
+            ["--grace", "0s", "--redrive-grace", "0s", "--self-termination-wait", "1s", "--config", config])
+        #expect(late.status == ExitStatus.degraded.rawValue, "the refused and foreign clusters are still held: \(late.stderr)")
+        for id in [selfEnding, stepper] {
+            #expect(["TERMINATED", "TERMINATING"].contains(try await world.state(id)), "\(id)")
+        }
+        let lateJournal = try Ledger.openReadOnly(path: world.database).journal(limit: 10_000)
+        #expect(lateJournal.contains {
+            $0.kind == "intent" && $0.record.clusterID == stepper && $0.record.reason.contains("did not end itself")
+        })
         let check = try await runToCompletion(
             TestPaths.productsDirectory + "/costguard", ["ledger", "check", "--database", world.database], environment: world.environment)
         #expect(check.status == 0, "\(check.stdout)")

@@ -98,7 +98,7 @@ struct ReportTests {
         #expect(filtered.stdout.split(separator: "\r\n").count == 2)
     }
 
-    @Test("the orphan cost (gauge and the report's 'Leaking now') counts orphans only: not live, shared, grace, exempt, unknown or resolved clusters")
+    @Test("the orphan cost (gauge and the report's 'Leaking now') counts orphans (self-terminating ones too): not live, shared, grace, exempt, unknown or resolved clusters")
     func orphanCostGauge() throws {
         let now = Timestamp.systemNow()
         let ledger = try Ledger.open(path: try TestPaths.temporaryDirectory() + "/ledger.sqlite", now: now)
@@ -115,7 +115,7 @@ struct ReportTests {
         #expect(each > 0)
         #expect(Set(report.clusters.compactMap(\.costPerHourUSD)) == [each], "every cluster costs the same")
         let gauge = try ReportBuilder.orphanCostPerHour(ledger, now: now)
-        let orphans = [Disposition.orphan, .wouldTerminate, .protected, .deferred, .reportOnly]
+        let orphans = [Disposition.orphan, .wouldTerminate, .protected, .deferred, .reportOnly, .selfTerminating]
         #expect(abs(gauge - each * Double(orphans.count)) < 0.02, "\(gauge) for \(orphans.count) × \(each)")
         // The report's "Leaking now" is the same figure, whichever rows it shows.
         #expect(report.totals.costPerHourUSD == gauge)

@@ -31,6 +31,7 @@ READ_ACTIONS = [
     "elasticmapreduce:ListClusters",
     "elasticmapreduce:DescribeCluster",
     "elasticmapreduce:ListSteps",
+    "elasticmapreduce:GetAutoTerminationPolicy",
     "elasticmapreduce:ListInstanceGroups",
     "elasticmapreduce:ListInstanceFleets",
 ]
@@ -179,6 +180,68 @@ def patch_messy_account():
         return original_terminate(self)
 
     ElasticMapReduceResponse.terminate_job_flows = terminate
+
+
+def patch_auto_termination():
+    """EMR auto-termination policies, which moto 5.2 does not model, as the EMR API documents them
+    (https://docs.aws.amazon.com/emr/latest/APIReference/API_GetAutoTerminationPolicy.html):
+
+    - RunJobFlow keeps `AutoTerminationPolicy.IdleTimeout` (seconds, 60…604800);
+    - GetAutoTerminationPolicy answers `{"AutoTerminationPolicy": {"IdleTimeout": n}}`, or `{}` for a cluster without
+      one; PutAutoTerminationPolicy and RemoveAutoTerminationPolicy set and clear it;
+    - an unknown cluster is a 400 InvalidRequestException, as DescribeCluster's.
+    Idleness itself is not emulated: a cluster with a policy never ends by it here (the tests decide before it would).
+    """
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.emr.exceptions import InvalidCluster
+    from moto.emr.responses import ElasticMapReduceResponse
+
+    original_run = ElasticMapReduceResponse.run_job_flow
+
+    def cluster(self):
+        cluster_id = self._get_param("ClusterId")
+        found = self.backend.clusters.get(cluster_id)
+        if found is None:
+            raise InvalidCluster(cluster_id)
+        return found
+
+    def run_job_flow(self):
+        before = set(self.backend.clusters)
+        result = original_run(self)
+        timeout = self._get_param("AutoTerminationPolicy.IdleTimeout")
+        for cluster_id in set(self.backend.clusters) - before:
+            self.backend.clusters[cluster_id].costguard_idle_timeout = int(timeout) if timeout else None
+        return result
+
+    def get_auto_termination_policy(self):
+        timeout = getattr(cluster(self), "costguard_idle_timeout", None)
+        return ActionResult({"AutoTerminationPolicy": {"IdleTimeout": timeout}} if timeout else {})
+
+    def put_auto_termination_policy(self):
+        cluster(self).costguard_idle_timeout = int(self._get_param("AutoTerminationPolicy.IdleTimeout"))
+        return EmptyResult()
+
+    def remove_auto_termination_policy(self):
+        cluster(self).costguard_idle_timeout = None
+        return EmptyResult()
+
+    ElasticMapReduceResponse.run_job_flow = run_job_flow
+
+    # Instance group ids: AWS's are `ig-` and 13 upper-case letters or digits (the EMR API's examples); moto 5.2 makes
+    # them `i-…`, like EC2 instances, which a task naming a group by id could not be told apart from.
+    from moto.emr.models import InstanceGroup
+
+    original_group_init = InstanceGroup.__init__
+
+    def group_init(self, *args, **kwargs):
+        original_group_init(self, *args, **kwargs)
+        if self.id.startswith("i-"):
+            self.id = "ig-" + self.id[2:]
+
+    InstanceGroup.__init__ = group_init
+    ElasticMapReduceResponse.get_auto_termination_policy = get_auto_termination_policy
+    ElasticMapReduceResponse.put_auto_termination_policy = put_auto_termination_policy
+    ElasticMapReduceResponse.remove_auto_termination_policy = remove_auto_termination_policy
 
 
 _REQUESTS = {}
@@ -385,6 +448,7 @@ def serve(port, control_port=None, keep_alive=False):
     threading.Thread(target=watch_parent, daemon=True).start()
     patch_redrive()
     patch_messy_account()
+    patch_auto_termination()
     plug_jsonata()
     import versions_emulation
 

@@ -99,6 +99,10 @@ class StateTaskServiceEmr(StateTaskServiceCallback):
             response = client.run_job_flow(**params)
             tags = {t["Key"]: t.get("Value", "") for t in params.get("Tags", [])}
             _hold_starting(account, region, response["JobFlowId"], tags)
+            # A cluster created with Steps runs the first at once: AWS shows it RUNNING (moto leaves it WAITING).
+            created = _cluster(account, region, response["JobFlowId"])
+            if created.state == "WAITING" and any(s.state in ("PENDING", "RUNNING") for s in created.steps):
+                created.state = "RUNNING"
             env.stack.append({"ClusterId": response["JobFlowId"], "ClusterArn": response.get("ClusterArn")})
         elif action == "terminateCluster":
             backend.terminate_job_flows([params["ClusterId"]])

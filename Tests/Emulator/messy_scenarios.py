@@ -22,6 +22,13 @@ Cases (see issue "Real accounts are messy"):
     versioned-prod/-canary        executions started through aliases on version 1 (creates a cluster) of a state machine
                                   whose latest revision has no EMR task; canary's alias is exempt by pattern
     made-by-hand                  a cluster no workflow created (reported untracked, never acted on)
+    self-terminating-step         a FAILED creator's AutoTerminate cluster still running its create-time step: left to
+                                  end itself (self-terminating)
+    self-terminating-idle         a FAILED creator's cluster with a 30 min auto-termination policy: self-terminating
+    autoterminate-stopped         a STOPPED creator's AutoTerminate cluster running its step: stopped on purpose, an orphan
+    instance-group-user           a stopped creator's cluster whose core group a RUNNING execution resized by instance
+                                  group id only (aws-sdk:emr:modifyInstanceGroups, no ClusterId): kept (shared)
+    idle-timeout-long             a FAILED creator's cluster whose idle timeout (7 days) outlasts the wait: an orphan
 """
 import argparse
 import json
@@ -40,6 +47,20 @@ def sdk(action, parameters, next_state=None):
     state = {"Type": "Task", "Resource": f"arn:aws:states:::aws-sdk:emr:{action}", "Parameters": parameters,
              "ResultPath": None}
     state.update({"Next": next_state} if next_state else {"End": True})
+    return state
+
+
+def ending(name, next_state, auto_terminate=False, idle_timeout=None):
+    """A create task for a cluster that ends itself: AutoTerminate (KeepJobFlowAliveWhenNoSteps false) with a
+    create-time step that runs until the test ends, and/or an auto-termination policy."""
+    state = create(name, next_state)
+    params = state["Parameters"]
+    if auto_terminate:
+        params["Instances"]["KeepJobFlowAliveWhenNoSteps"] = False
+        params["Steps"] = [{"Name": "nightly#forever", "ActionOnFailure": "CONTINUE",
+                            "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["true"]}}]
+    if idle_timeout:
+        params["AutoTerminationPolicy"] = {"IdleTimeout": idle_timeout}
     return state
 
 
@@ -185,6 +206,24 @@ def main():
     remote = make("cross-account", machine("C", {"C": remote_state, "W": WAIT_LONG}))
     remote_run = start(remote, "cross-account-1")
 
+    # A stopped creator's cluster whose core group a RUNNING execution resizes by group id alone.
+    resized = make("instance-group-user", machine("C", {"C": create("instance-group-user", "W"), "W": WAIT_LONG}))
+    resized_run = start(resized, "instance-group-user-1")
+    resizer = make("instance-group-resizer", machine("R", {"R": sdk("modifyInstanceGroups", {"InstanceGroups": [
+        {"InstanceGroupId.$": "$.group", "InstanceCount": 3}]}, "W"), "W": WAIT_LONG}))
+
+    # Clusters that end themselves. After a failed creator they are left to (not killed mid-step); after a stopped
+    # one they are orphans (stopped on purpose); an idle timeout longer than the wait does not count.
+    ending_cases = {}
+    for name, state, stop in [
+        ("self-terminating-step", ending("self-terminating-step", "F", auto_terminate=True), False),
+        ("self-terminating-idle", ending("self-terminating-idle", "F", idle_timeout=1800), False),
+        ("autoterminate-stopped", ending("autoterminate-stopped", "W", auto_terminate=True), True),
+        ("idle-timeout-long", ending("idle-timeout-long", "F", idle_timeout=604800), False),
+    ]:
+        arn = make(name, machine("C", {"C": state, "F": FAIL, "W": WAIT_LONG}))
+        ending_cases[name] = (arn, start(arn, f"{name}-1"), stop)
+
     # Bring each case to its situation.
     for arn, run in [(stopped, stopped_run), (tagged, tagged_run), (handed, handed_run)]:
         waiting_clusters(run)
@@ -264,6 +303,27 @@ def main():
     wait_for(lambda: clusters_of(sfn, remote_run), "the cross-account cluster")
     sfn.stop_execution(executionArn=remote_run)
     record("cross-account", remote, remote_run, clusters_of(sfn, remote_run), "keep", "unknown")
+
+    resized_ids = waiting_clusters(resized_run)
+    sfn.stop_execution(executionArn=resized_run)
+    core = next(g["Id"] for g in emr.list_instance_groups(ClusterId=resized_ids[0])["InstanceGroups"]
+                if g["InstanceGroupType"] == "CORE")
+    resizer_run = start(resizer, "instance-group-resizer-1", {"group": core})
+    wait_for(lambda: any(e["type"] == "WaitStateEntered" for e in
+                         sfn.get_execution_history(executionArn=resizer_run)["events"]), "the resizer's modifyInstanceGroups")
+    record("instance-group-user", resized, resized_run, resized_ids, "keep", "shared")
+
+    for name, (arn, run, stop) in ending_cases.items():
+        ids = wait_for(lambda: clusters_of(sfn, run), f"the cluster of {name}")
+        if stop:
+            wait_for(lambda: emr.describe_cluster(ClusterId=ids[0])["Cluster"]["Status"]["State"] == "RUNNING", name)
+            sfn.stop_execution(executionArn=run)
+        ended(run)
+        described = emr.describe_cluster(ClusterId=ids[0])["Cluster"]
+        if described["AutoTerminate"] != name.startswith(("self-terminating-step", "autoterminate")):
+            raise SystemExit(f"{name}: AutoTerminate is {described['AutoTerminate']}")
+        keep = name.startswith("self-terminating")
+        record(name, arn, run, ids, "keep" if keep else "terminate", "self-terminating" if keep else "terminated")
 
     # A cluster made by hand: no workflow created it. Reported untracked, never acted on.
     stray = emr.run_job_flow(**cluster_params("made-by-hand"))["JobFlowId"]

@@ -91,6 +91,9 @@ public struct PermissionProbe: Sendable {
             var iterator = emr.listSteps(cluster).makeAsyncIterator()
             _ = try await iterator.next()
         }
+        await probe("elasticmapreduce:GetAutoTerminationPolicy") { () async throws(AWSError) in
+            _ = try await emr.autoTerminationPolicy(cluster)
+        }
         for action in Self.mutatingActions { results.append(Result(action: action, verdict: .notChecked)) }
         return results
     }

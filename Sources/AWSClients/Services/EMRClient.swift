@@ -109,6 +109,13 @@ public struct EMRClient: Sendable {
             "CancelSteps", CancelStepsInput(clusterId: clusterID, stepIds: stepIDs, option: "SEND_INTERRUPT"))
     }
 
+    /// `GetAutoTerminationPolicy`: the cluster's idle timeout in seconds, `nil` when it has no policy.
+    public func autoTerminationPolicy(_ clusterID: String) async throws(AWSError) -> Int? {
+        let output: EMR.GetAutoTerminationPolicyOutput = try await client.callJSON(
+            "GetAutoTerminationPolicy", ClusterInput(clusterId: clusterID))
+        return output.autoTerminationPolicy?.idleTimeout
+    }
+
     /// `ListInstanceGroups`.
     public func listInstanceGroups(_ clusterID: String) -> PageSequence<EMR.ListInstanceGroupsOutput> {
         PageSequence(operation: "ListInstanceGroups") { marker async throws(AWSError) in

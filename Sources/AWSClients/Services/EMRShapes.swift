@@ -59,11 +59,25 @@ public enum EMR {
         public var normalizedInstanceHours: Int?
         public var clusterArn: String?
         public var instanceCollectionType: String?
+        /// The cluster ends after its last step (created with `KeepJobFlowAliveWhenNoSteps: false`).
+        public var autoTerminate: Bool?
         enum CodingKeys: String, CodingKey {
             case id = "Id", name = "Name", status = "Status", tags = "Tags", terminationProtected = "TerminationProtected"
             case normalizedInstanceHours = "NormalizedInstanceHours", clusterArn = "ClusterArn"
-            case instanceCollectionType = "InstanceCollectionType"
+            case instanceCollectionType = "InstanceCollectionType", autoTerminate = "AutoTerminate"
         }
+    }
+
+    public struct AutoTerminationPolicy: Codable, Sendable, Equatable {
+        /// Seconds of idleness after which EMR terminates the cluster (60…604800).
+        public var idleTimeout: Int?
+        enum CodingKeys: String, CodingKey { case idleTimeout = "IdleTimeout" }
+    }
+
+    public struct GetAutoTerminationPolicyOutput: Codable, Sendable {
+        /// Absent when the cluster has no auto-termination policy.
+        public var autoTerminationPolicy: AutoTerminationPolicy?
+        enum CodingKeys: String, CodingKey { case autoTerminationPolicy = "AutoTerminationPolicy" }
     }
 
     public struct DescribeClusterOutput: Codable, Sendable {

@@ -79,6 +79,7 @@ public struct ConfigFile: Sendable, Equatable {
             case "quick_check_every": config.quickCheckEvery = try duration()
             case "policy.grace": config.policy.grace = try duration()
             case "policy.redrive_grace": config.policy.redriveGrace = try duration()
+            case "policy.self_termination_wait": config.policy.selfTerminationWait = try duration()
             case "policy.unprotect": config.policy.unprotect = try bool()
             case "policy.max_terminations_per_pass":
                 guard case .integer(let n) = value, n >= 0 else { throw fail("\(qualified) must be a whole number ≥ 0") }

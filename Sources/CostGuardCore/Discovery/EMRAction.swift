@@ -70,16 +70,33 @@ public enum EMRAction {
         return clusterID(fromIDOrARN: resource) == nil && !resource.isEmpty
     }
 
+    /// The instance group and fleet ids (`ig-…`, `if-…`) the parameters name, where the EMR API model puts them:
+    /// `InstanceGroups[].InstanceGroupId`, `InstanceGroupId`, `InstanceFleet.InstanceFleetId`, `InstanceFleetId`.
+    /// Empty when any id there is not such a string (the caller then cannot tell the cluster: a problem).
+    public static func unitIDs(in parameters: JSONValue) -> [String] {
+        guard let object = parameters.object else { return [] }
+        var values: [JSONValue?] = (object["InstanceGroups"]?.array ?? []).map { $0["InstanceGroupId"] }
+        values += [object["InstanceGroupId"], object["InstanceFleet"]?["InstanceFleetId"], object["InstanceFleetId"]]
+        var ids: [String] = []
+        for value in values {
+            guard let value else { continue }
+            guard let id = value.string, id.hasPrefix("ig-") || id.hasPrefix("if-") else { return [] }
+            if !ids.contains(id) { ids.append(id) }
+        }
+        return ids
+    }
+
     /// Whether parameters that name no cluster still carry ids of another kind (instance groups, instance fleets)
     /// that belong to some cluster CostGuard cannot tell.
     public static func namesOtherEMRResources(_ parameters: JSONValue) -> Bool {
         guard let object = parameters.object else { return false }
         if let groups = object["InstanceGroups"]?.array,
-            groups.contains(where: { $0["InstanceGroupId"]?.string != nil })
+            groups.contains(where: { $0["InstanceGroupId"] != nil })
         {
             return true
         }
         return object["InstanceGroupId"] != nil || object["InstanceFleet"]?["InstanceFleetId"] != nil
+            || object["InstanceFleetId"] != nil
     }
 }
 

@@ -102,8 +102,23 @@ public struct HistoryFindings: Sendable, Equatable {
         }
     }
 
+    /// A task that names instance groups or fleets (`ig-…`, `if-…`) of a cluster it does not name
+    /// (`modifyInstanceGroups` by `InstanceGroupId`): it uses whichever cluster owns them.
+    public struct UnitReference: Sendable, Hashable {
+        public var unitID: String
+        public var resource: String
+        public var eventID: Int
+
+        public init(unitID: String, resource: String, eventID: Int) {
+            self.unitID = unitID
+            self.resource = resource
+            self.eventID = eventID
+        }
+    }
+
     public var creations: [Creation] = []
     public var references: [Reference] = []
+    public var unitReferences: [UnitReference] = []
     public var steps: [Step] = []
     /// Clusters the execution terminated itself (terminateCluster that succeeded).
     public var terminatedItself: Set<String> = []
@@ -137,6 +152,8 @@ public struct HistoryFindings: Sendable, Equatable {
 /// - A cluster id handed to the execution — in its input, in any task's parameters (Lambda payloads, child
 ///   executions' input, `aws-sdk:*` calls), in a variable a state assigned — is a reference of kind `other`: while
 ///   the execution runs it may still use that cluster. Truncated input or variables are a problem.
+/// - A task that names only instance groups or fleets (`modifyInstanceGroups` by `InstanceGroupId`) is a unit
+///   reference: the cluster owning them is found by reading the groups of each cluster about to be terminated.
 /// - A create task run with another account's role (`Credentials.RoleArn`) created its cluster in that account.
 public struct HistoryAnalyzer: Sendable {
     public private(set) var findings = HistoryFindings()
@@ -232,6 +249,11 @@ public struct HistoryAnalyzer: Sendable {
                         break
                     case .optionalCluster where !EMRAction.namesOtherEMRResources(parameters):
                         break
+                    case .optionalCluster where !EMRAction.unitIDs(in: parameters).isEmpty:
+                        // The cluster that owns these groups is found before acting (its groups are read then).
+                        for unit in EMRAction.unitIDs(in: parameters) {
+                            findings.unitReferences.append(.init(unitID: unit, resource: "\(type):\(resource)", eventID: event.id))
+                        }
                     case .cluster where EMRAction.namesNonClusterResource(parameters):
                         break
                     default:

@@ -24,6 +24,9 @@ public enum Disposition: String, Sendable, Hashable, CaseIterable, Codable {
     case unknown
     /// The cluster ended by other means (the workflow, a person, EMR): nothing to do.
     case ended
+    /// Its creator FAILED or TIMED_OUT, and the cluster will end itself (AutoTerminate after its running step, or an
+    /// auto-termination policy's idle timeout): left to do so for the self-termination wait, not killed mid-step.
+    case selfTerminating = "self-terminating"
 
     /// Hashes the case, not its name: a raw-value enum hashes its raw string by default, and a pass hashes each
     /// decision's disposition a few times (counts, the journaled and costed sets).
@@ -42,6 +45,7 @@ public enum Disposition: String, Sendable, Hashable, CaseIterable, Codable {
             case .reportOnly: 9
             case .unknown: 10
             case .ended: 11
+            case .selfTerminating: 12
             }
         hasher.combine(ordinal)
     }

@@ -12,6 +12,10 @@ public struct PolicyConfiguration: Sendable, Equatable {
     public var grace: Duration = .seconds(15 * 60)
     /// Time after the execution ended before acting while it can still be redriven. Default 1 h.
     public var redriveGrace: Duration = .seconds(3600)
+    /// How long after its FAILED or TIMED_OUT creator ended a cluster that will end itself (AutoTerminate with a
+    /// running step, or an auto-termination policy with a shorter idle timeout) is left to do so. Default 2 h; zero
+    /// treats such clusters as any orphan.
+    public var selfTerminationWait: Duration = .seconds(2 * 3600)
     /// Action per end status. Defaults: terminate for ABORTED, FAILED, TIMED_OUT; report for SUCCEEDED.
     public var actions: [ExecutionStatus: OrphanAction] = [
         .aborted: .terminate, .failed: .terminate, .timedOut: .terminate, .succeeded: .report,

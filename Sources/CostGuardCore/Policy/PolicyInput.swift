@@ -58,14 +58,21 @@ public struct ClusterFacts: Sendable, Hashable {
     public var terminationProtected: Bool?
     /// The cluster's tags as last described; `nil` until a DescribeCluster said.
     public var tags: [String: String]?
+    /// DescribeCluster's `AutoTerminate` (EMR ends the cluster after its last step); `nil` until described.
+    public var autoTerminate: Bool?
+    /// The cluster's auto-termination policy, as GetAutoTerminationPolicy last said.
+    public var autoTerminationPolicy: AutoTerminationPolicy
     public var creator: ExecutionFacts
     /// Other executions whose tasks name this cluster.
     public var referencedBy: [ExecutionFacts]
 
     public init(
         id: String, scope: Scope, state: ClusterState, observedThisPass: Bool, terminationProtected: Bool? = nil,
-        tags: [String: String]? = nil, creator: ExecutionFacts, referencedBy: [ExecutionFacts] = []
+        tags: [String: String]? = nil, autoTerminate: Bool? = nil, autoTerminationPolicy: AutoTerminationPolicy = .unread,
+        creator: ExecutionFacts, referencedBy: [ExecutionFacts] = []
     ) {
+        self.autoTerminate = autoTerminate
+        self.autoTerminationPolicy = autoTerminationPolicy
         self.id = id
         self.scope = scope
         self.state = state
@@ -75,6 +82,31 @@ public struct ClusterFacts: Sendable, Hashable {
         self.creator = creator
         self.referencedBy = referencedBy
     }
+}
+
+/// An instance group or fleet a RUNNING execution's task names without naming its cluster.
+public struct UnitReference: Sendable, Hashable {
+    /// `ig-…` or `if-…`.
+    public var unitID: String
+    /// The execution, and its task (`aws-sdk:emr:modifyInstanceGroups`).
+    public var executionARN: String
+    public var resource: String
+
+    public init(unitID: String, executionARN: String, resource: String) {
+        self.unitID = unitID
+        self.executionARN = executionARN
+        self.resource = resource
+    }
+}
+
+/// A cluster's EMR auto-termination policy (it ends the cluster after an idle timeout).
+public enum AutoTerminationPolicy: Sendable, Hashable {
+    /// Not read yet (GetAutoTerminationPolicy is read in the re-check of a candidate that may end itself).
+    case unread
+    /// The cluster has none.
+    case none
+    /// EMR terminates the cluster after it has been idle this long.
+    case idleTimeout(Duration)
 }
 
 /// A termination AWS refused (an SCP, a tag condition, a validation error): the cluster is set aside until
@@ -117,6 +149,11 @@ public struct PolicyInput: Sendable {
     /// Clusters running a step that no followed workflow gave them (someone else is using them), by cluster id,
     /// with the step (from the re-check before acting).
     public var busy: [String: String]
+    /// Instance groups and fleets named by RUNNING executions whose task did not name the cluster
+    /// (`modifyInstanceGroups` by `InstanceGroupId`), by the executions' scope.
+    public var unitReferences: [Scope: [UnitReference]]
+    /// The instance group and fleet ids of clusters, as the re-check read them this pass.
+    public var clusterUnits: [String: Set<String>]
     /// Why no cluster may be acted on this pass (the host's clock is too far from AWS's), or `nil`.
     public var actionsStopped: String?
     /// AWS's time (the host's clock corrected by the offset AWS's answers showed).
@@ -124,8 +161,11 @@ public struct PolicyInput: Sendable {
 
     public init(
         clusters: [ClusterFacts], degradedScopes: Set<Scope> = [], uncertainReferenceScopes: [Scope: String] = [:],
-        refusals: [String: Refusal] = [:], busy: [String: String] = [:], actionsStopped: String? = nil, now: Timestamp
+        refusals: [String: Refusal] = [:], busy: [String: String] = [:], unitReferences: [Scope: [UnitReference]] = [:],
+        clusterUnits: [String: Set<String>] = [:], actionsStopped: String? = nil, now: Timestamp
     ) {
+        self.unitReferences = unitReferences
+        self.clusterUnits = clusterUnits
         self.actionsStopped = actionsStopped
         self.clusters = clusters
         self.degradedScopes = degradedScopes
@@ -144,12 +184,26 @@ public struct Decision: Sendable, Hashable {
         case terminate(unprotectFirst: Bool)
     }
 
+    /// A fact the policy could not decide without, read by the re-check before acting.
+    public enum Pending: Sendable, Hashable {
+        /// DescribeCluster: its termination protection is not known.
+        case clusterDescription
+        /// GetAutoTerminationPolicy: the cluster may end itself, and its policy is not known.
+        case autoTerminationPolicy
+        /// ListInstanceGroups / ListInstanceFleets: a RUNNING execution in its scope names an instance group or fleet
+        /// without its cluster, and this cluster's were not read this pass.
+        case instanceGroups
+    }
+
     public var clusterID: String
     public var scope: Scope
     public var disposition: Disposition
     /// Why, in words, for the journal and the report.
     public var reason: String
     public var action: Action?
+    /// What the policy still needs to decide: the pass reads it in the re-check, then decides again. Set only with
+    /// `unknown`.
+    public var pending: Pending?
     /// When the cluster became an orphan: the later of its creator's stop and its last reference's stop.
     public var orphanedSince: Timestamp?
 }

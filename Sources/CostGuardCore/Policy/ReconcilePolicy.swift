@@ -11,9 +11,14 @@
 /// 6. the creator ended with a status configured `report` → `report-only`;
 /// 7. within the grace period (or the redrive grace while redrivable) → `grace`;
 /// 8. its scope's reads were incomplete this pass → `unknown`;
-/// 9. termination-protected without the `unprotect` opt-in → `protected`; protection unknown → `unknown`; AWS
+/// 9. its creator FAILED or TIMED_OUT and the cluster will end itself (AutoTerminate with steps left, or an
+///    auto-termination policy shorter than the self-termination wait) within the wait → `self-terminating`; its
+///    policy not read yet → `unknown`, pending the re-check's GetAutoTerminationPolicy;
+/// 10. a RUNNING execution in its scope names an instance group or fleet without its cluster: the cluster owns one
+///    → `shared`; its groups not read this pass → `unknown`, pending the re-check's ListInstanceGroups;
+/// 11. termination-protected without the `unprotect` opt-in → `protected`; protection unknown → `unknown`; AWS
 ///    refused its termination and the backoff has not passed → `unknown` (set aside);
-/// 10. dry run → `would-terminate`; over the per-pass cap → `deferred`; else `orphan` with a terminate action.
+/// 12. dry run → `would-terminate`; over the per-pass cap → `deferred`; else `orphan` with a terminate action.
 public enum ReconcilePolicy {
     public static func decide(_ input: PolicyInput, configuration: PolicyConfiguration) -> [Decision] {
         var terminations = 0
@@ -45,8 +50,13 @@ public enum ReconcilePolicy {
     }
 
     static func decideOne(_ cluster: ClusterFacts, input: PolicyInput, configuration: PolicyConfiguration) -> Decision {
-        func verdict(_ disposition: Disposition, _ reason: String, since: Timestamp? = nil, action: Decision.Action? = nil) -> Decision {
-            Decision(clusterID: cluster.id, scope: cluster.scope, disposition: disposition, reason: reason, action: action, orphanedSince: since)
+        func verdict(
+            _ disposition: Disposition, _ reason: String, since: Timestamp? = nil, action: Decision.Action? = nil,
+            pending: Decision.Pending? = nil
+        ) -> Decision {
+            Decision(
+                clusterID: cluster.id, scope: cluster.scope, disposition: disposition, reason: reason, action: action,
+                pending: pending, orphanedSince: since)
         }
         let creator = cluster.creator
         if cluster.state.hasEnded || cluster.state == .terminating {
@@ -111,9 +121,47 @@ public enum ReconcilePolicy {
         if input.degradedScopes.contains(cluster.scope) {
             return verdict(.unknown, "\(ended); but AWS reads in \(cluster.scope) were incomplete this pass", since: lastUse)
         }
+        // A cluster that will end itself after a failed or timed-out workflow is left to (not killed mid-step), for
+        // a bounded wait; an ABORTED creator was stopped on purpose.
+        var overdue = ""
+        let wait = configuration.selfTerminationWait
+        if wait > .zero, creator.status == .failed || creator.status == .timedOut {
+            if let how = selfTermination(of: cluster, wait: wait) {
+                if idle < wait {
+                    return verdict(
+                        .selfTerminating,
+                        "\(ended); \(how): left to end itself until \(lastUse.adding(wait)) (self-termination wait "
+                            + "\(DurationText.format(wait)))", since: lastUse)
+                }
+                overdue = "; it did not end itself within the \(DurationText.format(wait)) self-termination wait (\(how))"
+            } else if idle < wait, cluster.autoTerminationPolicy == .unread {
+                return verdict(
+                    .unknown, "\(ended); whether an auto-termination policy ends it is not known yet", since: lastUse,
+                    pending: .autoTerminationPolicy)
+            }
+        }
+        // A RUNNING execution in this scope acts on an instance group or fleet without naming its cluster: this
+        // cluster is kept if it owns one, and decided only once its groups were read this pass.
+        if let units = input.unitReferences[cluster.scope], let first = units.first {
+            guard let owned = input.clusterUnits[cluster.id] else {
+                return verdict(
+                    .unknown,
+                    "\(ended); execution \(first.executionARN) (RUNNING) acts on instance group \(first.unitID) without "
+                        + "naming its cluster: this cluster's groups are read before acting", since: lastUse,
+                    pending: .instanceGroups)
+            }
+            if let user = units.first(where: { owned.contains($0.unitID) }) {
+                return verdict(
+                    .shared,
+                    "execution \(user.executionARN) (RUNNING) uses it: \(user.resource) names its instance group "
+                        + user.unitID)
+            }
+        }
         switch cluster.terminationProtected {
         case nil:
-            return verdict(.unknown, "\(ended); its termination protection is not known yet", since: lastUse)
+            return verdict(
+                .unknown, "\(ended); its termination protection is not known yet", since: lastUse,
+                pending: .clusterDescription)
         case true? where !configuration.unprotect:
             return verdict(.protected, "\(ended); termination-protected (set unprotect = true to act)", since: lastUse)
         default:
@@ -127,8 +175,23 @@ public enum ReconcilePolicy {
         }
         let refs = cluster.referencedBy.isEmpty ? "no other execution uses it" : "no running execution uses it"
         return verdict(
-            .orphan, "\(ended), \(refs), idle \(DurationText.format(idle)) (grace \(DurationText.format(configuration.grace)))", since: lastUse,
+            .orphan,
+            "\(ended), \(refs), idle \(DurationText.format(idle)) (grace \(DurationText.format(configuration.grace)))"
+                + overdue, since: lastUse,
             action: .terminate(unprotectFirst: cluster.terminationProtected == true))
+    }
+
+    /// How a cluster will end itself within `wait`, in words, or `nil` when it will not: created with AutoTerminate
+    /// and not yet past its steps (EMR ends it after the last one), or an auto-termination policy whose idle timeout
+    /// is shorter than the wait.
+    static func selfTermination(of cluster: ClusterFacts, wait: Duration) -> String? {
+        if cluster.autoTerminate == true, [.starting, .bootstrapping, .running].contains(cluster.state) {
+            return "AutoTerminate: EMR ends it when its steps finish (it is \(cluster.state.rawValue))"
+        }
+        if case .idleTimeout(let timeout) = cluster.autoTerminationPolicy, timeout < wait {
+            return "its auto-termination policy ends it after \(DurationText.format(timeout)) idle"
+        }
+        return nil
     }
 
     /// `*` matches any run of characters; everything else matches itself.

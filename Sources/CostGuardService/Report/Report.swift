@@ -87,7 +87,7 @@ public struct Report: Codable, Sendable, Equatable {
     public struct Totals: Codable, Sendable, Equatable {
         public var clusters: Int
         /// What the orphans among the rows cost per hour (orphan, would-terminate, protected, deferred,
-        /// report-only): the table's "Leaking now".
+        /// report-only, self-terminating): the table's "Leaking now".
         public var costPerHourUSD: Double
         public var costSoFarUSD: Double
         public var savedUSD: Double
@@ -219,7 +219,9 @@ public enum ReportBuilder {
 extension ReportBuilder {
     /// The dispositions whose cost is a leak: orphans, however the policy handles them. Live, shared, grace and
     /// exempt clusters are doing (or allowed to do) their job; an unknown one is not proven an orphan.
-    public static let orphanDispositions: [Disposition] = [.orphan, .wouldTerminate, .protected, .deferred, .reportOnly]
+    public static let orphanDispositions: [Disposition] = [
+        .orphan, .wouldTerminate, .protected, .deferred, .reportOnly, .selfTerminating,
+    ]
     static let orphanDispositionNames = Set(orphanDispositions.map(\.rawValue))
 
     /// What the orphans cost per hour (the daemon's `costguard_orphan_cost_per_hour_usd`, the report's "Leaking

@@ -217,7 +217,7 @@ public enum ReportFormatter {
         let code: String
         switch disposition {
         case "orphan", "would-terminate", "deferred", "protected": code = "31"
-        case "unknown", "report-only", "grace": code = "33"
+        case "unknown", "report-only", "grace", "self-terminating": code = "33"
         case "terminated": code = "32"
         default: code = "0"
         }

@@ -73,6 +73,11 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Grace while the execution can be redriven (default 1h).", valueName: "duration"))
     var redriveGrace: String?
 
+    @Option(help: ArgumentHelp(
+        "How long a cluster that ends itself (AutoTerminate with steps left, or a shorter auto-termination policy) is "
+            + "left to, after a FAILED or TIMED_OUT creator (default 2h; 0s: not at all).", valueName: "duration"))
+    var selfTerminationWait: String?
+
     @Option(help: ArgumentHelp("At most this many terminations per pass; the rest are deferred (default 10).", valueName: "n"))
     var maxTerminations: Int?
 
@@ -93,7 +98,9 @@ struct RunOptions: ParsableArguments {
     var logFormat: String = "text"
 
     func validate() throws {
-        for (name, value) in [("--grace", grace), ("--redrive-grace", redriveGrace)] {
+        for (name, value) in [
+            ("--grace", grace), ("--redrive-grace", redriveGrace), ("--self-termination-wait", selfTerminationWait),
+        ] {
             if let value, DurationText.parse(value) == nil {
                 throw ValidationError("\(name) '\(value)' is not a duration; write it like 90s, 15m or 1h30m")
             }
@@ -110,6 +117,7 @@ struct RunOptions: ParsableArguments {
         policy.dryRun = dryRun || (file.dryRun ?? false)
         if let grace { policy.grace = DurationText.parse(grace)! }
         if let redriveGrace { policy.redriveGrace = DurationText.parse(redriveGrace)! }
+        if let selfTerminationWait { policy.selfTerminationWait = DurationText.parse(selfTerminationWait)! }
         if let maxTerminations { policy.maxTerminationsPerPass = maxTerminations }
         return policy
     }

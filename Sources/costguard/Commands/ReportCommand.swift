@@ -65,7 +65,7 @@ struct ReportCommand: ParsableCommand {
     @OptionGroup var filters: ReportFilters
 
     @Option(name: .customLong("status"), help: ArgumentHelp(
-        "Only this disposition (repeatable): orphan, terminated, would-terminate, protected, exempt, shared, live, grace, deferred, report-only, unknown, ended.",
+        "Only this disposition (repeatable): orphan, terminated, would-terminate, protected, exempt, shared, live, grace, deferred, report-only, unknown, ended, self-terminating.",
         valueName: "disposition"))
     var statuses: [String] = []
 

@@ -1,10 +1,12 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
 /// Settings every CostGuard target shares: Swift 6 mode plus the two upcoming features the style guide asks for.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
+    // The build stays warning-free: a warning in our sources fails it (dependencies are not affected).
+    .treatAllWarnings(as: .error),
 ]
 
 let package = Package(
@@ -121,6 +123,8 @@ let package = Package(
         .testTarget(
             name: "CostGuardServiceTests",
             dependencies: ["AWSClients", "CostGuardCore", "CostGuardLedger", "CostGuardService", "CostGuardTestKit"],
+            // Read from the source tree by path (ReportTests.goldenDirectory), not bundled.
+            exclude: ["Golden"],
             swiftSettings: strictSettings
         ),
         .testTarget(

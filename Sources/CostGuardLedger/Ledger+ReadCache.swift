@@ -1,4 +1,4 @@
-public import CostGuardCore
+import CostGuardCore
 
 /// Answers of the reads every pass repeats, kept while nothing they were read from can have changed.
 ///

@@ -225,6 +225,7 @@ public final class Ledger: @unchecked Sendable {
     /// - Parameters:
     ///   - action: what the transaction does, for the error message ("recording pass 12").
     ///   - body: the statements; it must not call back into the ledger.
+    @discardableResult
     package func write<T>(_ action: String, _ body: (SQLiteConnection) throws -> T) throws(LedgerError) -> T {
         precondition(!isReadOnly, "write on a read-only ledger")
         return try locked(action) { try connection.transaction { try body(connection) } }

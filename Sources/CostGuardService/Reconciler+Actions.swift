@@ -1,6 +1,6 @@
-public import AWSClients
-public import CostGuardCore
-public import CostGuardLedger
+import AWSClients
+import CostGuardCore
+import CostGuardLedger
 
 extension Reconciler {
     /// Re-reads, right before acting, the creating execution (still ended, same redrive count) and the cluster

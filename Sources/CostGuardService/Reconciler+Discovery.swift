@@ -1,6 +1,6 @@
-public import AWSClients
-public import CostGuardCore
-public import CostGuardLedger
+import AWSClients
+import CostGuardCore
+import CostGuardLedger
 internal import Crypto
 
 extension Reconciler {
@@ -206,7 +206,7 @@ extension Reconciler {
             if try expressAnswer(error, machine: machine) { return }
             // Deleted (the ledger keeps its row): nothing of it runs any more. Its executions the ledger has as
             // RUNNING are described by `followUnlisted`, which AWS's answers decide.
-            if (error as? AWSError)?.code == "StateMachineDoesNotExist" { return }
+            if error.code == "StateMachineDoesNotExist" { return }
             problems.add("ListExecutions \(machine.arn): \(error)", region: region.region, reach: .scope(account: machine.account))
             return
         }

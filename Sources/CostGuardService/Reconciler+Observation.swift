@@ -1,6 +1,6 @@
-public import AWSClients
-public import CostGuardCore
-public import CostGuardLedger
+import AWSClients
+import CostGuardCore
+import CostGuardLedger
 
 extension Reconciler {
     /// States EMR bills for that a termination can apply to.

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// `Tests/Emulator/scripted_server.py`: an HTTP server on 127.0.0.1 that answers by a script of rules, for the
 /// IMDS and container credential tests and for fault injection.
@@ -25,7 +25,7 @@ public final class ScriptedServer: Sendable {
         let directory = try TestPaths.temporaryDirectory()
         let scriptPath = directory + "/rules.json"
         let logPath = directory + "/requests.jsonl"
-        FileManager.default.createFile(atPath: logPath, contents: Data())
+        _ = FileManager.default.createFile(atPath: logPath, contents: Data())
         try JSONSerialization.data(withJSONObject: rules).write(to: URL(fileURLWithPath: scriptPath))
         var started: (Int, BackgroundProcess)?
         for _ in 0..<5 {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Paths the tests need: the repository, its Python environment, and the built products.
 public enum TestPaths {

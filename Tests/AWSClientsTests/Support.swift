@@ -72,11 +72,8 @@ final class LogCapture: Sendable {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
-        func log(
-            level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-            function: String, line: UInt
-        ) {
-            capture.append("\(level) \(message) \(self.metadata.merging(metadata ?? [:]) { $1 })")
+        func log(event: LogEvent) {
+            capture.append("\(event.level) \(event.message) \(self.metadata.merging(event.metadata ?? [:]) { $1 })")
         }
     }
 }

@@ -1,4 +1,4 @@
-public import CostGuardCore
+import CostGuardCore
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
 #else

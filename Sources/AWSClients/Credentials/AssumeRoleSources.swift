@@ -1,4 +1,4 @@
-public import AWSSigV4
+import AWSSigV4
 public import CostGuardCore
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials

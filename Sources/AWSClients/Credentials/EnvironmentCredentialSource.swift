@@ -1,4 +1,4 @@
-public import AWSSigV4
+import AWSSigV4
 public import CostGuardCore
 
 /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` (or the older `AWS_SECURITY_TOKEN`).

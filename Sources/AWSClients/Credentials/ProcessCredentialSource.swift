@@ -1,4 +1,4 @@
-public import AWSSigV4
+import AWSSigV4
 public import CostGuardCore
 
 /// `credential_process`: runs the command (split like a POSIX shell would, without running a shell) and reads the

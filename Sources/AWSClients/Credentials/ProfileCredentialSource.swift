@@ -1,4 +1,4 @@
-public import AWSSigV4
+import AWSSigV4
 public import CostGuardCore
 
 /// Credentials from a profile of the shared files, in the forms the AWS CLI accepts:

@@ -1,4 +1,4 @@
-public import AWSSigV4
+import AWSSigV4
 public import CostGuardCore
 public import Logging
 #if canImport(FoundationEssentials)
@@ -338,14 +338,8 @@ public struct AWSServiceClient: Sendable {
         var all: [(name: String, value: String)] = [("Host", endpoint.host)] + headers.map { (name: $0.0, value: $0.1) }
         all.append(("User-Agent", "costguard/\(CostGuardVersion.current)"))
         if signed {
-            let creds: AWSCredentials
-            do {
-                creds = try await credentials.credentials()
-            } catch let error as AWSError {
-                throw error
-            } catch {
-                throw AWSError(kind: .credentials, service: service.signingName, operation: operation, message: "\(error)")
-            }
+            // Typed throws: a provider's failure is already an AWSError.
+            let creds: AWSCredentials = try await credentials.credentials()
             let signer = SigV4Signer(credentials: creds, region: region, service: service.signingName)
             let skewed = Timestamp(millisecondsSinceEpoch: context.now().millisecondsSinceEpoch + context.clockSkew.milliseconds)
             let signature = signer.sign(

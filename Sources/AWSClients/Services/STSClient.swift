@@ -1,5 +1,5 @@
 public import AWSSigV4
-public import CostGuardCore
+import CostGuardCore
 
 /// AWS Security Token Service (query protocol, XML answers).
 public struct STSClient: Sendable {

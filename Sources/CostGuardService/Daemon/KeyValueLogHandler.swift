@@ -1,4 +1,4 @@
-public import CostGuardCore
+import CostGuardCore
 public import Logging
 
 /// One line per event on stderr with stable `key=value` fields.
@@ -30,10 +30,8 @@ public struct KeyValueLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(
-        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-        file: String, function: String, line: UInt
-    ) {
+    public func log(event: LogEvent) {
+        let (level, message, explicit) = (event.level, event.message, event.metadata)
         let merged = metadata.merging(explicit ?? [:]) { $1 }
         let text: String
         switch format {

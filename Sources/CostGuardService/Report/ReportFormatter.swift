@@ -1,4 +1,4 @@
-public import CostGuardCore
+import CostGuardCore
 public import CostGuardLedger
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials

@@ -117,7 +117,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AWSClientsTests",
-            dependencies: ["AWSClients", "AWSSigV4", "CostGuardCore", "CostGuardTestKit", .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            dependencies: [
+                "AWSClients", "AWSSigV4", "CostGuardCore", "CostGuardTestKit",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

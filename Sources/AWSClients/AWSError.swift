@@ -34,8 +34,15 @@ public struct AWSError: Error, Sendable, CustomStringConvertible, CustomDebugStr
     public var attempts: Int
 
     public init(
-        kind: Kind, service: String, operation: String, code: String? = nil, message: String,
-        statusCode: Int? = nil, requestID: String? = nil, rawBody: String? = nil, attempts: Int = 1
+        kind: Kind,
+        service: String,
+        operation: String,
+        code: String? = nil,
+        message: String,
+        statusCode: Int? = nil,
+        requestID: String? = nil,
+        rawBody: String? = nil,
+        attempts: Int = 1
     ) {
         self.kind = kind
         self.service = service

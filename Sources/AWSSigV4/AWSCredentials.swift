@@ -11,7 +11,8 @@ public struct AWSCredentials: Sendable, Hashable, CustomStringConvertible, Custo
     /// When temporary credentials stop working; `nil` for long-term keys.
     public let expiration: Timestamp?
 
-    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Timestamp? = nil) {
+    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Timestamp? = nil)
+    {
         self.accessKeyID = accessKeyID
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken

@@ -12,8 +12,11 @@ public struct SigV4Request: Sendable {
     public var payloadHash: String
 
     public init(
-        method: String, path: String, query: [(name: String, value: String)] = [],
-        headers: [(name: String, value: String)], payloadHash: String
+        method: String,
+        path: String,
+        query: [(name: String, value: String)] = [],
+        headers: [(name: String, value: String)],
+        payloadHash: String
     ) {
         self.method = method
         self.path = path

@@ -33,7 +33,9 @@ public struct SigV4Signer: Sendable {
     }
 
     /// Headers the SDKs never sign, because proxies may change them.
-    static let unsignedHeaders: Set<String> = ["expect", "transfer-encoding", "user-agent", "x-amzn-trace-id", "authorization"]
+    static let unsignedHeaders: Set<String> = [
+        "expect", "transfer-encoding", "user-agent", "x-amzn-trace-id", "authorization",
+    ]
 
     public var credentials: AWSCredentials
     public var region: String
@@ -69,7 +71,8 @@ public struct SigV4Signer: Sendable {
         let (canonicalHeaders, signedHeaders) = Self.canonicalHeaders(headers)
         let canonicalRequest = [
             // The two common cases without making new strings: an upper-case method (`POST`) and the root path.
-            request.method.utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) ? request.method : request.method.uppercased(),
+            request.method.utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) })
+                ? request.method : request.method.uppercased(),
             request.path == "/" ? "/" : canonicalPath(request.path),
             Self.canonicalQuery(request.query),
             canonicalHeaders,
@@ -87,14 +90,20 @@ public struct SigV4Signer: Sendable {
         if let token = credentials.sessionToken, options.omitSessionTokenFromSignature {
             added.append(("X-Amz-Security-Token", token))
         }
-        added.append((
-            "Authorization",
-            "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), "
-                + "Signature=\(signature)"
-        ))
+        added.append(
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), "
+                    + "Signature=\(signature)"
+            )
+        )
         return SigV4Signature(
-            headers: added, canonicalRequest: canonicalRequest, stringToSign: stringToSign, signature: signature,
-            signedHeaders: signedHeaders)
+            headers: added,
+            canonicalRequest: canonicalRequest,
+            stringToSign: stringToSign,
+            signature: signature,
+            signedHeaders: signedHeaders
+        )
     }
 
     /// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, day), region), service), "aws4_request")`.
@@ -103,7 +112,10 @@ public struct SigV4Signer: Sendable {
         let kDate = HMAC<SHA256>.authenticationCode(for: Array(day.utf8), using: kSecret)
         let kRegion = HMAC<SHA256>.authenticationCode(for: Array(region.utf8), using: SymmetricKey(data: kDate))
         let kService = HMAC<SHA256>.authenticationCode(for: Array(service.utf8), using: SymmetricKey(data: kRegion))
-        let kSigning = HMAC<SHA256>.authenticationCode(for: Array("aws4_request".utf8), using: SymmetricKey(data: kService))
+        let kSigning = HMAC<SHA256>.authenticationCode(
+            for: Array("aws4_request".utf8),
+            using: SymmetricKey(data: kService)
+        )
         return SymmetricKey(data: kSigning)
     }
 
@@ -183,14 +195,18 @@ public struct SigV4Signer: Sendable {
         var clean = true
         for byte in value.utf8 {
             let space = byte == UInt8(ascii: " ")
-            if byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") || (space && previousSpace) {
+            if byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
+                || (space && previousSpace)
+            {
                 clean = false
                 break
             }
             previousSpace = space
         }
         if clean && !previousSpace { return value }
-        return value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+        return value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(
+            separator: " "
+        )
     }
 
     /// RFC 3986 encoding: everything but `A-Z a-z 0-9 - _ . ~` (and `/` when `keepSlash`) as `%XX` of its UTF-8.
@@ -213,7 +229,8 @@ public struct SigV4Signer: Sendable {
     /// RFC 3986's unreserved characters: `A-Z a-z 0-9 - _ . ~`.
     static func isUnreserved(_ byte: UInt8) -> Bool {
         switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"),
             UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
             return true
         default:
@@ -230,7 +247,12 @@ public struct SigV4Signer: Sendable {
     public static func amzDate(_ date: Timestamp) -> String {
         let iso = Array(Timestamp(millisecondsSinceEpoch: date.millisecondsSinceEpoch / 1000 * 1000).iso8601.utf8)
         // 2015-08-30T12:36:00.000Z → 20150830T123600Z
-        return String(decoding: iso.prefix(19).filter { $0 != UInt8(ascii: "-") && $0 != UInt8(ascii: ":") } + [UInt8(ascii: "Z")], as: UTF8.self)
+        return String(
+            decoding: iso.prefix(19).filter { $0 != UInt8(ascii: "-") && $0 != UInt8(ascii: ":") } + [
+                UInt8(ascii: "Z")
+            ],
+            as: UTF8.self
+        )
     }
 
     /// Lower-case hex of a digest or MAC.
@@ -275,7 +297,9 @@ public final class SigV4KeyCache: Sendable {
             return cached.mac
         }
         let mac = HMAC<SHA256>(key: signer.signingKey(day: day))
-        entry.withLock { $0 = Entry(secret: secret, day: day, region: signer.region, service: signer.service, mac: mac) }
+        entry.withLock {
+            $0 = Entry(secret: secret, day: day, region: signer.region, service: signer.service, mac: mac)
+        }
         return mac
     }
 }

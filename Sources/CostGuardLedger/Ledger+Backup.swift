@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-    internal import Glibc
+internal import Glibc
 #elseif canImport(Darwin)
-    internal import Darwin
+internal import Darwin
 #endif
 
 extension Ledger {
@@ -22,13 +22,19 @@ extension Ledger {
         if stat(destination, &info) == 0 {
             if (info.st_mode & S_IFMT) == S_IFDIR {
                 throw LedgerError(
-                    .pathIsDirectory, path: destination, message: "the backup destination is a directory",
-                    fix: "name a file, e.g. \(destination)/ledger-backup.sqlite")
+                    .pathIsDirectory,
+                    path: destination,
+                    message: "the backup destination is a directory",
+                    fix: "name a file, e.g. \(destination)/ledger-backup.sqlite"
+                )
             }
             if !overwrite {
                 throw LedgerError(
-                    .destinationExists, path: destination, message: "the backup destination already exists",
-                    fix: "choose a new file name, or pass --force to replace it")
+                    .destinationExists,
+                    path: destination,
+                    message: "the backup destination already exists",
+                    fix: "choose a new file name, or pass --force to replace it"
+                )
             }
         }
         let directory = LedgerFile.parent(of: destination)
@@ -37,9 +43,11 @@ extension Ledger {
         let fd = Glibc_open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw LedgerError(
-                .readOnly, path: destination,
+                .readOnly,
+                path: destination,
                 message: "cannot create a file in \(directory): \(String(cString: strerror(errno)))",
-                fix: "choose a writable directory for the backup")
+                fix: "choose a writable directory for the backup"
+            )
         }
         close(fd)
         do {
@@ -49,9 +57,11 @@ extension Ledger {
                 let problems = try copy.query("PRAGMA integrity_check").compactMap { $0[0].text }.filter { $0 != "ok" }
                 guard problems.isEmpty else {
                     throw LedgerError(
-                        .corrupt, path: destination,
+                        .corrupt,
+                        path: destination,
                         message: "the copy failed its integrity check: \(problems.joined(separator: "; "))",
-                        fix: "run 'costguard ledger check' on the source ledger")
+                        fix: "run 'costguard ledger check' on the source ledger"
+                    )
                 }
                 // Leave the copy self-contained: fold any WAL content into the main file.
                 try copy.execute("PRAGMA journal_mode = DELETE")
@@ -59,9 +69,11 @@ extension Ledger {
             try LedgerFile.sync(temporary)
             guard rename(temporary, destination) == 0 else {
                 throw LedgerError(
-                    .ioFailure, path: destination,
+                    .ioFailure,
+                    path: destination,
                     message: "cannot move the finished copy into place: \(String(cString: strerror(errno)))",
-                    fix: "check the destination directory")
+                    fix: "check the destination directory"
+                )
             }
             try LedgerFile.sync(directory)
         } catch {

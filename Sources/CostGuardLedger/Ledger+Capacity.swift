@@ -15,8 +15,14 @@ public struct CapacityUnit: Sendable, Equatable, Codable {
     public var bidPrice: String?
 
     public init(
-        unitID: String, kind: String, role: String?, instanceType: String, market: String, runningCount: Int,
-        weight: Int = 1, bidPrice: String? = nil
+        unitID: String,
+        kind: String,
+        role: String?,
+        instanceType: String,
+        market: String,
+        runningCount: Int,
+        weight: Int = 1,
+        bidPrice: String? = nil
     ) {
         self.unitID = unitID
         self.kind = kind
@@ -35,7 +41,10 @@ public struct CapacityUnit: Sendable, Equatable, Codable {
 extension Ledger {
     /// Replaces what the ledger knows of a cluster's capacity.
     public func recordCapacity(
-        clusterID: String, collectionType: String?, units: [CapacityUnit], at now: Timestamp
+        clusterID: String,
+        collectionType: String?,
+        units: [CapacityUnit],
+        at now: Timestamp
     ) throws(LedgerError) {
         try write("recording the capacity of \(clusterID)") { db in
             try db.run("DELETE FROM cluster_capacity WHERE cluster_id = ?", [.text(clusterID)])
@@ -47,12 +56,19 @@ extension Ledger {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT DO UPDATE SET running_count = running_count + excluded.running_count
                     """,
-                    [.text(clusterID), .text(unit.unitID), .text(unit.kind), .optional(unit.role), .text(unit.instanceType),
-                     .text(unit.market), .integer(Int64(unit.runningCount)), .integer(Int64(unit.weight)),
-                     .optional(unit.bidPrice), .text(now.iso8601)])
+                    [
+                        .text(clusterID), .text(unit.unitID), .text(unit.kind), .optional(unit.role),
+                        .text(unit.instanceType),
+                        .text(unit.market), .integer(Int64(unit.runningCount)), .integer(Int64(unit.weight)),
+                        .optional(unit.bidPrice), .text(now.iso8601),
+                    ]
+                )
             }
             if let collectionType {
-                try db.run("UPDATE clusters SET instance_collection_type = ? WHERE id = ?", [.text(collectionType), .text(clusterID)])
+                try db.run(
+                    "UPDATE clusters SET instance_collection_type = ? WHERE id = ?",
+                    [.text(collectionType), .text(clusterID)]
+                )
             }
         }
     }
@@ -61,7 +77,8 @@ extension Ledger {
     public func clustersWithCapacity(among ids: some Collection<String>) throws(LedgerError) -> Set<String> {
         var result: Set<String> = []
         try withList(of: ids, "reading capacities") { db, list, values throws(SQLiteError) in
-            try db.forEachRow("SELECT DISTINCT cluster_id FROM cluster_capacity WHERE cluster_id IN (\(list))", values) {
+            try db.forEachRow("SELECT DISTINCT cluster_id FROM cluster_capacity WHERE cluster_id IN (\(list))", values)
+            {
                 if let id = $0[0].text { result.insert(id) }
             }
         }
@@ -87,7 +104,8 @@ extension Ledger {
     /// statement is reused (a `?` per id made a new text, and a new statement to prepare, for every count).
     /// Nothing runs for no ids.
     func withList(
-        of ids: some Collection<String>, _ action: String,
+        of ids: some Collection<String>,
+        _ action: String,
         _ body: (SQLiteConnection, String, [SQLValue]) throws(SQLiteError) -> Void
     ) throws(LedgerError) {
         guard !ids.isEmpty else { return }

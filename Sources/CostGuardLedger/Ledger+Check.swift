@@ -36,7 +36,8 @@ extension Ledger {
             for table in Self.countedTables where schemaVersion >= 1 {
                 counts.append((table, Int(try db.query("SELECT count(*) FROM \(table)").first?[0].integer ?? 0)))
             }
-            let open = schemaVersion >= 1
+            let open =
+                schemaVersion >= 1
                 ? try db.query("SELECT count(*) FROM (\(Self.openIntentsQuery))").first?[0].integer ?? 0
                 : 0
             return LedgerCheckReport(
@@ -45,7 +46,8 @@ extension Ledger {
                 schemaVersion: schemaVersion,
                 knownSchemaVersion: Migration.latestVersion,
                 openIntents: Int(open),
-                counts: counts)
+                counts: counts
+            )
         }
     }
 }

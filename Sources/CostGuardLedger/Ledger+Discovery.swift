@@ -1,4 +1,5 @@
 public import CostGuardCore
+
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Darwin)
@@ -54,10 +55,20 @@ public struct ExecutionRecord: Sendable, Equatable {
     public var aliasARN: String?
 
     public init(
-        arn: String, stateMachineARN: String, name: String? = nil, parentExecutionARN: String? = nil,
-        mapRunARN: String? = nil, status: ExecutionStatus, startDate: Timestamp, stopDate: Timestamp? = nil,
-        redriveCount: Int? = nil, redriveStatus: RedriveStatus? = nil, redriveDate: Timestamp? = nil, source: String,
-        versionARN: String? = nil, aliasARN: String? = nil
+        arn: String,
+        stateMachineARN: String,
+        name: String? = nil,
+        parentExecutionARN: String? = nil,
+        mapRunARN: String? = nil,
+        status: ExecutionStatus,
+        startDate: Timestamp,
+        stopDate: Timestamp? = nil,
+        redriveCount: Int? = nil,
+        redriveStatus: RedriveStatus? = nil,
+        redriveDate: Timestamp? = nil,
+        source: String,
+        versionARN: String? = nil,
+        aliasARN: String? = nil
     ) {
         self.versionARN = versionARN
         self.aliasARN = aliasARN
@@ -106,10 +117,20 @@ public struct ClusterObservation: Sendable, Equatable {
     public var source: String
 
     public init(
-        id: String, state: ClusterState, stateChangeReason: String? = nil, name: String? = nil, arn: String? = nil,
-        terminationProtected: Bool? = nil, tags: [String: String]? = nil, normalizedInstanceHours: Int? = nil,
-        createdAt: Timestamp? = nil, readyAt: Timestamp? = nil, endedAt: Timestamp? = nil,
-        instanceCollectionType: String? = nil, autoTerminate: Bool? = nil, source: String
+        id: String,
+        state: ClusterState,
+        stateChangeReason: String? = nil,
+        name: String? = nil,
+        arn: String? = nil,
+        terminationProtected: Bool? = nil,
+        tags: [String: String]? = nil,
+        normalizedInstanceHours: Int? = nil,
+        createdAt: Timestamp? = nil,
+        readyAt: Timestamp? = nil,
+        endedAt: Timestamp? = nil,
+        instanceCollectionType: String? = nil,
+        autoTerminate: Bool? = nil,
+        source: String
     ) {
         self.autoTerminate = autoTerminate
         self.instanceCollectionType = instanceCollectionType
@@ -143,8 +164,14 @@ public struct TrackedCluster: Sendable, Equatable {
     public var creatorAccount: String
 
     public init(
-        id: String, region: String, account: String, state: ClusterState, name: String? = nil,
-        normalizedInstanceHours: Int? = nil, createdAt: String? = nil, creatorAccount: String? = nil
+        id: String,
+        region: String,
+        account: String,
+        state: ClusterState,
+        name: String? = nil,
+        normalizedInstanceHours: Int? = nil,
+        createdAt: String? = nil,
+        creatorAccount: String? = nil
     ) {
         self.creatorAccount = creatorAccount ?? account
         self.id = id
@@ -172,8 +199,11 @@ extension Ledger {
         try db.forEachRow("SELECT * FROM state_machines") { row in
             let arn = row["arn"].text ?? ""
             result[arn] = StateMachineRow(
-                arn: arn, name: row["name"].text ?? "", region: row["region"].text ?? "",
-                account: row["account"].text ?? "", revisionID: row["revision_id"].text,
+                arn: arn,
+                name: row["name"].text ?? "",
+                region: row["region"].text ?? "",
+                account: row["account"].text ?? "",
+                revisionID: row["revision_id"].text,
                 definitionStatus: row["definition_status"].text ?? "unread",
                 definitionProblem: row["definition_problem"].text,
                 definitionReadAt: row["definition_read_at"].text.flatMap(Timestamp.init(iso8601:)),
@@ -181,13 +211,16 @@ extension Ledger {
                 referencesClusters: row["references_clusters"].integer == 1,
                 followsChildren: row["follows_children"].integer == 1,
                 newestExecutionStart: row["newest_execution_start"].text.flatMap(Timestamp.init(iso8601:)),
-                type: row["type"].text)
+                type: row["type"].text
+            )
         }
         return result
     }
 
     /// The steps the followed workflows gave these clusters: ids and names, per cluster (indexed by cluster).
-    public func workflowSteps(of clusters: some Collection<String>) throws(LedgerError) -> [String: (ids: Set<String>, names: Set<String>)] {
+    public func workflowSteps(
+        of clusters: some Collection<String>
+    ) throws(LedgerError) -> [String: (ids: Set<String>, names: Set<String>)] {
         guard !clusters.isEmpty else { return [:] }
         return try read("reading workflow steps") { db in
             var result: [String: (ids: Set<String>, names: Set<String>)] = [:]
@@ -212,7 +245,8 @@ extension Ledger {
         try write("reopening redriven histories") { db in
             _ = try db.run(
                 "UPDATE executions SET history_status = 'partial' WHERE history_status = 'complete' AND arn IN (\(Self.listSQL))",
-                [Self.listValue(arns)])
+                [Self.listValue(arns)]
+            )
         }
     }
 
@@ -232,7 +266,8 @@ extension Ledger {
                     history_next_token = NULL
                 WHERE arn = ? AND status = 'RUNNING'
                 """,
-                [.text(now.iso8601), .text(Self.goneWithStateMachineSource), .text(now.iso8601), .text(arn)])
+                [.text(now.iso8601), .text(Self.goneWithStateMachineSource), .text(now.iso8601), .text(arn)]
+            )
         }
     }
 
@@ -254,7 +289,8 @@ extension Ledger {
     /// never rewritten). A machine this ledger wrote as seen less than `stateMachineSeenRefresh` ago is not even sent
     /// to SQLite again, since SQLite would leave its row alone (unless another connection has committed since).
     public func recordStateMachinesSeen(
-        _ listed: [(arn: String, name: String, region: String, account: String, type: String?)], at now: Timestamp
+        _ listed: [(arn: String, name: String, region: String, account: String, type: String?)],
+        at now: Timestamp
     ) throws(LedgerError) {
         let due = try cachedRead("reading state machines seen") { _, cache in
             listed.filter { machine in
@@ -276,13 +312,19 @@ extension Ledger {
     /// Upserts the rows; returns when each listed row was last touched: now for those inserted or touched, the row's
     /// own `last_seen_at` for those left alone.
     private func writeStateMachinesSeen(
-        _ machines: [(arn: String, name: String, region: String, account: String, type: String?)], at now: Timestamp
+        _ machines: [(arn: String, name: String, region: String, account: String, type: String?)],
+        at now: Timestamp
     ) throws(LedgerError) -> [String: Timestamp] {
         // One statement for the whole list (a pass lists every state machine of the account).
-        let rows = "[" + machines.map { machine in
-            "[" + [machine.arn, machine.name, machine.region, machine.account].map(jsonString).joined(separator: ",")
-                + "," + (machine.type.map(jsonString) ?? "null") + "]"
-        }.joined(separator: ",") + "]"
+        let rows =
+            "["
+            + machines.map { machine in
+                "["
+                    + [machine.arn, machine.name, machine.region, machine.account].map(jsonString).joined(
+                        separator: ","
+                    )
+                    + "," + (machine.type.map(jsonString) ?? "null") + "]"
+            }.joined(separator: ",") + "]"
         return try write("recording state machines") { db in
             try db.run(
                 """
@@ -295,12 +337,14 @@ extension Ledger {
                 """,
                 // A row touched within the refresh period is left as it is (another process, or a `reconcile` run
                 // a minute ago, wrote it): no page is written for it.
-                [.text(rows), .text(now.iso8601), .text(now.adding(.zero - Self.stateMachineSeenRefresh).iso8601)])
+                [.text(rows), .text(now.iso8601), .text(now.adding(.zero - Self.stateMachineSeenRefresh).iso8601)]
+            )
             // Each row's time as it now stands, written or left alone, in the same transaction.
             var seen: [String: Timestamp] = [:]
             seen.reserveCapacity(machines.count)
             try db.forEachRow(
-                "SELECT arn, last_seen_at FROM state_machines WHERE arn IN (\(Self.listSQL))", [Self.listValue(machines.map(\.arn))]
+                "SELECT arn, last_seen_at FROM state_machines WHERE arn IN (\(Self.listSQL))",
+                [Self.listValue(machines.map(\.arn))]
             ) { row in
                 if let arn = row[0].text, let last = row[1].text.flatMap(Timestamp.init(iso8601:)) { seen[arn] = last }
             }
@@ -310,8 +354,12 @@ extension Ledger {
 
     /// Records what a definition says (or why it could not be read).
     public func recordDefinition(
-        arn: String, revisionID: String?, sha256: String, type: String?,
-        analysis: Result<DefinitionAnalysis, DefinitionAnalysis.Problem>, at now: Timestamp
+        arn: String,
+        revisionID: String?,
+        sha256: String,
+        type: String?,
+        analysis: Result<DefinitionAnalysis, DefinitionAnalysis.Problem>,
+        at now: Timestamp
     ) throws(LedgerError) {
         try write("recording the definition of \(arn)") { db in
             switch analysis {
@@ -323,9 +371,12 @@ extension Ledger {
                         references_clusters = ?, follows_children = ?, type = coalesce(?, type)
                     WHERE arn = ?
                     """,
-                    [.optional(revisionID), .text(sha256), .text(now.iso8601), .bool(result.createsClusters),
-                     .bool(result.referencesClusters), .bool(result.startsExecutions || result.hasDistributedMap),
-                     .optional(type), .text(arn)])
+                    [
+                        .optional(revisionID), .text(sha256), .text(now.iso8601), .bool(result.createsClusters),
+                        .bool(result.referencesClusters), .bool(result.startsExecutions || result.hasDistributedMap),
+                        .optional(type), .text(arn),
+                    ]
+                )
             case .failure(let problem):
                 try db.run(
                     """
@@ -333,8 +384,11 @@ extension Ledger {
                         definition_status = 'unparsable', definition_problem = ?, type = coalesce(?, type)
                     WHERE arn = ?
                     """,
-                    [.optional(revisionID), .text(sha256), .text(now.iso8601), .text(problem.description),
-                     .optional(type), .text(arn)])
+                    [
+                        .optional(revisionID), .text(sha256), .text(now.iso8601), .text(problem.description),
+                        .optional(type), .text(arn),
+                    ]
+                )
             }
         }
     }
@@ -351,7 +405,11 @@ extension Ledger {
         public var account: String
 
         public init(
-            executionARN: String, findings: HistoryFindings, nextToken: String?, executionEnded: Bool, region: String,
+            executionARN: String,
+            findings: HistoryFindings,
+            nextToken: String?,
+            executionEnded: Bool,
+            region: String,
             account: String
         ) {
             self.executionARN = executionARN
@@ -365,7 +423,11 @@ extension Ledger {
 
     /// Executions by ARN: of one state machine, or the children of one execution, or (with neither) every one;
     /// with `running`, only the RUNNING ones (an indexed read: what a pass needs without loading what ended).
-    public func executions(stateMachine: String? = nil, parent: String? = nil, running: Bool = false) throws(LedgerError) -> [String: ExecutionRow] {
+    public func executions(
+        stateMachine: String? = nil,
+        parent: String? = nil,
+        running: Bool = false
+    ) throws(LedgerError) -> [String: ExecutionRow] {
         var sql = "SELECT * FROM executions WHERE 1 = 1"
         var parameters: [SQLValue] = []
         if running { sql += " AND status = 'RUNNING'" }
@@ -394,7 +456,8 @@ extension Ledger {
         }
     }
 
-    package static let runningExecutionsQuery = "SELECT arn FROM executions WHERE status = 'RUNNING' AND state_machine_arn = ?"
+    package static let runningExecutionsQuery =
+        "SELECT arn FROM executions WHERE status = 'RUNNING' AND state_machine_arn = ?"
 
     /// The status the ledger has for each of these executions that it knows.
     ///
@@ -405,7 +468,10 @@ extension Ledger {
         try cachedRead("reading execution statuses") { db, cache in
             try cache.lookup(arns, in: \.statuses) { unknown in
                 var found: [String: ExecutionStatus] = [:]
-                try db.forEachRow("SELECT arn, status FROM executions WHERE arn IN (\(Self.listSQL))", [Self.listValue(unknown)]) { row in
+                try db.forEachRow(
+                    "SELECT arn, status FROM executions WHERE arn IN (\(Self.listSQL))",
+                    [Self.listValue(unknown)]
+                ) { row in
                     if let arn = row[0].text, let status = row[1].text.flatMap(ExecutionStatus.init(rawValue:)) {
                         found[arn] = status
                     }
@@ -421,9 +487,12 @@ extension Ledger {
         let key = stateMachine + " " + since
         return try cachedRead("counting executions") { db, cache in
             try cache.cached(\.executionCounts, key) {
-                Int(try db.query(
-                    "SELECT count(*) FROM executions WHERE state_machine_arn = ? AND start_date >= ?",
-                    [.text(stateMachine), .text(since)]).first?[0].integer ?? 0)
+                Int(
+                    try db.query(
+                        "SELECT count(*) FROM executions WHERE state_machine_arn = ? AND start_date >= ?",
+                        [.text(stateMachine), .text(since)]
+                    ).first?[0].integer ?? 0
+                )
             }
         }
     }
@@ -467,7 +536,8 @@ extension Ledger {
 
     /// The state machines of the RUNNING executions that meet `condition` (SQL), kept in `slot` of the read cache.
     private func runningStateMachines(
-        _ slot: ReferenceWritableKeyPath<LedgerReadCache, Set<String>?>, where condition: String
+        _ slot: ReferenceWritableKeyPath<LedgerReadCache, Set<String>?>,
+        where condition: String
     ) throws(LedgerError) -> Set<String> {
         try cachedRead("reading state machines with running executions") { db, cache in
             try cache.cached(slot, size: { $0.count + 1 }) {
@@ -531,8 +601,10 @@ extension Ledger {
     /// An `executions` row as the pass uses it.
     static func executionRow(_ row: SQLRow) -> ExecutionRow {
         let record = ExecutionRecord(
-            arn: row["arn"].text ?? "", stateMachineARN: row["state_machine_arn"].text ?? "",
-            name: row["name"].text, parentExecutionARN: row["parent_execution_arn"].text,
+            arn: row["arn"].text ?? "",
+            stateMachineARN: row["state_machine_arn"].text ?? "",
+            name: row["name"].text,
+            parentExecutionARN: row["parent_execution_arn"].text,
             mapRunARN: row["map_run_arn"].text,
             status: ExecutionStatus(rawValue: row["status"].text ?? "") ?? .running,
             startDate: row["start_date"].text.flatMap(Timestamp.init(iso8601:)) ?? Timestamp(millisecondsSinceEpoch: 0),
@@ -540,11 +612,15 @@ extension Ledger {
             redriveCount: Int(row["redrive_count"].integer ?? 0),
             redriveStatus: row["redrive_status"].text.flatMap(RedriveStatus.init(rawValue:)),
             redriveDate: row["redrive_date"].text.flatMap(Timestamp.init(iso8601:)),
-            source: row["status_source"].text ?? "")
+            source: row["status_source"].text ?? ""
+        )
         return ExecutionRow(
-            record: record, historyLastEventID: Int(row["history_last_event_id"].integer ?? 0),
+            record: record,
+            historyLastEventID: Int(row["history_last_event_id"].integer ?? 0),
             historyNextToken: row["history_next_token"].text,
-            historyStatus: row["history_status"].text ?? "unread", historyProblem: row["history_problem"].text)
+            historyStatus: row["history_status"].text ?? "unread",
+            historyProblem: row["history_problem"].text
+        )
     }
 
     /// Upserts executions; redrive fields are kept when the record does not carry them. Advances the state
@@ -574,18 +650,24 @@ extension Ledger {
                         status_source = excluded.status_source, status_observed_at = excluded.status_observed_at,
                         last_seen_at = excluded.last_seen_at
                     """,
-                    [.text(r.arn), .text(r.stateMachineARN), .optional(r.name), .optional(r.parentExecutionARN),
-                     .optional(r.mapRunARN), .text(r.status.rawValue), .text(r.startDate.iso8601),
-                     .optional(stop?.iso8601), r.redriveCount.map { .integer(Int64($0)) } ?? .null,
-                     .optional(r.redriveStatus?.rawValue), .optional(r.redriveDate?.iso8601), .text(r.source),
-                     .text(now.iso8601), .text(now.iso8601), .text(now.iso8601), .optional(r.versionARN), .optional(r.aliasARN),
-                     r.redriveCount.map { .integer(Int64($0)) } ?? .null, .optional(r.source == "DescribeExecution" ? "set" : nil)])
+                    [
+                        .text(r.arn), .text(r.stateMachineARN), .optional(r.name), .optional(r.parentExecutionARN),
+                        .optional(r.mapRunARN), .text(r.status.rawValue), .text(r.startDate.iso8601),
+                        .optional(stop?.iso8601), r.redriveCount.map { .integer(Int64($0)) } ?? .null,
+                        .optional(r.redriveStatus?.rawValue), .optional(r.redriveDate?.iso8601), .text(r.source),
+                        .text(now.iso8601), .text(now.iso8601), .text(now.iso8601), .optional(r.versionARN),
+                        .optional(r.aliasARN),
+                        r.redriveCount.map { .integer(Int64($0)) } ?? .null,
+                        .optional(r.source == "DescribeExecution" ? "set" : nil),
+                    ]
+                )
                 try db.run(
                     """
                     UPDATE state_machines SET newest_execution_start = ?, newest_execution_arn = ?
                     WHERE arn = ? AND (newest_execution_start IS NULL OR newest_execution_start < ?)
                     """,
-                    [.text(r.startDate.iso8601), .text(r.arn), .text(r.stateMachineARN), .text(r.startDate.iso8601)])
+                    [.text(r.startDate.iso8601), .text(r.arn), .text(r.stateMachineARN), .text(r.startDate.iso8601)]
+                )
             }
         }
     }
@@ -593,87 +675,122 @@ extension Ledger {
     /// Records what a history read found, in one transaction: created clusters (with their provenance), references,
     /// and the execution's history cursor and status.
     public func recordHistory(
-        executionARN: String, findings: HistoryFindings, nextToken: String?, executionEnded: Bool, region: String,
-        account: String, at now: Timestamp
+        executionARN: String,
+        findings: HistoryFindings,
+        nextToken: String?,
+        executionEnded: Bool,
+        region: String,
+        account: String,
+        at now: Timestamp
     ) throws(LedgerError) {
-        try recordHistories([HistoryRead(
-            executionARN: executionARN, findings: findings, nextToken: nextToken, executionEnded: executionEnded,
-            region: region, account: account)], at: now)
+        try recordHistories(
+            [
+                HistoryRead(
+                    executionARN: executionARN,
+                    findings: findings,
+                    nextToken: nextToken,
+                    executionEnded: executionEnded,
+                    region: region,
+                    account: account
+                )
+            ],
+            at: now
+        )
     }
 
     /// Records what several history reads proved, in one transaction.
     public func recordHistories(_ reads: [HistoryRead], at now: Timestamp) throws(LedgerError) {
         guard !reads.isEmpty else { return }
         try write("recording \(reads.count) execution histories") { db in
-          for read in reads {
-            let (executionARN, findings, nextToken, executionEnded, region, account) =
-                (read.executionARN, read.findings, read.nextToken, read.executionEnded, read.region, read.account)
-            for creation in findings.creations {
+            for read in reads {
+                let (executionARN, findings, nextToken, executionEnded, region, account) =
+                    (read.executionARN, read.findings, read.nextToken, read.executionEnded, read.region, read.account)
+                for creation in findings.creations {
+                    try db.run(
+                        """
+                        INSERT INTO clusters (id, region, account, created_by_execution_arn, created_by_event_id,
+                            created_by_event_type, created_by_resource, first_seen_at, last_seen_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                        """,
+                        [
+                            .text(creation.clusterID),
+                            .text(creation.region.flatMap { $0.isEmpty ? nil : $0 } ?? region),
+                            .text(creation.account ?? account), .text(executionARN),
+                            .integer(Int64(creation.eventID)), .text(creation.eventType), .text(creation.resource),
+                            .text(now.iso8601), .text(now.iso8601),
+                        ]
+                    )
+                }
+                for reference in findings.references {
+                    try db.run(
+                        """
+                        INSERT INTO cluster_references (cluster_id, execution_arn, kind, resource, event_id, observed_at)
+                        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                        """,
+                        [
+                            .text(reference.clusterID), .text(executionARN), .text(reference.kind),
+                            .text(reference.resource),
+                            .integer(Int64(reference.eventID)), .text(now.iso8601),
+                        ]
+                    )
+                }
+                for unit in findings.unitReferences {
+                    try db.run(
+                        """
+                        INSERT INTO instance_group_references (execution_arn, unit_id, resource, event_id, observed_at)
+                        VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                        """,
+                        [
+                            .text(executionARN), .text(unit.unitID), .text(unit.resource),
+                            .integer(Int64(unit.eventID)),
+                            .text(now.iso8601),
+                        ]
+                    )
+                }
+                for step in findings.steps {
+                    try db.run(
+                        """
+                        INSERT INTO cluster_steps (cluster_id, execution_arn, step_id, step_name, event_id, observed_at)
+                        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                        """,
+                        [
+                            .text(step.clusterID), .text(executionARN), .text(step.stepID), .text(step.name),
+                            .integer(Int64(step.eventID)), .text(now.iso8601),
+                        ]
+                    )
+                }
+                let status =
+                    !findings.problems.isEmpty
+                    ? "incomplete" : (executionEnded && nextToken == nil ? "complete" : "partial")
+                // A read resumes after the events already read, so a problem found in them is not found again: it
+                // stays (history_status 'incomplete') until the execution is read anew. Only a failed read (its
+                // problem starts with `readFailurePrefix`) is cleared by a read that succeeds.
                 try db.run(
                     """
-                    INSERT INTO clusters (id, region, account, created_by_execution_arn, created_by_event_id,
-                        created_by_event_type, created_by_resource, first_seen_at, last_seen_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                    UPDATE executions SET history_last_event_id = ?, history_next_token = ?,
+                        history_status = CASE
+                            WHEN history_status = 'incomplete' AND history_problem IS NOT NULL
+                                AND substr(history_problem, 1, ?) <> ? THEN 'incomplete'
+                            ELSE ? END,
+                        history_problem = CASE
+                            WHEN history_status = 'incomplete' AND history_problem IS NOT NULL
+                                AND substr(history_problem, 1, ?) <> ?
+                                THEN history_problem || coalesce('; ' || ?, '')
+                            ELSE ? END,
+                        history_read_at = ?,
+                        stop_date = CASE WHEN status <> 'RUNNING' THEN coalesce(stop_date, ?) ELSE stop_date END
+                    WHERE arn = ?
                     """,
-                    [.text(creation.clusterID), .text(creation.region.flatMap { $0.isEmpty ? nil : $0 } ?? region),
-                     .text(creation.account ?? account), .text(executionARN),
-                     .integer(Int64(creation.eventID)), .text(creation.eventType), .text(creation.resource),
-                     .text(now.iso8601), .text(now.iso8601)])
+                    [
+                        .integer(Int64(findings.lastEventID)), .optional(nextToken),
+                        .integer(Int64(Self.readFailurePrefix.count)), .text(Self.readFailurePrefix), .text(status),
+                        .integer(Int64(Self.readFailurePrefix.count)), .text(Self.readFailurePrefix),
+                        .optional(findings.problems.isEmpty ? nil : findings.problems.joined(separator: "; ")),
+                        .optional(findings.problems.isEmpty ? nil : findings.problems.joined(separator: "; ")),
+                        .text(now.iso8601), .optional(findings.endedAt?.iso8601), .text(executionARN),
+                    ]
+                )
             }
-            for reference in findings.references {
-                try db.run(
-                    """
-                    INSERT INTO cluster_references (cluster_id, execution_arn, kind, resource, event_id, observed_at)
-                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                    """,
-                    [.text(reference.clusterID), .text(executionARN), .text(reference.kind), .text(reference.resource),
-                     .integer(Int64(reference.eventID)), .text(now.iso8601)])
-            }
-            for unit in findings.unitReferences {
-                try db.run(
-                    """
-                    INSERT INTO instance_group_references (execution_arn, unit_id, resource, event_id, observed_at)
-                    VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                    """,
-                    [.text(executionARN), .text(unit.unitID), .text(unit.resource), .integer(Int64(unit.eventID)),
-                     .text(now.iso8601)])
-            }
-            for step in findings.steps {
-                try db.run(
-                    """
-                    INSERT INTO cluster_steps (cluster_id, execution_arn, step_id, step_name, event_id, observed_at)
-                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                    """,
-                    [.text(step.clusterID), .text(executionARN), .text(step.stepID), .text(step.name),
-                     .integer(Int64(step.eventID)), .text(now.iso8601)])
-            }
-            let status = !findings.problems.isEmpty ? "incomplete" : (executionEnded && nextToken == nil ? "complete" : "partial")
-            // A read resumes after the events already read, so a problem found in them is not found again: it
-            // stays (history_status 'incomplete') until the execution is read anew. Only a failed read (its
-            // problem starts with `readFailurePrefix`) is cleared by a read that succeeds.
-            try db.run(
-                """
-                UPDATE executions SET history_last_event_id = ?, history_next_token = ?,
-                    history_status = CASE
-                        WHEN history_status = 'incomplete' AND history_problem IS NOT NULL
-                            AND substr(history_problem, 1, ?) <> ? THEN 'incomplete'
-                        ELSE ? END,
-                    history_problem = CASE
-                        WHEN history_status = 'incomplete' AND history_problem IS NOT NULL
-                            AND substr(history_problem, 1, ?) <> ?
-                            THEN history_problem || coalesce('; ' || ?, '')
-                        ELSE ? END,
-                    history_read_at = ?,
-                    stop_date = CASE WHEN status <> 'RUNNING' THEN coalesce(stop_date, ?) ELSE stop_date END
-                WHERE arn = ?
-                """,
-                [.integer(Int64(findings.lastEventID)), .optional(nextToken),
-                 .integer(Int64(Self.readFailurePrefix.count)), .text(Self.readFailurePrefix), .text(status),
-                 .integer(Int64(Self.readFailurePrefix.count)), .text(Self.readFailurePrefix),
-                 .optional(findings.problems.isEmpty ? nil : findings.problems.joined(separator: "; ")),
-                 .optional(findings.problems.isEmpty ? nil : findings.problems.joined(separator: "; ")),
-                 .text(now.iso8601), .optional(findings.endedAt?.iso8601), .text(executionARN)])
-          }
         }
     }
 
@@ -694,8 +811,11 @@ extension Ledger {
                     history_read_at = ?
                 WHERE arn = ?
                 """,
-                [.integer(Int64(Self.readFailurePrefix.count)), .text(Self.readFailurePrefix), .text(text),
-                 .text(now.iso8601), .text(executionARN)])
+                [
+                    .integer(Int64(Self.readFailurePrefix.count)), .text(Self.readFailurePrefix), .text(text),
+                    .text(now.iso8601), .text(executionARN),
+                ]
+            )
         }
     }
 
@@ -718,11 +838,18 @@ extension Ledger {
                     ORDER BY id
                     """
                 ) { row in
-                    result.append(TrackedCluster(
-                        id: row[0].text ?? "", region: row[1].text ?? "", account: row[2].text ?? "",
-                        state: ClusterState(rawValue: row[3].text ?? "") ?? .unknown, name: row[4].text,
-                        normalizedInstanceHours: row[5].integer.map { Int($0) }, createdAt: row[6].text,
-                        creatorAccount: row[7].text.map(ExecutionARN.account(of:))))
+                    result.append(
+                        TrackedCluster(
+                            id: row[0].text ?? "",
+                            region: row[1].text ?? "",
+                            account: row[2].text ?? "",
+                            state: ClusterState(rawValue: row[3].text ?? "") ?? .unknown,
+                            name: row[4].text,
+                            normalizedInstanceHours: row[5].integer.map { Int($0) },
+                            createdAt: row[6].text,
+                            creatorAccount: row[7].text.map(ExecutionARN.account(of:))
+                        )
+                    )
                 }
                 return result
             }
@@ -746,11 +873,15 @@ extension Ledger {
                         auto_terminate = coalesce(?, auto_terminate)
                     WHERE id = ?
                     """,
-                    [.text(o.state.rawValue), .optional(o.stateChangeReason), .text(o.source), .text(now.iso8601),
-                     .optional(o.name), .optional(o.arn), .optional(o.terminationProtected),
-                     .optional(o.tags.map(jsonStringMap)), .optional(o.normalizedInstanceHours),
-                     .optional(o.createdAt?.iso8601), .optional(o.readyAt?.iso8601), .optional(o.endedAt?.iso8601),
-                     .text(now.iso8601), .optional(o.instanceCollectionType), .optional(o.autoTerminate), .text(o.id)])
+                    [
+                        .text(o.state.rawValue), .optional(o.stateChangeReason), .text(o.source), .text(now.iso8601),
+                        .optional(o.name), .optional(o.arn), .optional(o.terminationProtected),
+                        .optional(o.tags.map(jsonStringMap)), .optional(o.normalizedInstanceHours),
+                        .optional(o.createdAt?.iso8601), .optional(o.readyAt?.iso8601), .optional(o.endedAt?.iso8601),
+                        .text(now.iso8601), .optional(o.instanceCollectionType), .optional(o.autoTerminate),
+                        .text(o.id),
+                    ]
+                )
                 if o.state.hasEnded {
                     // Ended by the workflow, a person or EMR (CostGuard's own terminations keep 'terminated').
                     try db.run(
@@ -759,7 +890,8 @@ extension Ledger {
                             disposition_reason = 'the cluster is ' || ? || coalesce(' (' || ? || ')', '')
                         WHERE id = ? AND disposition <> 'terminated'
                         """,
-                        [.text(now.iso8601), .text(o.state.rawValue), .optional(o.stateChangeReason), .text(o.id)])
+                        [.text(now.iso8601), .text(o.state.rawValue), .optional(o.stateChangeReason), .text(o.id)]
+                    )
                 }
             }
         }
@@ -781,7 +913,8 @@ extension Ledger {
                 guard let unit = row[0].text, let execution = row[1].text else { return }
                 let scope = Scope(account: row[3].text ?? "", region: row[4].text ?? "")
                 result[scope, default: []].append(
-                    UnitReference(unitID: unit, executionARN: execution, resource: row[2].text ?? ""))
+                    UnitReference(unitID: unit, executionARN: execution, resource: row[2].text ?? "")
+                )
             }
             return result
         }
@@ -789,12 +922,15 @@ extension Ledger {
 
     /// Records a cluster's auto-termination policy as GetAutoTerminationPolicy answered (`nil`: it has none).
     public func recordAutoTerminationPolicy(
-        of clusterID: String, idleTimeoutSeconds: Int?, at now: Timestamp
+        of clusterID: String,
+        idleTimeoutSeconds: Int?,
+        at now: Timestamp
     ) throws(LedgerError) {
         try write("recording an auto-termination policy") { db in
             try db.run(
                 "UPDATE clusters SET idle_timeout_seconds = ?, auto_termination_read_at = ? WHERE id = ?",
-                [.optional(idleTimeoutSeconds), .text(now.iso8601), .text(clusterID)])
+                [.optional(idleTimeoutSeconds), .text(now.iso8601), .text(clusterID)]
+            )
         }
     }
 
@@ -832,7 +968,8 @@ extension Ledger {
                         state_source = 'TerminateJobFlows'
                     WHERE id = ?
                     """,
-                    [.text(reason), .text(now.iso8601), .text(id)])
+                    [.text(reason), .text(now.iso8601), .text(id)]
+                )
             }
         }
     }
@@ -854,31 +991,41 @@ extension Ledger {
                     WHERE id = ? AND NOT (disposition = 'terminated' AND ? = 'ended')
                       AND (disposition IS NOT ? OR disposition_reason IS NOT ? OR orphaned_since IS NOT ?)
                     """,
-                    [.text(d.disposition.rawValue), .text(d.reason), .text(now.iso8601),
-                     .optional(d.orphanedSince?.iso8601), .optional(d.orphanedSince?.iso8601), .text(d.clusterID),
-                     .text(d.disposition.rawValue), .text(d.disposition.rawValue), .text(d.reason),
-                     .optional(d.orphanedSince?.iso8601)])
+                    [
+                        .text(d.disposition.rawValue), .text(d.reason), .text(now.iso8601),
+                        .optional(d.orphanedSince?.iso8601), .optional(d.orphanedSince?.iso8601), .text(d.clusterID),
+                        .text(d.disposition.rawValue), .text(d.disposition.rawValue), .text(d.reason),
+                        .optional(d.orphanedSince?.iso8601),
+                    ]
+                )
             }
         }
     }
 
     /// The decisions that change their cluster's row, against what each cluster has now: from the cache while
     /// nothing changed, else read.
-    private static func changing(_ decisions: [Decision], _ db: SQLiteConnection, _ cache: LedgerReadCache) throws -> [Decision] {
+    private static func changing(
+        _ decisions: [Decision],
+        _ db: SQLiteConnection,
+        _ cache: LedgerReadCache
+    ) throws -> [Decision] {
         let current = try cache.lookup(decisions.map(\.clusterID), in: \.dispositions) { unknown in
             var found: [String: LedgerReadCache.Disposition] = [:]
             try db.forEachRow(
                 "SELECT id, disposition, disposition_reason, orphaned_since FROM clusters WHERE id IN (\(Self.listSQL))",
                 [Self.listValue(unknown)]
             ) { row in
-                if let id = row[0].text { found[id] = LedgerReadCache.Disposition(row[1].text, row[2].text, row[3].text) }
+                if let id = row[0].text {
+                    found[id] = LedgerReadCache.Disposition(row[1].text, row[2].text, row[3].text)
+                }
             }
             return found
         }
         return decisions.elements(whereIndex: { index in
             // The same test as the UPDATE's own WHERE, so that skipping a row changes nothing.
             let disposition = decisions[index].disposition
-            guard let row = current[decisions[index].clusterID], !(row.disposition == "terminated" && disposition == .ended)
+            guard let row = current[decisions[index].clusterID],
+                !(row.disposition == "terminated" && disposition == .ended)
             else { return false }
             return !sameText(row.disposition, disposition.rawValue) || !sameText(row.reason, decisions[index].reason)
                 || !sameText(row.orphanedSince, decisions[index].orphanedSince?.iso8601)
@@ -892,7 +1039,9 @@ extension Ledger {
         case (var a?, var b?):
             // memcmp of the contiguous UTF-8 (native strings already are): a pass compares ~1,000 reasons.
             guard a.utf8.count == b.utf8.count else { return false }
-            return a.withUTF8 { x in b.withUTF8 { y in x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
+            return a.withUTF8 { x in
+                b.withUTF8 { y in x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 }
+            }
         default: return false
         }
     }
@@ -906,14 +1055,17 @@ extension Ledger {
             let read = try cache.cached(\.policyFacts, size: { $0.count + 1 }) { try Self.readPolicyFacts(db) }
             return read.indices.map { index in
                 var facts = read[index].facts
-                facts.observedThisPass = observed.contains(facts.id) || (read[index].observedAt.map { $0 >= passStart } ?? false)
+                facts.observedThisPass =
+                    observed.contains(facts.id) || (read[index].observedAt.map { $0 >= passStart } ?? false)
                 return facts
             }
         }
     }
 
     /// The policy facts of every tracked cluster that may still bill, with the time its state was observed.
-    private static func readPolicyFacts(_ db: SQLiteConnection) throws -> [(facts: ClusterFacts, observedAt: Timestamp?)] {
+    private static func readPolicyFacts(
+        _ db: SQLiteConnection
+    ) throws -> [(facts: ClusterFacts, observedAt: Timestamp?)] {
         // Only what the clusters that may still bill need: their creators and the executions referencing them
         // (indexed reads: a pass does not slow down as ended executions and clusters pile up).
         let executions = try executionFacts(db)
@@ -936,17 +1088,22 @@ extension Ledger {
             FROM clusters WHERE state IN \(Self.billingOrUnknownStates) ORDER BY id
             """
         ) { row in
-            guard let id = row[0].text, let creatorARN = row[1].text, let creator = executions[creatorARN] else { return }
+            guard let id = row[0].text, let creatorARN = row[1].text, let creator = executions[creatorARN] else {
+                return
+            }
             let facts = ClusterFacts(
-                id: id, scope: Scope(account: row[2].text ?? "", region: row[3].text ?? ""),
+                id: id,
+                scope: Scope(account: row[2].text ?? "", region: row[3].text ?? ""),
                 state: ClusterState(rawValue: row[4].text ?? "") ?? .unknown,
                 observedThisPass: false,
                 terminationProtected: row[6].integer.map { $0 == 1 },
                 tags: row[7].text.flatMap(parseStringMap),
                 autoTerminate: row[8].integer.map { $0 == 1 },
-                autoTerminationPolicy: row[10].text == nil ? .unread : row[9].integer.map { .idleTimeout(.seconds($0)) } ?? .none,
+                autoTerminationPolicy: row[10].text == nil
+                    ? .unread : row[9].integer.map { .idleTimeout(.seconds($0)) } ?? .none,
                 creator: creator,
-                referencedBy: (references[id] ?? []).filter { $0.arn != creatorARN })
+                referencedBy: (references[id] ?? []).filter { $0.arn != creatorARN }
+            )
             result.append((facts, row[5].text.flatMap(Timestamp.init(iso8601:))))
         }
         return result
@@ -978,13 +1135,16 @@ extension Ledger {
             let status = ExecutionStatus(rawValue: row[2].text ?? "") ?? .running
             let history = row[6].text ?? "unread"
             result[arn] = ExecutionFacts(
-                arn: arn, stateMachineARN: row[1].text ?? "", status: status,
+                arn: arn,
+                stateMachineARN: row[1].text ?? "",
+                status: status,
                 stopDate: row[3].text.flatMap(Timestamp.init(iso8601:)),
                 redriveStatus: row[4].text.flatMap(RedriveStatus.init(rawValue:)),
                 redriveCount: Int(row[5].integer ?? 0),
                 historyComplete: history == "complete" || (history == "partial" && !status.hasEnded),
                 goneWithStateMachine: row[7].text == Self.goneWithStateMachineSource,
-                qualifiedStateMachineARNs: [row[8].text, row[9].text].compactMap { $0 })
+                qualifiedStateMachineARNs: [row[8].text, row[9].text].compactMap { $0 }
+            )
         }
         return result
     }

@@ -35,18 +35,26 @@ extension Ledger {
             try db.run(
                 "UPDATE passes SET outcome = 'interrupted', ended_at = ?, summary = 'interrupted: the process "
                     + "stopped before the pass finished' WHERE outcome = 'running'",
-                [.text(now.iso8601)])
+                [.text(now.iso8601)]
+            )
             try db.run(
                 "INSERT INTO passes (started_at, trigger, dry_run) VALUES (?, ?, ?)",
-                [.text(now.iso8601), .text(trigger), .bool(dryRun)])
+                [.text(now.iso8601), .text(trigger), .bool(dryRun)]
+            )
             return PassID(rawValue: db.lastInsertRowID)
         }
     }
 
     /// Records how a pass ended, with its counts and the AWS calls it made.
     public func finishPass(
-        _ pass: PassID, outcome: PassOutcome, at now: Timestamp, counts: [String: Int], apiCalls: [String: Int],
-        summary: String, cpuSeconds: Double? = nil, rssBytes: Int? = nil
+        _ pass: PassID,
+        outcome: PassOutcome,
+        at now: Timestamp,
+        counts: [String: Int],
+        apiCalls: [String: Int],
+        summary: String,
+        cpuSeconds: Double? = nil,
+        rssBytes: Int? = nil
     ) throws(LedgerError) {
         try write("finishing pass \(pass)") { db in
             _ = try db.run(
@@ -59,7 +67,8 @@ extension Ledger {
                     .text(jsonObject(apiCalls)), .integer(Int64(apiCalls.values.reduce(0, +))), .text(summary),
                     cpuSeconds.map { .real($0) } ?? .null, rssBytes.map { .integer(Int64($0)) } ?? .null,
                     .integer(pass.rawValue),
-                ])
+                ]
+            )
         }
     }
 
@@ -76,13 +85,28 @@ extension Ledger {
 
     /// Journals the outcome of the call announced by intent `intentSeq`.
     public func journalOutcome(
-        intentSeq: Int64, record: JournalRecord, result: CallResult, requestID: String?, errorCode: String?,
-        errorMessage: String?, pass: PassID?, at now: Timestamp
+        intentSeq: Int64,
+        record: JournalRecord,
+        result: CallResult,
+        requestID: String?,
+        errorCode: String?,
+        errorMessage: String?,
+        pass: PassID?,
+        at now: Timestamp
     ) throws(LedgerError) {
         try write("journaling the outcome of intent \(intentSeq)") { db in
             try insert(
-                db, kind: "outcome", record: record, pass: pass, at: now, intentSeq: intentSeq, result: result,
-                requestID: requestID, errorCode: errorCode, errorMessage: errorMessage)
+                db,
+                kind: "outcome",
+                record: record,
+                pass: pass,
+                at: now,
+                intentSeq: intentSeq,
+                result: result,
+                requestID: requestID,
+                errorCode: errorCode,
+                errorMessage: errorMessage
+            )
         }
     }
 
@@ -121,7 +145,8 @@ extension Ledger {
                 SELECT DISTINCT cluster_id FROM journal
                 WHERE at >= ? AND kind = 'outcome' AND action = 'terminate' AND result = 'failed'
                   AND cluster_id IS NOT NULL
-                """, [.text(since.iso8601)]
+                """,
+                [.text(since.iso8601)]
             ) { row in
                 if let id = row[0].text { clusters.append(id) }
             }
@@ -131,7 +156,8 @@ extension Ledger {
                     """
                     SELECT * FROM journal WHERE cluster_id = ? AND kind = 'outcome' AND action = 'terminate'
                     ORDER BY seq DESC LIMIT 16
-                    """, [.text(cluster)]
+                    """,
+                    [.text(cluster)]
                 ).map(JournalRow.init(row:))
                 let failures = Array(rows.prefix { $0.result == .failed })
                 if !failures.isEmpty { result[cluster] = failures }
@@ -143,15 +169,25 @@ extension Ledger {
     /// Journal rows, oldest first, optionally after a sequence number.
     public func journal(after seq: Int64 = 0, limit: Int = 1000) throws(LedgerError) -> [JournalRow] {
         try read("reading the journal") { db in
-            try db.query("SELECT * FROM journal WHERE seq > ? ORDER BY seq LIMIT ?", [
-                .integer(seq), .integer(Int64(limit)),
-            ]).map(JournalRow.init(row:))
+            try db.query(
+                "SELECT * FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
+                [
+                    .integer(seq), .integer(Int64(limit)),
+                ]
+            ).map(JournalRow.init(row:))
         }
     }
 
     private func insert(
-        _ db: SQLiteConnection, kind: String, record: JournalRecord, pass: PassID?, at now: Timestamp,
-        intentSeq: Int64? = nil, result: CallResult? = nil, requestID: String? = nil, errorCode: String? = nil,
+        _ db: SQLiteConnection,
+        kind: String,
+        record: JournalRecord,
+        pass: PassID?,
+        at now: Timestamp,
+        intentSeq: Int64? = nil,
+        result: CallResult? = nil,
+        requestID: String? = nil,
+        errorCode: String? = nil,
         errorMessage: String? = nil
     ) throws {
         try db.run(
@@ -166,7 +202,8 @@ extension Ledger {
                 .optional(record.executionARN), .optional(record.region), .optional(record.account),
                 .bool(record.dryRun), .optional(result?.rawValue), .optional(requestID), .optional(errorCode),
                 .optional(errorMessage), .text(record.reason),
-            ])
+            ]
+        )
     }
 }
 
@@ -179,13 +216,19 @@ extension JournalRow {
             kind: row["kind"].text ?? "",
             intentSeq: row["intent_seq"].integer,
             record: JournalRecord(
-                action: row["action"].text ?? "", clusterID: row["cluster_id"].text,
-                executionARN: row["execution_arn"].text, region: row["region"].text, account: row["account"].text,
-                dryRun: row["dry_run"].integer == 1, reason: row["reason"].text ?? ""),
+                action: row["action"].text ?? "",
+                clusterID: row["cluster_id"].text,
+                executionARN: row["execution_arn"].text,
+                region: row["region"].text,
+                account: row["account"].text,
+                dryRun: row["dry_run"].integer == 1,
+                reason: row["reason"].text ?? ""
+            ),
             result: row["result"].text.flatMap(CallResult.init(rawValue:)),
             requestID: row["request_id"].text,
             errorCode: row["error_code"].text,
-            errorMessage: row["error_message"].text)
+            errorMessage: row["error_message"].text
+        )
     }
 }
 

@@ -1,4 +1,5 @@
 public import CostGuardCore
+
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
 #else
@@ -6,9 +7,9 @@ internal import Foundation
 #endif
 
 #if canImport(Glibc)
-    internal import Glibc
+internal import Glibc
 #elseif canImport(Darwin)
-    internal import Darwin
+internal import Darwin
 #endif
 
 /// The last `PRAGMA quick_check` of the whole ledger that found no damage (table `last_quick_check`).
@@ -45,12 +46,17 @@ package enum QuickCheckSchedule {
 
     /// Why a check is due now, or `nil` when the last one still holds.
     package static func reasonDue(
-        last: QuickCheckRecord?, now: Timestamp, bootID: String, fileID: String, interval: Duration
+        last: QuickCheckRecord?,
+        now: Timestamp,
+        bootID: String,
+        fileID: String,
+        interval: Duration
     ) -> String? {
         guard let last else { return "no whole-file check is recorded" }
         if interval <= .zero { return "a check is made at every open and pass (quick_check_every = \"0s\")" }
         if last.checkedAt > now {
-            return "the last check is dated \(last.checkedAt.iso8601), later than now (\(now.iso8601)): the clock was set back"
+            return
+                "the last check is dated \(last.checkedAt.iso8601), later than now (\(now.iso8601)): the clock was set back"
         }
         if now.since(last.checkedAt) >= interval {
             return "the last check (\(last.checkedAt.iso8601)) is \(DurationText.format(interval)) old or older"
@@ -58,14 +64,17 @@ package enum QuickCheckSchedule {
         if last.bootID != bootID { return "the machine booted since the last check (\(last.checkedAt.iso8601))" }
         if fileID.isEmpty { return "the file's device and inode cannot be read" }
         if last.fileID != fileID {
-            return "the file is not the one last checked (device:inode \(fileID), was \(last.fileID)): a copy, a restore or a move"
+            return
+                "the file is not the one last checked (device:inode \(fileID), was \(last.fileID)): a copy, a restore or a move"
         }
         return nil
     }
 
     /// This boot's id, or an empty string where the system has none.
     package static func currentBootID() -> String {
-        guard let text = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else { return "" }
+        guard let text = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else {
+            return ""
+        }
         return text.filter { !$0.isWhitespace }
     }
 
@@ -100,7 +109,14 @@ struct QuickCheckState {
             madeAtOpen = false
             return nil
         }
-        guard let reason = QuickCheckSchedule.reasonDue(last: last, now: now, bootID: bootID, fileID: fileID, interval: interval)
+        guard
+            let reason = QuickCheckSchedule.reasonDue(
+                last: last,
+                now: now,
+                bootID: bootID,
+                fileID: fileID,
+                interval: interval
+            )
         else { return nil }
         let seconds = try Ledger.quickCheck(db)
         let record = QuickCheckRecord(checkedAt: now, bootID: bootID, fileID: fileID)
@@ -112,9 +128,13 @@ struct QuickCheckState {
 extension Ledger {
     /// The last check recorded in the file, with why it was made and how long it took; `nil` before schema 6, or
     /// when the row is unreadable (then one is made and the row rewritten).
-    static func readLastQuickCheck(_ db: SQLiteConnection) throws -> (record: QuickCheckRecord, reason: String, seconds: Double)? {
+    static func readLastQuickCheck(
+        _ db: SQLiteConnection
+    ) throws -> (record: QuickCheckRecord, reason: String, seconds: Double)? {
         guard try !db.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'last_quick_check'").isEmpty,
-            let row = try db.query("SELECT checked_at, boot_id, file_id, reason, seconds FROM last_quick_check WHERE id = 1").first,
+            let row = try db.query(
+                "SELECT checked_at, boot_id, file_id, reason, seconds FROM last_quick_check WHERE id = 1"
+            ).first,
             let at = row[0].text.flatMap(Timestamp.init(iso8601:)), let boot = row[1].text, let file = row[2].text
         else { return nil }
         return (QuickCheckRecord(checkedAt: at, bootID: boot, fileID: file), row[3].text ?? "", row[4].real ?? 0)
@@ -126,10 +146,12 @@ extension Ledger {
         let problems = try quickCheckProblems(db)
         if !problems.isEmpty {
             throw LedgerError(
-                .corrupt, path: db.path,
+                .corrupt,
+                path: db.path,
                 message: "SQLite's quick_check found damage: \(problems.joined(separator: "; "))",
                 fix: "stop CostGuard, move the file aside, and restore the last 'costguard ledger backup' copy "
-                    + "(or start with an empty ledger: CostGuard rediscovers clusters from execution histories)")
+                    + "(or start with an empty ledger: CostGuard rediscovers clusters from execution histories)"
+            )
         }
         let elapsed = (ContinuousClock.now - started).components
         return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
@@ -151,14 +173,23 @@ extension Ledger {
     }
 
     /// Writes `record` as the last check (inside the caller's transaction).
-    static func recordQuickCheck(_ db: SQLiteConnection, _ record: QuickCheckRecord, reason: String, seconds: Double) throws {
+    static func recordQuickCheck(
+        _ db: SQLiteConnection,
+        _ record: QuickCheckRecord,
+        reason: String,
+        seconds: Double
+    ) throws {
         _ = try db.run(
             """
             INSERT INTO last_quick_check (id, checked_at, boot_id, file_id, reason, seconds) VALUES (1, ?, ?, ?, ?, ?)
             ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at, boot_id = excluded.boot_id,
                 file_id = excluded.file_id, reason = excluded.reason, seconds = excluded.seconds
             """,
-            [.text(record.checkedAt.iso8601), .text(record.bootID), .text(record.fileID), .text(reason), .real(max(0, seconds))])
+            [
+                .text(record.checkedAt.iso8601), .text(record.bootID), .text(record.fileID), .text(reason),
+                .real(max(0, seconds)),
+            ]
+        )
     }
 
     /// The last whole-file check recorded in the ledger, with why it was made and how long it took.

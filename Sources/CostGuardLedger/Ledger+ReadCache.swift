@@ -83,7 +83,9 @@ final class LedgerReadCache {
 
     /// The answer kept in `slot`, or `compute`'s, kept there when it fits (`size` entries).
     func cached<V>(
-        _ slot: ReferenceWritableKeyPath<LedgerReadCache, V?>, size: (V) -> Int, _ compute: () throws -> V
+        _ slot: ReferenceWritableKeyPath<LedgerReadCache, V?>,
+        size: (V) -> Int,
+        _ compute: () throws -> V
     ) rethrows -> V {
         if let known = self[keyPath: slot] {
             hits += 1
@@ -96,7 +98,9 @@ final class LedgerReadCache {
 
     /// The answer kept for `key` in `map`, or `compute`'s, kept there when it fits (`size` entries, plus the key).
     func cached<K: Hashable, V>(
-        _ map: ReferenceWritableKeyPath<LedgerReadCache, [K: V]>, _ key: K, size: (V) -> Int = { _ in 0 },
+        _ map: ReferenceWritableKeyPath<LedgerReadCache, [K: V]>,
+        _ key: K,
+        size: (V) -> Int = { _ in 0 },
         _ compute: () throws -> V
     ) rethrows -> V {
         if let known = self[keyPath: map][key] {
@@ -111,7 +115,8 @@ final class LedgerReadCache {
     /// The values of `ids` in `map` (which keeps `.some(nil)` for an id the ledger does not have): those not kept
     /// are read with `fetch` (given only them; it returns those it found) and kept when they fit.
     func lookup<V>(
-        _ ids: some Collection<String>, in map: ReferenceWritableKeyPath<LedgerReadCache, [String: V?]>,
+        _ ids: some Collection<String>,
+        in map: ReferenceWritableKeyPath<LedgerReadCache, [String: V?]>,
         _ fetch: ([String]) throws -> [String: V]
     ) rethrows -> [String: V] {
         // The map is taken out for the lookup and put back after (one key-path access, not one per id, and the
@@ -144,7 +149,10 @@ final class LedgerReadCache {
 
 extension Ledger {
     /// Runs `body` like `read`, with the cache checked against the connection's current stamp first.
-    func cachedRead<T>(_ action: String, _ body: (SQLiteConnection, LedgerReadCache) throws -> T) throws(LedgerError) -> T {
+    func cachedRead<T>(
+        _ action: String,
+        _ body: (SQLiteConnection, LedgerReadCache) throws -> T
+    ) throws(LedgerError) -> T {
         try read(action) { db in
             readCache.check(try Self.readStamp(db))
             return try body(db, readCache)
@@ -152,7 +160,10 @@ extension Ledger {
     }
 
     /// Runs `body` like `readSnapshot`, with the cache checked inside the snapshot first.
-    func cachedSnapshot<T>(_ action: String, _ body: (SQLiteConnection, LedgerReadCache) throws -> T) throws(LedgerError) -> T {
+    func cachedSnapshot<T>(
+        _ action: String,
+        _ body: (SQLiteConnection, LedgerReadCache) throws -> T
+    ) throws(LedgerError) -> T {
         try readSnapshot(action) { db in
             readCache.check(try Self.readStamp(db))
             return try body(db, readCache)
@@ -161,7 +172,10 @@ extension Ledger {
 
     /// Runs `body` like `write`, with the cache checked inside the transaction before `body` changes anything
     /// (its first change moves the stamp, so what it read is read again next time).
-    func cachedWrite<T>(_ action: String, _ body: (SQLiteConnection, LedgerReadCache) throws -> T) throws(LedgerError) -> T {
+    func cachedWrite<T>(
+        _ action: String,
+        _ body: (SQLiteConnection, LedgerReadCache) throws -> T
+    ) throws(LedgerError) -> T {
         try write(action) { db in
             readCache.check(try Self.readStamp(db))
             return try body(db, readCache)
@@ -174,5 +188,7 @@ extension Ledger {
     }
 
     /// Reads answered from the cache since the ledger was opened (for tests).
-    package func cachedReadHits() throws(LedgerError) -> Int { try read("reading cache statistics") { _ in readCache.hits } }
+    package func cachedReadHits() throws(LedgerError) -> Int {
+        try read("reading cache statistics") { _ in readCache.hits }
+    }
 }

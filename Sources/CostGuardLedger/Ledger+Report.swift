@@ -39,11 +39,18 @@ extension Ledger {
             var capacity: [String: [CapacityUnit]] = [:]
             try db.forEachRow("SELECT * FROM cluster_capacity" + (clusterFilter.map { " WHERE " + $0 } ?? "")) { row in
                 guard let id = row["cluster_id"].text else { return }
-                capacity[id, default: []].append(CapacityUnit(
-                    unitID: row["unit_id"].text ?? "", kind: row["kind"].text ?? "group", role: row["role"].text,
-                    instanceType: row["instance_type"].text ?? "unknown", market: row["market"].text ?? "ON_DEMAND",
-                    runningCount: Int(row["running_count"].integer ?? 0), weight: Int(row["weight"].integer ?? 1),
-                    bidPrice: row["bid_price"].text))
+                capacity[id, default: []].append(
+                    CapacityUnit(
+                        unitID: row["unit_id"].text ?? "",
+                        kind: row["kind"].text ?? "group",
+                        role: row["role"].text,
+                        instanceType: row["instance_type"].text ?? "unknown",
+                        market: row["market"].text ?? "ON_DEMAND",
+                        runningCount: Int(row["running_count"].integer ?? 0),
+                        weight: Int(row["weight"].integer ?? 1),
+                        bidPrice: row["bid_price"].text
+                    )
+                )
             }
             var actions: [String: (String, String)] = [:]
             try db.forEachRow(
@@ -67,23 +74,40 @@ extension Ledger {
             ) { row in
                 let id = row["id"].text ?? ""
                 func time(_ column: String) -> String? { row[column].text }
-                records.append(ClusterReportRecord(
-                    clusterID: id, name: row["name"].text, region: row["region"].text ?? "", account: row["account"].text ?? "",
-                    executionARN: row["created_by_execution_arn"].text ?? "", stateMachineARN: row["state_machine_arn"].text ?? "",
-                    executionStatus: row["execution_status"].text ?? "", executionEndedAt: time("execution_stop"),
-                    clusterState: row["state"].text ?? "UNKNOWN", disposition: row["disposition"].text ?? "unknown",
-                    reason: row["disposition_reason"].text, orphanedSince: time("orphaned_since"),
-                    dispositionAt: time("disposition_at"), createdAt: time("cluster_created_at"), endedAt: time("cluster_ended_at"),
-                    normalizedInstanceHours: row["normalized_instance_hours"].integer.map { Int($0) },
-                    lastAction: actions[id]?.0, lastActionAt: actions[id]?.1,
-                    capacity: capacity[id] ?? []))
+                records.append(
+                    ClusterReportRecord(
+                        clusterID: id,
+                        name: row["name"].text,
+                        region: row["region"].text ?? "",
+                        account: row["account"].text ?? "",
+                        executionARN: row["created_by_execution_arn"].text ?? "",
+                        stateMachineARN: row["state_machine_arn"].text ?? "",
+                        executionStatus: row["execution_status"].text ?? "",
+                        executionEndedAt: time("execution_stop"),
+                        clusterState: row["state"].text ?? "UNKNOWN",
+                        disposition: row["disposition"].text ?? "unknown",
+                        reason: row["disposition_reason"].text,
+                        orphanedSince: time("orphaned_since"),
+                        dispositionAt: time("disposition_at"),
+                        createdAt: time("cluster_created_at"),
+                        endedAt: time("cluster_ended_at"),
+                        normalizedInstanceHours: row["normalized_instance_hours"].integer.map { Int($0) },
+                        lastAction: actions[id]?.0,
+                        lastActionAt: actions[id]?.1,
+                        capacity: capacity[id] ?? []
+                    )
+                )
             }
             return records
         }
     }
 
     /// Journal rows with optional filters, oldest first.
-    public func journalRows(since: Timestamp? = nil, cluster: String? = nil, action: String? = nil) throws(LedgerError) -> [JournalRow] {
+    public func journalRows(
+        since: Timestamp? = nil,
+        cluster: String? = nil,
+        action: String? = nil
+    ) throws(LedgerError) -> [JournalRow] {
         try read("reading the journal") { db in
             var sql = "SELECT * FROM journal WHERE 1 = 1"
             var parameters: [SQLValue] = []

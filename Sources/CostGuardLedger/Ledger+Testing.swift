@@ -9,21 +9,33 @@ extension Ledger {
         let ex = "arn:aws:states:us-east-1:123456789012:execution:batch-\(number):run"
         let cluster = "j-BATCH\(number)"
         try write("writing test batch \(number)") { db in
-            try db.run("INSERT INTO passes (started_at, trigger, dry_run, outcome, ended_at, summary) "
-                + "VALUES (?, 'reconcile', 0, 'ok', ?, ?)", [.text(t), .text(t), .text("batch \(number)")])
+            try db.run(
+                "INSERT INTO passes (started_at, trigger, dry_run, outcome, ended_at, summary) "
+                    + "VALUES (?, 'reconcile', 0, 'ok', ?, ?)",
+                [.text(t), .text(t), .text("batch \(number)")]
+            )
             let pass = db.lastInsertRowID
-            try db.run("INSERT INTO state_machines (arn, name, region, account, first_seen_at, last_seen_at) "
-                + "VALUES (?, ?, 'us-east-1', '123456789012', ?, ?)", [.text(sm), .text("batch-\(number)"), .text(t), .text(t)])
-            try db.run("INSERT INTO executions (arn, state_machine_arn, status, start_date, status_source, "
-                + "status_observed_at, first_seen_at, last_seen_at) VALUES (?, ?, 'ABORTED', ?, 'test', ?, ?, ?)",
-                [.text(ex), .text(sm), .text(t), .text(t), .text(t), .text(t)])
-            try db.run("INSERT INTO clusters (id, region, account, created_by_execution_arn, created_by_event_id, "
-                + "created_by_event_type, created_by_resource, first_seen_at, last_seen_at) "
-                + "VALUES (?, 'us-east-1', '123456789012', ?, 5, 'TaskSubmitted', 'createCluster.sync', ?, ?)",
-                [.text(cluster), .text(ex), .text(t), .text(t)])
-            try db.run("INSERT INTO journal (at, pass_id, kind, action, cluster_id, execution_arn, dry_run, reason) "
-                + "VALUES (?, ?, 'decision', 'would-terminate', ?, ?, 1, ?)",
-                [.text(t), .integer(pass), .text(cluster), .text(ex), .text("batch \(number)")])
+            try db.run(
+                "INSERT INTO state_machines (arn, name, region, account, first_seen_at, last_seen_at) "
+                    + "VALUES (?, ?, 'us-east-1', '123456789012', ?, ?)",
+                [.text(sm), .text("batch-\(number)"), .text(t), .text(t)]
+            )
+            try db.run(
+                "INSERT INTO executions (arn, state_machine_arn, status, start_date, status_source, "
+                    + "status_observed_at, first_seen_at, last_seen_at) VALUES (?, ?, 'ABORTED', ?, 'test', ?, ?, ?)",
+                [.text(ex), .text(sm), .text(t), .text(t), .text(t), .text(t)]
+            )
+            try db.run(
+                "INSERT INTO clusters (id, region, account, created_by_execution_arn, created_by_event_id, "
+                    + "created_by_event_type, created_by_resource, first_seen_at, last_seen_at) "
+                    + "VALUES (?, 'us-east-1', '123456789012', ?, 5, 'TaskSubmitted', 'createCluster.sync', ?, ?)",
+                [.text(cluster), .text(ex), .text(t), .text(t)]
+            )
+            try db.run(
+                "INSERT INTO journal (at, pass_id, kind, action, cluster_id, execution_arn, dry_run, reason) "
+                    + "VALUES (?, ?, 'decision', 'would-terminate', ?, ?, 1, ?)",
+                [.text(t), .integer(pass), .text(cluster), .text(ex), .text("batch \(number)")]
+            )
         }
     }
 
@@ -43,7 +55,9 @@ extension Ledger {
     /// Test support: SQLite's plan for a query (`EXPLAIN QUERY PLAN`), one step per line.
     package func testing_queryPlan(_ sql: String, _ parameters: [SQLValue] = []) throws(LedgerError) -> String {
         try read("explaining a query") { db in
-            try db.query("EXPLAIN QUERY PLAN " + sql, parameters).compactMap { $0["detail"].text }.joined(separator: "\n")
+            try db.query("EXPLAIN QUERY PLAN " + sql, parameters).compactMap { $0["detail"].text }.joined(
+                separator: "\n"
+            )
         }
     }
 

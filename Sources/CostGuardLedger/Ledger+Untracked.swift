@@ -14,8 +14,14 @@ public struct UntrackedCluster: Sendable, Equatable {
     public var firstSeenAt: Timestamp?
 
     public init(
-        id: String, region: String, account: String, name: String?, state: String, createdAt: Timestamp?,
-        normalizedInstanceHours: Int?, firstSeenAt: Timestamp? = nil
+        id: String,
+        region: String,
+        account: String,
+        name: String?,
+        state: String,
+        createdAt: Timestamp?,
+        normalizedInstanceHours: Int?,
+        firstSeenAt: Timestamp? = nil
     ) {
         self.id = id
         self.region = region
@@ -43,25 +49,35 @@ extension Ledger {
 
     /// Replaces a region's untracked clusters with those a complete listing showed (each keeps the time it was
     /// first seen). Writes nothing when the set and their states are as recorded.
-    public func recordUntrackedClusters(_ listed: [UntrackedCluster], region: String, at now: Timestamp) throws(LedgerError) {
+    public func recordUntrackedClusters(
+        _ listed: [UntrackedCluster],
+        region: String,
+        at now: Timestamp
+    ) throws(LedgerError) {
         let recorded = try read("reading untracked clusters") { db in
             var rows: [String: (String, String?, Int?)] = [:]
             try db.forEachRow(
-                "SELECT id, state, name, normalized_instance_hours FROM untracked_clusters WHERE region = ?", [.text(region)]
+                "SELECT id, state, name, normalized_instance_hours FROM untracked_clusters WHERE region = ?",
+                [.text(region)]
             ) { row in
                 if let id = row[0].text { rows[id] = (row[1].text ?? "", row[2].text, row[3].integer.map { Int($0) }) }
             }
             return rows
         }
-        let unchanged = recorded.count == listed.count && listed.allSatisfy { cluster in
-            recorded[cluster.id].map { $0.0 == cluster.state && $0.1 == cluster.name && $0.2 == cluster.normalizedInstanceHours }
-                ?? false
-        }
+        let unchanged =
+            recorded.count == listed.count
+            && listed.allSatisfy { cluster in
+                recorded[cluster.id].map {
+                    $0.0 == cluster.state && $0.1 == cluster.name && $0.2 == cluster.normalizedInstanceHours
+                }
+                    ?? false
+            }
         guard !unchanged else { return }
         try write("recording untracked clusters") { db in
             try db.run(
                 "DELETE FROM untracked_clusters WHERE region = ? AND id NOT IN (\(Self.listSQL))",
-                [.text(region), Self.listValue(listed.map(\.id))])
+                [.text(region), Self.listValue(listed.map(\.id))]
+            )
             for cluster in listed {
                 try db.run(
                     """
@@ -71,9 +87,12 @@ extension Ledger {
                     ON CONFLICT (id) DO UPDATE SET state = excluded.state, name = excluded.name,
                         normalized_instance_hours = excluded.normalized_instance_hours
                     """,
-                    [.text(cluster.id), .text(region), .text(cluster.account), .optional(cluster.name),
-                     .text(cluster.state), .optional(cluster.createdAt?.iso8601),
-                     cluster.normalizedInstanceHours.map { .integer(Int64($0)) } ?? .null, .text(now.iso8601)])
+                    [
+                        .text(cluster.id), .text(region), .text(cluster.account), .optional(cluster.name),
+                        .text(cluster.state), .optional(cluster.createdAt?.iso8601),
+                        cluster.normalizedInstanceHours.map { .integer(Int64($0)) } ?? .null, .text(now.iso8601),
+                    ]
+                )
             }
         }
     }
@@ -84,12 +103,18 @@ extension Ledger {
         return try readSnapshot("reading untracked clusters") { db in
             var result: [UntrackedCluster] = []
             try db.forEachRow("SELECT * FROM untracked_clusters ORDER BY id") { row in
-                result.append(UntrackedCluster(
-                    id: row["id"].text ?? "", region: row["region"].text ?? "", account: row["account"].text ?? "",
-                    name: row["name"].text, state: row["state"].text ?? "",
-                    createdAt: row["cluster_created_at"].text.flatMap(Timestamp.init(iso8601:)),
-                    normalizedInstanceHours: row["normalized_instance_hours"].integer.map { Int($0) },
-                    firstSeenAt: row["first_seen_at"].text.flatMap(Timestamp.init(iso8601:))))
+                result.append(
+                    UntrackedCluster(
+                        id: row["id"].text ?? "",
+                        region: row["region"].text ?? "",
+                        account: row["account"].text ?? "",
+                        name: row["name"].text,
+                        state: row["state"].text ?? "",
+                        createdAt: row["cluster_created_at"].text.flatMap(Timestamp.init(iso8601:)),
+                        normalizedInstanceHours: row["normalized_instance_hours"].integer.map { Int($0) },
+                        firstSeenAt: row["first_seen_at"].text.flatMap(Timestamp.init(iso8601:))
+                    )
+                )
             }
             return result
         }

@@ -9,7 +9,8 @@ extension Ledger {
                 """
                 SELECT arn, definition_status, creates_clusters, references_clusters, follows_children
                 FROM state_machine_versions WHERE state_machine_arn = ?
-                """, [.text(machine)]
+                """,
+                [.text(machine)]
             ) { row in
                 guard let arn = row[0].text else { return }
                 guard row[1].text == "parsed" else {
@@ -28,7 +29,9 @@ extension Ledger {
 
     /// Records what a version's definition (read once: versions never change) can do to EMR.
     public func recordVersion(
-        arn: String, stateMachine: String, analysis: Result<DefinitionAnalysis, DefinitionAnalysis.Problem>,
+        arn: String,
+        stateMachine: String,
+        analysis: Result<DefinitionAnalysis, DefinitionAnalysis.Problem>,
         at now: Timestamp
     ) throws(LedgerError) {
         let parsed = try? analysis.get()
@@ -40,9 +43,13 @@ extension Ledger {
                     creates_clusters, references_clusters, follows_children, read_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (arn) DO NOTHING
                 """,
-                [.text(arn), .text(stateMachine), .text(parsed == nil ? "unparsable" : "parsed"), .optional(problem),
-                 .bool(parsed?.createsClusters ?? false), .bool(parsed?.referencesClusters ?? false),
-                 .bool((parsed?.startsExecutions ?? false) || (parsed?.hasDistributedMap ?? false)), .text(now.iso8601)])
+                [
+                    .text(arn), .text(stateMachine), .text(parsed == nil ? "unparsable" : "parsed"), .optional(problem),
+                    .bool(parsed?.createsClusters ?? false), .bool(parsed?.referencesClusters ?? false),
+                    .bool((parsed?.startsExecutions ?? false) || (parsed?.hasDistributedMap ?? false)),
+                    .text(now.iso8601),
+                ]
+            )
         }
     }
 }

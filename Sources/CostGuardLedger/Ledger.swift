@@ -1,9 +1,9 @@
 public import CostGuardCore
 
 #if canImport(Glibc)
-    internal import Glibc
+internal import Glibc
 #elseif canImport(Darwin)
-    internal import Darwin
+internal import Darwin
 #endif
 
 /// The ledger: one SQLite file that keeps what CostGuard knows (state machines, executions, clusters, references)
@@ -106,20 +106,30 @@ public final class Ledger: @unchecked Sendable {
             let applied = try runner.validate(db)
             // The whole-file check, when due, before the first write (the schedule's record is read from the file).
             var state = QuickCheckState(
-                interval: configuration.quickCheckInterval, last: try readLastQuickCheck(db)?.record,
-                bootID: QuickCheckSchedule.currentBootID(), fileID: QuickCheckSchedule.fileID(of: path))
+                interval: configuration.quickCheckInterval,
+                last: try readLastQuickCheck(db)?.record,
+                bootID: QuickCheckSchedule.currentBootID(),
+                fileID: QuickCheckSchedule.fileID(of: path)
+            )
             let checked = try state.checkIfDue(db, now: now)
             state.madeAtOpen = checked != nil
             try requireWritable(db)
             let mode = try db.query("PRAGMA journal_mode = WAL").first?[0].text
             guard mode?.lowercased() == "wal" else {
                 throw LedgerError(
-                    .ioFailure, path: path, message: "SQLite refused WAL mode (journal_mode is \(mode ?? "?"))",
-                    fix: "keep the ledger on a local file system (not NFS or a FUSE mount without locking)")
+                    .ioFailure,
+                    path: path,
+                    message: "SQLite refused WAL mode (journal_mode is \(mode ?? "?"))",
+                    fix: "keep the ledger on a local file system (not NFS or a FUSE mount without locking)"
+                )
             }
             try db.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
             try runner.migrate(db, applied: applied, now: now.iso8601)
-            if let checked { try db.transaction { try recordQuickCheck(db, checked.record, reason: checked.reason, seconds: checked.seconds) } }
+            if let checked {
+                try db.transaction {
+                    try recordQuickCheck(db, checked.record, reason: checked.reason, seconds: checked.seconds)
+                }
+            }
             version = runner.migrations.last?.version ?? 0
             checks = state
         } catch let error as LedgerError {
@@ -170,15 +180,19 @@ public final class Ledger: @unchecked Sendable {
                     var info = stat()
                     if stat(path, &info) != 0 && rename(temporary, path) != 0 {
                         throw LedgerError(
-                            .ioFailure, path: path,
+                            .ioFailure,
+                            path: path,
                             message: "cannot move the new ledger into place: \(String(cString: strerror(errno)))",
-                            fix: "check the directory \(directory) and its file system")
+                            fix: "check the directory \(directory) and its file system"
+                        )
                     }
                 default:
                     throw LedgerError(
-                        .ioFailure, path: path,
+                        .ioFailure,
+                        path: path,
                         message: "cannot link the new ledger into place: \(String(cString: strerror(code)))",
-                        fix: "check the directory \(directory) and its file system")
+                        fix: "check the directory \(directory) and its file system"
+                    )
                 }
             }
             LedgerFile.removeWithSidecars(temporary)
@@ -186,7 +200,9 @@ public final class Ledger: @unchecked Sendable {
         } catch {
             LedgerFile.removeWithSidecars(temporary)
             if let error = error as? LedgerError { throw error }
-            if let error = error as? SQLiteError { throw LedgerError.from(error, path: path, doing: "creating the ledger") }
+            if let error = error as? SQLiteError {
+                throw LedgerError.from(error, path: path, doing: "creating the ledger")
+            }
             throw LedgerError(.ioFailure, path: path, message: "\(error)", fix: "retry")
         }
     }
@@ -267,9 +283,13 @@ public final class Ledger: @unchecked Sendable {
             _ = try db.query("SELECT count(*) FROM json_each('[1]')")
         } catch {
             throw LedgerError(
-                .ioFailure, path: db.path,
-                message: "the SQLite library in use (\(SQLiteConnection.libraryVersion)) has no JSON functions (json_each): \(error)",
-                fix: "install SQLite 3.38 or later, or a build with JSON1 enabled (Debian 12's and Ubuntu 22.04's libsqlite3 have it)")
+                .ioFailure,
+                path: db.path,
+                message:
+                    "the SQLite library in use (\(SQLiteConnection.libraryVersion)) has no JSON functions (json_each): \(error)",
+                fix:
+                    "install SQLite 3.38 or later, or a build with JSON1 enabled (Debian 12's and Ubuntu 22.04's libsqlite3 have it)"
+            )
         }
     }
 
@@ -279,10 +299,12 @@ public final class Ledger: @unchecked Sendable {
             access(db.path, W_OK) != 0 || isReadOnlyFileSystem(db.path)
         {
             throw LedgerError(
-                .readOnly, path: db.path,
+                .readOnly,
+                path: db.path,
                 message: "the ledger file or its file system is read-only",
                 fix: "give the CostGuard user write access to the file and its directory "
-                    + "(with systemd, use StateDirectory=costguard)")
+                    + "(with systemd, use StateDirectory=costguard)"
+            )
         }
     }
 }

@@ -73,45 +73,62 @@ extension LedgerError {
         switch code {
         case 5, 6:  // SQLITE_BUSY, SQLITE_LOCKED
             return LedgerError(
-                .busy, path: path,
+                .busy,
+                path: path,
                 message: "the database stayed locked by another process while \(action)",
                 fix: "check that only one 'costguard serve' or 'costguard reconcile' writes this ledger, then retry",
-                underlying: error.description)
+                underlying: error.description
+            )
         case 8:  // SQLITE_READONLY
             return LedgerError(
-                .readOnly, path: path,
+                .readOnly,
+                path: path,
                 message: "the database cannot be written while \(action) (read-only file or file system)",
                 fix: "give the CostGuard user write access to the file and its directory "
                     + "(with systemd, use StateDirectory=costguard)",
-                underlying: error.description)
+                underlying: error.description
+            )
         case 11, 26:  // SQLITE_CORRUPT, SQLITE_NOTADB
             return LedgerError(
-                .corrupt, path: path,
+                .corrupt,
+                path: path,
                 message: "the database is damaged or is not an SQLite file (found while \(action))",
                 fix: "stop CostGuard, move the file aside, and restore the last 'costguard ledger backup' copy "
                     + "(or start with an empty ledger: CostGuard rediscovers clusters from execution histories)",
-                underlying: error.description)
+                underlying: error.description
+            )
         case 13:  // SQLITE_FULL
             return LedgerError(
-                .full, path: path,
+                .full,
+                path: path,
                 message: "the disk is full while \(action); the transaction was rolled back",
                 fix: "free space on the file system that holds the ledger, then retry",
-                underlying: error.description)
+                underlying: error.description
+            )
         case 14:  // SQLITE_CANTOPEN
             return LedgerError(
-                .readOnly, path: path,
+                .readOnly,
+                path: path,
                 message: "the database cannot be opened while \(action)",
                 fix: "check that the file and its directory exist and are readable and writable by the CostGuard user",
-                underlying: error.description)
+                underlying: error.description
+            )
         case 23:  // SQLITE_AUTH / permission
             return LedgerError(
-                .readOnly, path: path, message: "permission denied while \(action)",
-                fix: "give the CostGuard user access to the ledger file", underlying: error.description)
+                .readOnly,
+                path: path,
+                message: "permission denied while \(action)",
+                fix: "give the CostGuard user access to the ledger file",
+                underlying: error.description
+            )
         default:
             return LedgerError(
-                .ioFailure, path: path, message: "SQLite failed while \(action): \(error.message)",
+                .ioFailure,
+                path: path,
+                message: "SQLite failed while \(action): \(error.message)",
                 fix: "check the file system that holds the ledger; run 'costguard ledger check'",
-                underlying: error.description)
+                underlying: error.description
+            )
         }
     }
 }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-    internal import Glibc
+internal import Glibc
 #elseif canImport(Darwin)
-    internal import Darwin
+internal import Darwin
 #endif
 
 /// File-system checks made before SQLite sees the ledger path, so that each mistake gets its own error and fix.
@@ -23,13 +23,19 @@ enum LedgerFile {
         if stat(path, &info) == 0 {
             if (info.st_mode & S_IFMT) == S_IFDIR {
                 throw LedgerError(
-                    .pathIsDirectory, path: path, message: "this path is a directory, not a ledger file",
-                    fix: "pass a file path such as \(path.hasSuffix("/") ? path : path + "/")ledger.sqlite")
+                    .pathIsDirectory,
+                    path: path,
+                    message: "this path is a directory, not a ledger file",
+                    fix: "pass a file path such as \(path.hasSuffix("/") ? path : path + "/")ledger.sqlite"
+                )
             }
             guard (info.st_mode & S_IFMT) == S_IFREG else {
                 throw LedgerError(
-                    .notALedger, path: path, message: "this path is not a regular file",
-                    fix: "pass the path of a ledger file (a new name creates one)")
+                    .notALedger,
+                    path: path,
+                    message: "this path is not a regular file",
+                    fix: "pass the path of a ledger file (a new name creates one)"
+                )
             }
             let directory = parent(of: path)
             if access(directory, W_OK) != 0 || isReadOnlyFileSystem(directory) {
@@ -41,8 +47,11 @@ enum LedgerFile {
         var dirInfo = stat()
         guard stat(directory, &dirInfo) == 0, (dirInfo.st_mode & S_IFMT) == S_IFDIR else {
             throw LedgerError(
-                .missingDirectory, path: path, message: "the directory \(directory) does not exist",
-                fix: "create it (mkdir -p \(directory)), or with systemd set StateDirectory=costguard")
+                .missingDirectory,
+                path: path,
+                message: "the directory \(directory) does not exist",
+                fix: "create it (mkdir -p \(directory)), or with systemd set StateDirectory=costguard"
+            )
         }
         return .absent
     }
@@ -62,8 +71,11 @@ enum LedgerFile {
             throw readOnlyDirectory(directory, file: ledger)
         }
         throw LedgerError(
-            .ioFailure, path: ledger, message: "cannot create \(path): \(String(cString: strerror(code)))",
-            fix: "check the directory \(directory) and its file system")
+            .ioFailure,
+            path: ledger,
+            message: "cannot create \(path): \(String(cString: strerror(code)))",
+            fix: "check the directory \(directory) and its file system"
+        )
     }
 
     /// Removes a temporary ledger file and the journal files SQLite may have left beside it.
@@ -85,7 +97,9 @@ enum LedgerFile {
         var candidates: [String] = []
         let prefix = "." + name(of: ledger) + "."
         while let entry = readdir(dir) {
-            let file = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            let file = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
             if file.hasPrefix(prefix) && file.hasSuffix(".creating") { candidates.append(directory + "/" + file) }
         }
         closedir(dir)
@@ -109,8 +123,11 @@ enum LedgerFile {
         defer { close(fd) }
         if fsync(fd) != 0 {
             throw LedgerError(
-                .ioFailure, path: path, message: "fsync failed: \(String(cString: strerror(errno)))",
-                fix: "check the file system")
+                .ioFailure,
+                path: path,
+                message: "fsync failed: \(String(cString: strerror(errno)))",
+                fix: "check the file system"
+            )
         }
     }
 
@@ -119,13 +136,19 @@ enum LedgerFile {
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw LedgerError(
-                .ioFailure, path: path, message: "there is no ledger file here",
-                fix: "run 'costguard reconcile' once to create it, or pass --database with the right path")
+                .ioFailure,
+                path: path,
+                message: "there is no ledger file here",
+                fix: "run 'costguard reconcile' once to create it, or pass --database with the right path"
+            )
         }
         if (info.st_mode & S_IFMT) == S_IFDIR {
             throw LedgerError(
-                .pathIsDirectory, path: path, message: "this path is a directory, not a ledger file",
-                fix: "pass a file path such as \(path.hasSuffix("/") ? path : path + "/")ledger.sqlite")
+                .pathIsDirectory,
+                path: path,
+                message: "this path is a directory, not a ledger file",
+                fix: "pass a file path such as \(path.hasSuffix("/") ? path : path + "/")ledger.sqlite"
+            )
         }
     }
 
@@ -139,10 +162,12 @@ enum LedgerFile {
         if count == 0 { return }  // a new, empty ledger
         if count != 16 || header != sqliteHeader {
             throw LedgerError(
-                .notALedger, path: path,
+                .notALedger,
+                path: path,
                 message: "this file is not an SQLite database (its header is damaged, or it is another kind of file)",
                 fix: "point --database at a CostGuard ledger; if this was the ledger, stop CostGuard, move the file "
-                    + "aside and restore the last 'costguard ledger backup' copy")
+                    + "aside and restore the last 'costguard ledger backup' copy"
+            )
         }
     }
 
@@ -159,11 +184,13 @@ enum LedgerFile {
 
     private static func readOnlyDirectory(_ directory: String, file: String) -> LedgerError {
         LedgerError(
-            .readOnly, path: file,
+            .readOnly,
+            path: file,
             message: "the directory \(directory) is not writable (read-only file system or permissions); "
                 + "SQLite needs to create the ledger and its -wal and -shm files there",
             fix: "give the CostGuard user write access to \(directory) (with systemd, use StateDirectory=costguard "
-                + "and keep ReadWritePaths in line with ProtectSystem=strict)")
+                + "and keep ReadWritePaths in line with ProtectSystem=strict)"
+        )
     }
 }
 

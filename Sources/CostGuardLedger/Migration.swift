@@ -41,7 +41,9 @@ extension Migration {
         Migration(name: "0009_versions.sql", bytes: PackageResources._009_versions_sql),
         Migration(name: "0010_self_terminating.sql", bytes: PackageResources._010_self_terminating_sql),
         Migration(
-            name: "0011_instance_group_references.sql", bytes: PackageResources._011_instance_group_references_sql),
+            name: "0011_instance_group_references.sql",
+            bytes: PackageResources._011_instance_group_references_sql
+        ),
     ]
 
     /// The migration rebuilds a table (its first line is `-- costguard: rebuilds-tables`): the runner turns foreign

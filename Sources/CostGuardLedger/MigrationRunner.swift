@@ -32,10 +32,12 @@ package struct MigrationRunner {
             .first?[0].integer ?? 0
         if appID != Self.applicationID && (appID != 0 || tableCount > 0) {
             throw LedgerError(
-                .notALedger, path: path,
+                .notALedger,
+                path: path,
                 message: "this SQLite database is not a CostGuard ledger (application_id \(appID), "
                     + "\(tableCount) tables)",
-                fix: "point --database at a CostGuard ledger, or at a new file name to start one")
+                fix: "point --database at a CostGuard ledger, or at a new file name to start one"
+            )
         }
         guard tableCount > 0 else { return [] }
         let hasTable =
@@ -43,41 +45,50 @@ package struct MigrationRunner {
             .isEmpty == false
         guard hasTable else {
             throw LedgerError(
-                .corrupt, path: path,
+                .corrupt,
+                path: path,
                 message: "the ledger has tables but no record of its migrations (\(Self.table) is missing)",
-                fix: "restore the ledger from a 'costguard ledger backup' copy, or move it aside to start afresh")
+                fix: "restore the ledger from a 'costguard ledger backup' copy, or move it aside to start afresh"
+            )
         }
         let applied = try db.query("SELECT version, name, checksum FROM \(Self.table) ORDER BY version").map {
             Applied(
                 version: Int($0["version"].integer ?? -1),
                 name: $0["name"].text ?? "?",
-                checksum: $0["checksum"].text ?? "")
+                checksum: $0["checksum"].text ?? ""
+            )
         }
         let known = migrations.last?.version ?? 0
         if let newest = applied.last, newest.version > known {
             throw LedgerError(
-                .newerSchema, path: path,
+                .newerSchema,
+                path: path,
                 message: "the ledger is at schema version \(newest.version) (\(newest.name)), written by a newer "
                     + "CostGuard; this binary knows versions up to \(known)",
-                fix: "upgrade costguard to the version that wrote this ledger (or newer); never downgrade a ledger")
+                fix: "upgrade costguard to the version that wrote this ledger (or newer); never downgrade a ledger"
+            )
         }
         for (index, row) in applied.enumerated() {
             guard index < migrations.count, migrations[index].version == row.version else {
                 throw LedgerError(
-                    .editedMigration, path: path,
+                    .editedMigration,
+                    path: path,
                     message: "the ledger records migration \(row.version) (\(row.name)) where this binary expects "
                         + (index < migrations.count ? "\(migrations[index].name)" : "none"),
-                    fix: "use the costguard build that created this ledger, or restore it from a backup")
+                    fix: "use the costguard build that created this ledger, or restore it from a backup"
+                )
             }
             let expected = migrations[index]
             if expected.checksum != row.checksum {
                 throw LedgerError(
-                    .editedMigration, path: path,
+                    .editedMigration,
+                    path: path,
                     message: "migration \(row.version) (\(row.name)) was applied with checksum "
                         + "\(row.checksum.prefix(12))…, but this binary's \(expected.name) has "
                         + "\(expected.checksum.prefix(12))…: the migration file was edited after it shipped",
                     fix: "restore Migrations/\(expected.name) to its released text and put the change in a new "
-                        + "numbered migration; then rebuild costguard")
+                        + "numbered migration; then rebuild costguard"
+                )
             }
         }
         return applied
@@ -111,20 +122,25 @@ package struct MigrationRunner {
                             checksum   TEXT NOT NULL,
                             applied_at TEXT NOT NULL
                         ) STRICT;
-                        """)
+                        """
+                    )
                 }
                 try db.execute(migration.sql)
                 if rebuilds, let broken = try db.query("PRAGMA foreign_key_check").first {
                     throw LedgerError(
-                        .corrupt, path: db.path,
+                        .corrupt,
+                        path: db.path,
                         message: "migration \(migration.name) would leave a reference that resolves to nothing "
                             + "(table \(broken[0].text ?? "?"), row \(broken[1].integer ?? -1), to \(broken[2].text ?? "?")); "
                             + "nothing was changed",
-                        fix: "run 'costguard ledger check', and restore the ledger from a 'costguard ledger backup' copy")
+                        fix:
+                            "run 'costguard ledger check', and restore the ledger from a 'costguard ledger backup' copy"
+                    )
                 }
                 try db.run(
                     "INSERT INTO \(Self.table) (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)",
-                    [.integer(Int64(migration.version)), .text(migration.name), .text(migration.checksum), .text(now)])
+                    [.integer(Int64(migration.version)), .text(migration.name), .text(migration.checksum), .text(now)]
+                )
             }
             done.append(migration.version)
         }

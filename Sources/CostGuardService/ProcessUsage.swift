@@ -32,7 +32,8 @@ extension ProcessUsage {
     /// not use. Call before threads start.
     public static func limitMallocArenas() {
         #if os(Linux)
-        _ = glibcMallopt(-8 /* M_ARENA_MAX */, 2)
+        let mArenaMax: Int32 = -8  // M_ARENA_MAX in <malloc.h>
+        _ = glibcMallopt(mArenaMax, 2)
         #endif
     }
 }

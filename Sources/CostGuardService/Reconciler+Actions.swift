@@ -11,7 +11,8 @@ extension Reconciler {
     func recheck(_ candidates: [Decision], problems: inout Problems) async throws(LedgerError) -> Set<String> {
         var done: Set<String> = []
         let clusterRows = Dictionary(
-            try ledger.policyFacts(passStart: Timestamp(millisecondsSinceEpoch: 0)).map { ($0.id, $0) }) { first, _ in first }
+            try ledger.policyFacts(passStart: Timestamp(millisecondsSinceEpoch: 0)).map { ($0.id, $0) }
+        ) { first, _ in first }
         let executions = try ledger.executions(arns: candidates.compactMap { clusterRows[$0.clusterID]?.creator.arn })
         // Scopes where a RUNNING execution names instance groups without their cluster: each candidate's are read.
         let unitScopes = Set(try ledger.runningUnitReferences().keys)
@@ -39,15 +40,28 @@ extension Reconciler {
                 problems.clusterUnits[decision.clusterID] = nil
                 if decision.pending == .instanceGroups || unitScopes.contains(decision.scope) {
                     let units = try await readCapacity(
-                        decision.clusterID, region: region, collectionType: cluster.instanceCollectionType,
-                        problems: &problems)
-                    guard let units else { throw AWSError(kind: .transport, service: "emr", operation: "ListInstanceGroups",
-                                                         message: "the instance groups of \(decision.clusterID) could not be read") }
+                        decision.clusterID,
+                        region: region,
+                        collectionType: cluster.instanceCollectionType,
+                        problems: &problems
+                    )
+                    guard let units else {
+                        throw AWSError(
+                            kind: .transport,
+                            service: "emr",
+                            operation: "ListInstanceGroups",
+                            message: "the instance groups of \(decision.clusterID) could not be read"
+                        )
+                    }
                     problems.clusterUnits[decision.clusterID] = units
                 }
                 if mayEndItself(decision, creator: facts.creator) {
                     let timeout = try await region.emr.autoTerminationPolicy(decision.clusterID)
-                    try ledger.recordAutoTerminationPolicy(of: decision.clusterID, idleTimeoutSeconds: timeout, at: now())
+                    try ledger.recordAutoTerminationPolicy(
+                        of: decision.clusterID,
+                        idleTimeoutSeconds: timeout,
+                        at: now()
+                    )
                 }
                 problems.busy[decision.clusterID] = nil
                 // A step runs only while the cluster is RUNNING (WAITING: none pending or running).
@@ -61,7 +75,11 @@ extension Reconciler {
                 throw error
             } catch let caught {
                 let error = Reconciler.awsError(caught)
-                problems.add("re-check of \(decision.clusterID): \(error)", region: decision.scope.region, reach: .local)
+                problems.add(
+                    "re-check of \(decision.clusterID): \(error)",
+                    region: decision.scope.region,
+                    reach: .local
+                )
             }
         }
         return done
@@ -80,7 +98,8 @@ extension Reconciler {
     func foreignStep(of clusterID: String, region: RegionClients) async throws -> String? {
         let known = try ledger.workflowSteps(of: [clusterID])[clusterID] ?? ([], [])
         for try await page in region.emr.listSteps(clusterID, states: ["PENDING", "RUNNING", "CANCEL_PENDING"]) {
-            for step in page.steps where !known.ids.contains(step.id) && !(step.name.map(known.names.contains) ?? false) {
+            for step in page.steps where !known.ids.contains(step.id) && !(step.name.map(known.names.contains) ?? false)
+            {
                 return "step \(step.id) (\(step.name ?? "unnamed")) is \(step.status.state)"
             }
         }
@@ -96,7 +115,10 @@ extension Reconciler {
         let previous = try ledger.dispositions(of: journaled.map(\.clusterID))
         for decision in journaled where previous[decision.clusterID] != decision.disposition.rawValue {
             try ledger.journalDecision(
-                record(decision, action: decision.disposition.rawValue), pass: pass, at: now())
+                record(decision, action: decision.disposition.rawValue),
+                pass: pass,
+                at: now()
+            )
         }
     }
 
@@ -108,7 +130,11 @@ extension Reconciler {
     ///
     /// - Returns: the clusters terminated, and the candidates' decisions after their re-check.
     func act(
-        on decisions: [Decision], pass: PassID, passStart: Timestamp, observed: Set<String>, problems: inout Problems
+        on decisions: [Decision],
+        pass: PassID,
+        passStart: Timestamp,
+        observed: Set<String>,
+        problems: inout Problems
     ) async throws(LedgerError) -> (terminated: [String], redecided: [String: Decision]) {
         var terminated: [String] = []
         var redecided: [String: Decision] = [:]
@@ -120,8 +146,16 @@ extension Reconciler {
                 let chunk = candidates[start..<min(start + EMRClient.terminateBatchLimit, candidates.count)]
                 let rechecked = try await recheck(Array(chunk), problems: &problems)
                 var budget = configuration
-                budget.policy.maxTerminationsPerPass = max(0, configuration.policy.maxTerminationsPerPass - terminated.count)
-                let fresh = try decide(passStart: passStart, problems: problems, observed: observed, configuration: budget)
+                budget.policy.maxTerminationsPerPass = max(
+                    0,
+                    configuration.policy.maxTerminationsPerPass - terminated.count
+                )
+                let fresh = try decide(
+                    passStart: passStart,
+                    problems: problems,
+                    observed: observed,
+                    configuration: budget
+                )
                 let byID = Dictionary(fresh.map { ($0.clusterID, $0) }, uniquingKeysWith: { first, _ in first })
                 var ready: [Decision] = []
                 for candidate in chunk {
@@ -129,7 +163,8 @@ extension Reconciler {
                     if decision.action != nil && !rechecked.contains(decision.clusterID) {
                         // Act only on what was re-read right now.
                         decision.disposition = .unknown
-                        decision.reason = "not acted on: the re-check before acting did not complete; " + decision.reason
+                        decision.reason =
+                            "not acted on: the re-check before acting did not complete; " + decision.reason
                         decision.action = nil
                     }
                     redecided[decision.clusterID] = decision
@@ -144,7 +179,11 @@ extension Reconciler {
     /// Removes protection where the policy allows it (one journaled call per cluster), then terminates the chunk;
     /// a chunk AWS refuses is tried one cluster at a time.
     func terminate(
-        _ chunk: [Decision], region: RegionClients, pass: PassID, problems: inout Problems, terminated: inout [String]
+        _ chunk: [Decision],
+        region: RegionClients,
+        pass: PassID,
+        problems: inout Problems,
+        terminated: inout [String]
     ) async throws(LedgerError) {
         var ready: [Decision] = []
         for decision in chunk {
@@ -153,32 +192,71 @@ extension Reconciler {
                 let record = record(decision, action: "unprotect")
                 let intent = try ledger.journalIntent(record, pass: pass, at: now())
                 do {
-                    let requestID = try await region.emr.setTerminationProtection([decision.clusterID], protected: false)
-                    try ledger.journalOutcome(intentSeq: intent, record: record, result: .succeeded, requestID: requestID,
-                                              errorCode: nil, errorMessage: nil, pass: pass, at: now())
+                    let requestID = try await region.emr.setTerminationProtection(
+                        [decision.clusterID],
+                        protected: false
+                    )
+                    try ledger.journalOutcome(
+                        intentSeq: intent,
+                        record: record,
+                        result: .succeeded,
+                        requestID: requestID,
+                        errorCode: nil,
+                        errorMessage: nil,
+                        pass: pass,
+                        at: now()
+                    )
                 } catch let error as LedgerError {
                     throw error
                 } catch let caught {
                     let error = Reconciler.awsError(caught)
-                    try ledger.journalOutcome(intentSeq: intent, record: record, result: Self.result(error), requestID: error.requestID,
-                                              errorCode: error.code, errorMessage: error.message, pass: pass, at: now())
-                    problems.add("SetTerminationProtection \(decision.clusterID): \(error)", region: region.region, reach: .local)
+                    try ledger.journalOutcome(
+                        intentSeq: intent,
+                        record: record,
+                        result: Self.result(error),
+                        requestID: error.requestID,
+                        errorCode: error.code,
+                        errorMessage: error.message,
+                        pass: pass,
+                        at: now()
+                    )
+                    problems.add(
+                        "SetTerminationProtection \(decision.clusterID): \(error)",
+                        region: region.region,
+                        reach: .local
+                    )
                     continue
                 }
             }
             ready.append(decision)
         }
         guard !ready.isEmpty else { return }
-        guard let refusal = try await terminateBatch(ready, region: region, pass: pass, problems: &problems, terminated: &terminated),
+        guard
+            let refusal = try await terminateBatch(
+                ready,
+                region: region,
+                pass: pass,
+                problems: &problems,
+                terminated: &terminated
+            ),
             ready.count > 1
         else { return }
         // AWS refused the batch (one cluster's SCP or tag condition refuses all ten): each cluster is tried alone, so
         // that the refused one is set aside and the others proceed.
-        logger.notice("a batch termination was refused; trying each cluster alone", metadata: [
-            "clusters": "\(ready.map(\.clusterID))", "error": "\(refusal)",
-        ])
+        logger.notice(
+            "a batch termination was refused; trying each cluster alone",
+            metadata: [
+                "clusters": "\(ready.map(\.clusterID))", "error": "\(refusal)",
+            ]
+        )
         for decision in ready {
-            _ = try await terminateBatch([decision], region: region, pass: pass, problems: &problems, terminated: &terminated)
+            _ = try await terminateBatch(
+                [decision],
+                region: region,
+                pass: pass,
+                problems: &problems,
+                terminated: &terminated
+            )
         }
     }
 
@@ -187,7 +265,11 @@ extension Reconciler {
     ///
     /// - Returns: AWS's error when it refused the request (`AWSError.isRefusal`), else `nil`.
     func terminateBatch(
-        _ chunk: [Decision], region: RegionClients, pass: PassID, problems: inout Problems, terminated: inout [String]
+        _ chunk: [Decision],
+        region: RegionClients,
+        pass: PassID,
+        problems: inout Problems,
+        terminated: inout [String]
     ) async throws(LedgerError) -> AWSError? {
         var intents: [(Int64, JournalRecord, Decision)] = []
         for decision in chunk {
@@ -197,16 +279,31 @@ extension Reconciler {
         do {
             let requestID = try await region.emr.terminateJobFlows(chunk.map(\.clusterID))
             for (intent, record, _) in intents {
-                try ledger.journalOutcome(intentSeq: intent, record: record, result: .succeeded, requestID: requestID,
-                                          errorCode: nil, errorMessage: nil, pass: pass, at: now())
+                try ledger.journalOutcome(
+                    intentSeq: intent,
+                    record: record,
+                    result: .succeeded,
+                    requestID: requestID,
+                    errorCode: nil,
+                    errorMessage: nil,
+                    pass: pass,
+                    at: now()
+                )
             }
-            try ledger.recordTerminated(chunk.map(\.clusterID), reason: "terminated by CostGuard: " + (chunk.first?.reason ?? ""), at: now())
+            try ledger.recordTerminated(
+                chunk.map(\.clusterID),
+                reason: "terminated by CostGuard: " + (chunk.first?.reason ?? ""),
+                at: now()
+            )
             terminated += chunk.map(\.clusterID)
             for decision in chunk {
-                logger.notice("terminated cluster", metadata: [
-                    "cluster": "\(decision.clusterID)", "action": "terminate", "request_id": "\(requestID ?? "")",
-                    "reason": "\(decision.reason)",
-                ])
+                logger.notice(
+                    "terminated cluster",
+                    metadata: [
+                        "cluster": "\(decision.clusterID)", "action": "terminate", "request_id": "\(requestID ?? "")",
+                        "reason": "\(decision.reason)",
+                    ]
+                )
             }
             return nil
         } catch let error as LedgerError {
@@ -214,8 +311,16 @@ extension Reconciler {
         } catch let caught {
             let error = Reconciler.awsError(caught)
             for (intent, record, _) in intents {
-                try ledger.journalOutcome(intentSeq: intent, record: record, result: Self.result(error), requestID: error.requestID,
-                                          errorCode: error.code, errorMessage: error.message, pass: pass, at: now())
+                try ledger.journalOutcome(
+                    intentSeq: intent,
+                    record: record,
+                    result: Self.result(error),
+                    requestID: error.requestID,
+                    errorCode: error.code,
+                    errorMessage: error.message,
+                    pass: pass,
+                    at: now()
+                )
             }
             problems.add("TerminateJobFlows \(chunk.map(\.clusterID)): \(error)", region: region.region, reach: .local)
             if error.isRefusal && chunk.count == 1 {
@@ -235,17 +340,28 @@ extension Reconciler {
             do {
                 let cluster = try await region.emr.describeCluster(clusterID)
                 let state = ClusterState(rawValue: cluster.status.state) ?? .unknown
-                let done = intent.record.action == "terminate" ? (state == .terminating || state.hasEnded)
+                let done =
+                    intent.record.action == "terminate"
+                    ? (state == .terminating || state.hasEnded)
                     : intent.record.action == "unprotect" ? cluster.terminationProtected == false : false
                 try ledger.journalOutcome(
-                    intentSeq: intent.seq, record: intent.record, result: done ? .succeeded : .unknown, requestID: nil,
+                    intentSeq: intent.seq,
+                    record: intent.record,
+                    result: done ? .succeeded : .unknown,
+                    requestID: nil,
                     errorCode: nil,
                     errorMessage: done
                         ? "completed after a restart: the cluster was found \(state.rawValue)"
                         : "no evidence the call reached AWS (cluster \(state.rawValue)); this pass decides afresh",
-                    pass: pass, at: now())
+                    pass: pass,
+                    at: now()
+                )
                 if done && intent.record.action == "terminate" {
-                    try ledger.recordTerminated([clusterID], reason: "terminated by CostGuard (completed after a restart)", at: now())
+                    try ledger.recordTerminated(
+                        [clusterID],
+                        reason: "terminated by CostGuard (completed after a restart)",
+                        at: now()
+                    )
                 }
             } catch let error as LedgerError {
                 throw error
@@ -258,8 +374,14 @@ extension Reconciler {
 
     func record(_ decision: Decision, action: String) -> JournalRecord {
         JournalRecord(
-            action: action, clusterID: decision.clusterID, executionARN: nil, region: decision.scope.region,
-            account: decision.scope.account, dryRun: configuration.policy.dryRun, reason: decision.reason)
+            action: action,
+            clusterID: decision.clusterID,
+            executionARN: nil,
+            region: decision.scope.region,
+            account: decision.scope.account,
+            dryRun: configuration.policy.dryRun,
+            reason: decision.reason
+        )
     }
 
     static func result(_ error: AWSError) -> CallResult {

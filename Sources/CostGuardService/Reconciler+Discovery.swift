@@ -15,8 +15,14 @@ extension Reconciler {
             return
         }
         try ledger.recordStateMachinesSeen(
-            listed.map { (arn: $0.stateMachineArn, name: $0.name, region: region.region, account: Self.account(of: $0.stateMachineArn), type: $0.type) },
-            at: now())
+            listed.map {
+                (
+                    arn: $0.stateMachineArn, name: $0.name, region: region.region,
+                    account: Self.account(of: $0.stateMachineArn), type: $0.type
+                )
+            },
+            at: now()
+        )
         var known = try ledger.stateMachines()
         var definitionsRead = false
         // Machines already known whose definition is due for its refresh: their redriven executions are checked too,
@@ -37,14 +43,24 @@ extension Reconciler {
                 var revision = described.revisionId
                 if described.type != "EXPRESS", case .success(let latest) = analysis {
                     let versions = try await withVersions(
-                        latest, of: item.stateMachineArn, listing: revisionChanged, region: region, problems: &problems)
+                        latest,
+                        of: item.stateMachineArn,
+                        listing: revisionChanged,
+                        region: region,
+                        problems: &problems
+                    )
                     analysis = .success(versions.analysis)
                     // Not listed after all: no revision recorded, so that the next refresh lists them.
                     if !versions.listed { revision = nil }
                 }
                 try ledger.recordDefinition(
-                    arn: item.stateMachineArn, revisionID: revision, sha256: sha, type: described.type,
-                    analysis: analysis, at: now())
+                    arn: item.stateMachineArn,
+                    revisionID: revision,
+                    sha256: sha,
+                    type: described.type,
+                    analysis: analysis,
+                    at: now()
+                )
                 definitionsRead = true
             } catch let error as LedgerError {
                 throw error
@@ -56,17 +72,28 @@ extension Reconciler {
                     // read (a RUNNING one whose history is refused too holds its region, named, with this fix).
                     // Tried again when the definition is due for a refresh.
                     try ledger.recordDefinition(
-                        arn: item.stateMachineArn, revisionID: nil, sha256: "", type: item.type,
-                        analysis: .failure(.init(description: "DescribeStateMachine was refused: \(error)")), at: now())
+                        arn: item.stateMachineArn,
+                        revisionID: nil,
+                        sha256: "",
+                        type: item.type,
+                        analysis: .failure(.init(description: "DescribeStateMachine was refused: \(error)")),
+                        at: now()
+                    )
                     definitionsRead = true
-                    logger.warning("state machine definition unreadable", metadata: [
-                        "state_machine": "\(item.stateMachineArn)", "error": "\(error)",
-                    ])
+                    logger.warning(
+                        "state machine definition unreadable",
+                        metadata: [
+                            "state_machine": "\(item.stateMachineArn)", "error": "\(error)",
+                        ]
+                    )
                     continue
                 }
                 // Whether this state machine touches EMR is unknown: its running executions may use any cluster.
-                problems.add("DescribeStateMachine \(item.stateMachineArn): \(error)", region: region.region,
-                             reach: .scope(account: Self.account(of: item.stateMachineArn)))
+                problems.add(
+                    "DescribeStateMachine \(item.stateMachineArn): \(error)",
+                    region: region.region,
+                    reach: .scope(account: Self.account(of: item.stateMachineArn))
+                )
             }
         }
         if definitionsRead { known = try ledger.stateMachines() }
@@ -94,7 +121,11 @@ extension Reconciler {
     /// count either way. One that cannot be understood makes the machine followed (its executions' histories decide).
     /// When the versions cannot be listed, what is known stands and the pass says why.
     func withVersions(
-        _ latest: DefinitionAnalysis, of machine: String, listing: Bool, region: RegionClients, problems: inout Problems
+        _ latest: DefinitionAnalysis,
+        of machine: String,
+        listing: Bool,
+        region: RegionClients,
+        problems: inout Problems
     ) async throws(LedgerError) -> (analysis: DefinitionAnalysis, listed: Bool) {
         var merged = latest
         var listed = !listing
@@ -106,7 +137,11 @@ extension Reconciler {
                         let described = try await region.sfn.describeStateMachine(version.stateMachineVersionArn)
                         let analysis = DefinitionAnalysis.analyze(described.definition)
                         try ledger.recordVersion(
-                            arn: version.stateMachineVersionArn, stateMachine: machine, analysis: analysis, at: now())
+                            arn: version.stateMachineVersionArn,
+                            stateMachine: machine,
+                            analysis: analysis,
+                            at: now()
+                        )
                         known[version.stateMachineVersionArn] = .some(try? analysis.get())
                     }
                 }
@@ -116,7 +151,10 @@ extension Reconciler {
             } catch {
                 problems.add(
                     "ListStateMachineVersions \(machine): \(error) (executions started on versions not read yet are "
-                        + "classified by the latest revision)", region: region.region, reach: .local)
+                        + "classified by the latest revision)",
+                    region: region.region,
+                    reach: .local
+                )
             }
         }
         for version in known.values {
@@ -135,7 +173,11 @@ extension Reconciler {
     /// each is described directly and AWS's answer decides. Only when the execution no longer exists and
     /// DescribeStateMachine confirms its machine is deleted is it recorded as gone (ended, found gone now): its
     /// clusters become orphans after the grace. Anything else keeps it RUNNING.
-    func followUnlisted(_ region: RegionClients, listed: Set<String>, problems: inout Problems) async throws(LedgerError) {
+    func followUnlisted(
+        _ region: RegionClients,
+        listed: Set<String>,
+        problems: inout Problems
+    ) async throws(LedgerError) {
         let machines = try ledger.stateMachines()
         let unlisted = try ledger.stateMachinesWithRunningExecutions().filter { arn in
             !listed.contains(arn) && machines[arn]?.region == region.region && !Self.isMapRunMachine(arn)
@@ -152,19 +194,28 @@ extension Reconciler {
         for row in stranded {
             do {
                 records.append(Self.record(try await region.sfn.describeExecution(row.record.arn)))
-            } catch where error.code == "ExecutionDoesNotExist" {
+            } catch  where error.code == "ExecutionDoesNotExist" {
                 do {
                     _ = try await region.sfn.describeStateMachine(row.record.stateMachineARN)
                     problems.add(
-                        "DescribeExecution \(row.record.arn): it does not exist, but its state machine does", region: region.region,
-                        reach: .local)
-                } catch where error.code == "StateMachineDoesNotExist" {
+                        "DescribeExecution \(row.record.arn): it does not exist, but its state machine does",
+                        region: region.region,
+                        reach: .local
+                    )
+                } catch  where error.code == "StateMachineDoesNotExist" {
                     try ledger.recordExecutionGone(arn: row.record.arn, at: now())
-                    logger.notice("execution gone with its deleted state machine", metadata: [
-                        "execution": "\(row.record.arn)", "state_machine": "\(row.record.stateMachineARN)",
-                    ])
+                    logger.notice(
+                        "execution gone with its deleted state machine",
+                        metadata: [
+                            "execution": "\(row.record.arn)", "state_machine": "\(row.record.stateMachineARN)",
+                        ]
+                    )
                 } catch {
-                    problems.add("DescribeStateMachine \(row.record.stateMachineARN): \(error)", region: region.region, reach: .local)
+                    problems.add(
+                        "DescribeStateMachine \(row.record.stateMachineARN): \(error)",
+                        region: region.region,
+                        reach: .local
+                    )
                 }
             } catch {
                 problems.add("DescribeExecution \(row.record.arn): \(error)", region: region.region, reach: .local)
@@ -190,7 +241,10 @@ extension Reconciler {
     /// DescribeExecution for each one that left it, and (with `readHistories`) each RUNNING one's history from its
     /// cursor; without it, only histories never read or whose read failed.
     func followRunning(
-        of machine: StateMachineRow, region: RegionClients, readHistories: Bool, problems: inout Problems
+        of machine: StateMachineRow,
+        region: RegionClients,
+        readHistories: Bool,
+        problems: inout Problems
     ) async throws(LedgerError) {
         let wasRunning = try ledger.runningExecutionARNs(stateMachine: machine.arn)
         var records: [ExecutionRecord] = []
@@ -207,7 +261,11 @@ extension Reconciler {
             // Deleted (the ledger keeps its row): nothing of it runs any more. Its executions the ledger has as
             // RUNNING are described by `followUnlisted`, which AWS's answers decide.
             if error.code == "StateMachineDoesNotExist" { return }
-            problems.add("ListExecutions \(machine.arn): \(error)", region: region.region, reach: .scope(account: machine.account))
+            problems.add(
+                "ListExecutions \(machine.arn): \(error)",
+                region: region.region,
+                reach: .scope(account: machine.account)
+            )
             return
         }
         for arn in wasRunning.subtracting(running).sorted() {
@@ -235,7 +293,10 @@ extension Reconciler {
     func expressAnswer(_ error: any Error, machine: StateMachineRow) throws(LedgerError) -> Bool {
         guard (error as? AWSError)?.code == "StateMachineTypeNotSupported" else { return false }
         try ledger.recordStateMachineType(arn: machine.arn, type: "EXPRESS")
-        logger.info("EXPRESS state machine: its executions cannot be followed", metadata: ["state_machine": "\(machine.arn)"])
+        logger.info(
+            "EXPRESS state machine: its executions cannot be followed",
+            metadata: ["state_machine": "\(machine.arn)"]
+        )
         return true
     }
 
@@ -248,22 +309,31 @@ extension Reconciler {
     /// a higher `redriveCount`): their new status and redrive fields are recorded and their histories reopened, so
     /// that what the redrive did (a new cluster, another stop) is read this pass, even when the redrive started and
     /// ended between two passes.
-    func findRedrives(of machine: StateMachineRow, region: RegionClients, problems: inout Problems) async throws(LedgerError) {
+    func findRedrives(
+        of machine: StateMachineRow,
+        region: RegionClients,
+        problems: inout Problems
+    ) async throws(LedgerError) {
         var redriven: [SFN.ExecutionListItem] = []
         do {
             for try await page in region.sfn.listRedrivenExecutions(machine.arn) {
                 redriven += page.executions.filter { ($0.redriveCount ?? 0) > 0 }
             }
         } catch {
-            problems.add("ListExecutions (redriven) \(machine.arn): \(error)", region: region.region,
-                         reach: .scope(account: machine.account))
+            problems.add(
+                "ListExecutions (redriven) \(machine.arn): \(error)",
+                region: region.region,
+                reach: .scope(account: machine.account)
+            )
             return
         }
         guard !redriven.isEmpty else { return }
         let known = try ledger.executions(arns: redriven.map(\.executionArn))
         var records: [ExecutionRecord] = []
         for item in redriven {
-            guard let row = known[item.executionArn], (item.redriveCount ?? 0) > row.record.redriveCount ?? 0 else { continue }
+            guard let row = known[item.executionArn], (item.redriveCount ?? 0) > row.record.redriveCount ?? 0 else {
+                continue
+            }
             var record = Self.record(item)
             record.redriveCount = item.redriveCount
             record.redriveDate = item.redriveDate
@@ -272,11 +342,18 @@ extension Reconciler {
         guard !records.isEmpty else { return }
         try ledger.recordExecutions(records, at: now())
         try ledger.reopenHistories(records.map(\.arn))
-        logger.info("redriven executions found", metadata: ["state_machine": "\(machine.arn)", "count": "\(records.count)"])
+        logger.info(
+            "redriven executions found",
+            metadata: ["state_machine": "\(machine.arn)", "count": "\(records.count)"]
+        )
     }
 
     /// Brings the ledger's executions of one state machine up to date, then reads the histories that need it.
-    func followExecutions(of machine: StateMachineRow, region: RegionClients, problems: inout Problems) async throws(LedgerError) {
+    func followExecutions(
+        of machine: StateMachineRow,
+        region: RegionClients,
+        problems: inout Problems
+    ) async throws(LedgerError) {
         let account = machine.account
         // Only what the ledger has as RUNNING, and the listed executions: a pass's cost follows what changed, not
         // how many executions have ended.
@@ -292,7 +369,11 @@ extension Reconciler {
         let horizon = machine.newestExecutionStart.map { $0.adding(.zero - configuration.executionOverlap) }
         var firstPageSize = 1000
         if let horizon {
-            firstPageSize = min(1000, try ledger.executionCount(stateMachine: machine.arn, startedSince: horizon) + Self.newExecutionsPageMargin)
+            firstPageSize = min(
+                1000,
+                try ledger.executionCount(stateMachine: machine.arn, startedSince: horizon)
+                    + Self.newExecutionsPageMargin
+            )
         }
         do {
             // The live set: one call per 1000 RUNNING executions.
@@ -312,7 +393,11 @@ extension Reconciler {
             var pageSize = firstPageSize
             var token: String?
             pages: repeat {
-                let page = try await region.sfn.listExecutionsPage(.stateMachine(machine.arn), pageSize: pageSize, token: token)
+                let page = try await region.sfn.listExecutionsPage(
+                    .stateMachine(machine.arn),
+                    pageSize: pageSize,
+                    token: token
+                )
                 listed += page.executions.filter { !running.contains($0.executionArn) }
                 if let horizon, let oldest = page.executions.map(\.startDate).min(), oldest < horizon { break pages }
                 token = page.nextToken
@@ -320,11 +405,16 @@ extension Reconciler {
             } while token != nil
         } catch {
             if try expressAnswer(error, machine: machine) { return }
-            problems.add("ListExecutions \(machine.arn): \(error)", region: region.region, reach: .scope(account: account))
+            problems.add(
+                "ListExecutions \(machine.arn): \(error)",
+                region: region.region,
+                reach: .scope(account: account)
+            )
             return
         }
         let knownListed = try ledger.executionStatuses(arns: listed.map(\.executionArn))
-        for index in listed.indices where knownListed[listed[index].executionArn] != ExecutionStatus(rawValue: listed[index].status) {
+        for index in listed.indices
+        where knownListed[listed[index].executionArn] != ExecutionStatus(rawValue: listed[index].status) {
             records.append(Self.record(listed[index]))
         }
         // Executions the ledger has as RUNNING that are no longer in the live set: confirm with DescribeExecution
@@ -355,12 +445,17 @@ extension Reconciler {
 
     /// Reads an execution's history from where the last read stopped and records what it proves.
     func readHistory(
-        _ row: ExecutionRow, region: RegionClients, account: String, problems: inout Problems, batch: HistoryBatch
+        _ row: ExecutionRow,
+        region: RegionClients,
+        account: String,
+        problems: inout Problems,
+        batch: HistoryBatch
     ) async throws(LedgerError) {
         var analyzer = HistoryAnalyzer(resumingAfter: row.historyLastEventID)
         var lastToken = row.historyNextToken
         do {
-            var iterator = region.sfn.getExecutionHistory(row.record.arn, startToken: row.historyNextToken).makeAsyncIterator()
+            var iterator = region.sfn.getExecutionHistory(row.record.arn, startToken: row.historyNextToken)
+                .makeAsyncIterator()
             while let page = try await iterator.next() {
                 analyzer.read(page.events.map(\.fact))
                 lastToken = page.nextToken
@@ -374,11 +469,24 @@ extension Reconciler {
         let ended = row.record.status.hasEnded
         let findings = analyzer.finish(executionEnded: ended)
         // A finished read of an ended execution resumes from the last event id, not from a stale token.
-        try batch.add(Ledger.HistoryRead(
-            executionARN: row.record.arn, findings: findings, nextToken: ended ? nil : lastToken, executionEnded: ended,
-            region: region.region, account: account))
-        try await followChildren(findings.childExecutionARNs, parent: row.record, region: region, account: account,
-                                 problems: &problems, batch: batch)
+        try batch.add(
+            Ledger.HistoryRead(
+                executionARN: row.record.arn,
+                findings: findings,
+                nextToken: ended ? nil : lastToken,
+                executionEnded: ended,
+                region: region.region,
+                account: account
+            )
+        )
+        try await followChildren(
+            findings.childExecutionARNs,
+            parent: row.record,
+            region: region,
+            account: account,
+            problems: &problems,
+            batch: batch
+        )
         // Map runs seen in this read, and those whose children are already known (their MapRunStarted event was in
         // an earlier read).
         let knownRuns = try ledger.executions(parent: row.record.arn).values.compactMap(\.record.mapRunARN)
@@ -392,7 +500,11 @@ extension Reconciler {
     /// cluster while the child runs, whether or not the child's state machine has an EMR task. (Once recorded, a
     /// RUNNING child is followed until it ends like any execution of its state machine.)
     func followChildren(
-        _ children: [String], parent: ExecutionRecord, region: RegionClients, account: String, problems: inout Problems,
+        _ children: [String],
+        parent: ExecutionRecord,
+        region: RegionClients,
+        account: String,
+        problems: inout Problems,
         batch: HistoryBatch
     ) async throws(LedgerError) {
         guard !children.isEmpty else { return }
@@ -413,8 +525,11 @@ extension Reconciler {
                 fresh.append(child)
             } catch {
                 // Unknown until described: a RUNNING child may hold a cluster id, so its scope is uncertain.
-                problems.add("DescribeExecution \(child) (started by \(parent.arn)): \(error)", region: region.region,
-                             reach: .scope(account: account))
+                problems.add(
+                    "DescribeExecution \(child) (started by \(parent.arn)): \(error)",
+                    region: region.region,
+                    reach: .scope(account: account)
+                )
             }
         }
         guard !records.isEmpty else { return }
@@ -423,9 +538,13 @@ extension Reconciler {
         if !unknownMachines.isEmpty {
             try ledger.recordStateMachinesSeen(
                 unknownMachines.sorted().map { arn in
-                    (arn: arn, name: String(arn.split(separator: ":").last ?? ""), region: region.region,
-                     account: Self.account(of: arn), type: nil)
-                }, at: now())
+                    (
+                        arn: arn, name: String(arn.split(separator: ":").last ?? ""), region: region.region,
+                        account: Self.account(of: arn), type: nil
+                    )
+                },
+                at: now()
+            )
         }
         try ledger.recordExecutions(records, at: now())
         for row in try ledger.executions(arns: fresh).values.sorted(by: { $0.record.arn < $1.record.arn })
@@ -448,7 +567,13 @@ extension Reconciler {
             runs[mapRun] = parent
         }
         for (mapRun, parent) in runs.sorted(by: { $0.key < $1.key }) {
-            try await followMapRun(mapRun, parent: parent, region: region, account: Self.account(of: parent.arn), problems: &problems)
+            try await followMapRun(
+                mapRun,
+                parent: parent,
+                region: region,
+                account: Self.account(of: parent.arn),
+                problems: &problems
+            )
         }
     }
 
@@ -456,7 +581,11 @@ extension Reconciler {
     /// them with their parent, and reads the histories of new or ended ones. Each child's own status decides for
     /// the clusters its history shows it created.
     func followMapRun(
-        _ mapRunARN: String, parent: ExecutionRecord, region: RegionClients, account: String, problems: inout Problems
+        _ mapRunARN: String,
+        parent: ExecutionRecord,
+        region: RegionClients,
+        account: String,
+        problems: inout Problems
     ) async throws(LedgerError) {
         var children: [ExecutionRecord] = []
         do {
@@ -470,7 +599,11 @@ extension Reconciler {
             }
         } catch {
             // Unknown children may hold clusters: the scope stays uncertain until they are listed.
-            problems.add("ListExecutions for map run \(mapRunARN): \(error)", region: region.region, reach: .scope(account: account))
+            problems.add(
+                "ListExecutions for map run \(mapRunARN): \(error)",
+                region: region.region,
+                reach: .scope(account: account)
+            )
             return
         }
         guard !children.isEmpty else { return }
@@ -478,8 +611,14 @@ extension Reconciler {
         // that the children have a home in the ledger; it is followed through its parent, not listed.
         let machines = Set(children.map(\.stateMachineARN))
         try ledger.recordStateMachinesSeen(
-            machines.map { arn in (arn: arn, name: String(arn.split(separator: ":").last ?? ""), region: region.region, account: account, type: "STANDARD") },
-            at: now())
+            machines.map { arn in
+                (
+                    arn: arn, name: String(arn.split(separator: ":").last ?? ""), region: region.region,
+                    account: account, type: "STANDARD"
+                )
+            },
+            at: now()
+        )
         let known = try ledger.executions(parent: parent.arn)
         var fresh: [ExecutionRecord] = []
         for child in children where known[child.arn]?.record.status != child.status || known[child.arn] == nil {
@@ -513,7 +652,8 @@ extension Reconciler {
         let machines = try ledger.stateMachines()
         let batch = HistoryBatch(ledger: ledger, now: now)
         for row in try ledger.executions(running: true).values.sorted(by: { $0.record.arn < $1.record.arn }) {
-            guard let machine = machines[row.record.stateMachineARN], machine.region == region.region, machine.touchesEMR
+            guard let machine = machines[row.record.stateMachineARN], machine.region == region.region,
+                machine.touchesEMR
             else { continue }
             try await readHistory(row, region: region, account: machine.account, problems: &problems, batch: batch)
         }
@@ -525,18 +665,35 @@ extension Reconciler {
 
     static func record(_ item: SFN.ExecutionListItem) -> ExecutionRecord {
         ExecutionRecord(
-            arn: item.executionArn, stateMachineARN: item.stateMachineArn, name: item.name, mapRunARN: item.mapRunArn,
-            status: ExecutionStatus(rawValue: item.status) ?? .running, startDate: item.startDate, stopDate: item.stopDate,
-            source: "ListExecutions", versionARN: item.stateMachineVersionArn, aliasARN: item.stateMachineAliasArn)
+            arn: item.executionArn,
+            stateMachineARN: item.stateMachineArn,
+            name: item.name,
+            mapRunARN: item.mapRunArn,
+            status: ExecutionStatus(rawValue: item.status) ?? .running,
+            startDate: item.startDate,
+            stopDate: item.stopDate,
+            source: "ListExecutions",
+            versionARN: item.stateMachineVersionArn,
+            aliasARN: item.stateMachineAliasArn
+        )
     }
 
     static func record(_ item: SFN.DescribeExecutionOutput) -> ExecutionRecord {
         ExecutionRecord(
-            arn: item.executionArn, stateMachineARN: item.stateMachineArn, name: item.name, mapRunARN: item.mapRunArn,
-            status: ExecutionStatus(rawValue: item.status) ?? .running, startDate: item.startDate, stopDate: item.stopDate,
-            redriveCount: item.redriveCount ?? 0, redriveStatus: item.redriveStatus.flatMap(RedriveStatus.init(rawValue:)),
-            redriveDate: item.redriveDate, source: "DescribeExecution", versionARN: item.stateMachineVersionArn,
-            aliasARN: item.stateMachineAliasArn)
+            arn: item.executionArn,
+            stateMachineARN: item.stateMachineArn,
+            name: item.name,
+            mapRunARN: item.mapRunArn,
+            status: ExecutionStatus(rawValue: item.status) ?? .running,
+            startDate: item.startDate,
+            stopDate: item.stopDate,
+            redriveCount: item.redriveCount ?? 0,
+            redriveStatus: item.redriveStatus.flatMap(RedriveStatus.init(rawValue:)),
+            redriveDate: item.redriveDate,
+            source: "DescribeExecution",
+            versionARN: item.stateMachineVersionArn,
+            aliasARN: item.stateMachineAliasArn
+        )
     }
 
     /// The account in an ARN (`arn:aws:states:us-east-1:123456789012:…`).

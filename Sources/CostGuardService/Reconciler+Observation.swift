@@ -17,7 +17,9 @@ extension Reconciler {
         let all = try ledger.trackedClusters()
         // A cluster created in another account (a task's `Credentials.RoleArn`) is not visible to this account's
         // EMR: it is never observed (nor marked ended because this account does not know it).
-        let tracked = all.indices.filter { all[$0].region == region.region && all[$0].account == all[$0].creatorAccount }
+        let tracked = all.indices.filter {
+            all[$0].region == region.region && all[$0].account == all[$0].creatorAccount
+        }
         guard !tracked.isEmpty else { return [] }
         var unchanged: Set<String> = []
         unchanged.reserveCapacity(tracked.count)
@@ -50,7 +52,14 @@ extension Reconciler {
                 observations.append(Self.observation(try await region.emr.describeCluster(id)))
             } catch let error where error.code == "InvalidRequestException" && error.message.contains("not valid") {
                 // EMR forgets terminated clusters after about two months: a missing cluster has ended.
-                observations.append(ClusterObservation(id: id, state: .terminated, stateChangeReason: "no longer known to EMR", source: "DescribeCluster"))
+                observations.append(
+                    ClusterObservation(
+                        id: id,
+                        state: .terminated,
+                        stateChangeReason: "no longer known to EMR",
+                        source: "DescribeCluster"
+                    )
+                )
             } catch {
                 problems.add("DescribeCluster \(id): \(error)", region: region.region, reach: .local)
             }
@@ -63,7 +72,10 @@ extension Reconciler {
     /// Records the listed billing clusters that no followed workflow created (made by hand, by another tool, or by
     /// an execution older than Step Functions' 90-day history): `report` shows them; nothing acts on them.
     func recordUntracked(
-        pages: [[EMR.ClusterSummary]], tracked: [TrackedCluster], region: String, account: String
+        pages: [[EMR.ClusterSummary]],
+        tracked: [TrackedCluster],
+        region: String,
+        account: String
     ) throws(LedgerError) {
         let trackedIDs = Set(tracked.map(\.id))
         var candidates: [EMR.ClusterSummary] = []
@@ -73,8 +85,14 @@ extension Reconciler {
         let known = try ledger.trackedClusterIDs(among: candidates.map(\.id))
         let untracked = candidates.filter { !known.contains($0.id) }.map { summary in
             UntrackedCluster(
-                id: summary.id, region: region, account: account, name: summary.name, state: summary.status.state,
-                createdAt: summary.status.timeline?.creationDateTime, normalizedInstanceHours: summary.normalizedInstanceHours)
+                id: summary.id,
+                region: region,
+                account: account,
+                name: summary.name,
+                state: summary.status.state,
+                createdAt: summary.status.timeline?.creationDateTime,
+                normalizedInstanceHours: summary.normalizedInstanceHours
+            )
         }
         try ledger.recordUntrackedClusters(untracked, region: region, at: now())
     }
@@ -88,11 +106,17 @@ extension Reconciler {
 
     static func observation(_ summary: EMR.ClusterSummary) -> ClusterObservation {
         ClusterObservation(
-            id: summary.id, state: ClusterState(rawValue: summary.status.state) ?? .unknown,
-            stateChangeReason: summary.status.stateChangeReason?.code, name: summary.name, arn: summary.clusterArn,
-            normalizedInstanceHours: summary.normalizedInstanceHours, createdAt: summary.status.timeline?.creationDateTime,
-            readyAt: summary.status.timeline?.readyDateTime, endedAt: summary.status.timeline?.endDateTime,
-            source: "ListClusters")
+            id: summary.id,
+            state: ClusterState(rawValue: summary.status.state) ?? .unknown,
+            stateChangeReason: summary.status.stateChangeReason?.code,
+            name: summary.name,
+            arn: summary.clusterArn,
+            normalizedInstanceHours: summary.normalizedInstanceHours,
+            createdAt: summary.status.timeline?.creationDateTime,
+            readyAt: summary.status.timeline?.readyDateTime,
+            endedAt: summary.status.timeline?.endDateTime,
+            source: "ListClusters"
+        )
     }
 
     /// An observation from DescribeCluster, with protection and the tags the policy cares about.
@@ -100,18 +124,28 @@ extension Reconciler {
         var observation = Self.observation(cluster)
         let keys = Set(configuration.policy.exemptTags.map(\.key))
         observation.tags = Dictionary(
-            (cluster.tags ?? []).filter { keys.contains($0.key) }.map { ($0.key, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
+            (cluster.tags ?? []).filter { keys.contains($0.key) }.map { ($0.key, $0.value ?? "") },
+            uniquingKeysWith: { a, _ in a }
+        )
         return observation
     }
 
     static func observation(_ cluster: EMR.Cluster) -> ClusterObservation {
         ClusterObservation(
-            id: cluster.id, state: ClusterState(rawValue: cluster.status.state) ?? .unknown,
-            stateChangeReason: cluster.status.stateChangeReason?.code, name: cluster.name, arn: cluster.clusterArn,
-            terminationProtected: cluster.terminationProtected, normalizedInstanceHours: cluster.normalizedInstanceHours,
-            createdAt: cluster.status.timeline?.creationDateTime, readyAt: cluster.status.timeline?.readyDateTime,
-            endedAt: cluster.status.timeline?.endDateTime, instanceCollectionType: cluster.instanceCollectionType,
-            autoTerminate: cluster.autoTerminate, source: "DescribeCluster")
+            id: cluster.id,
+            state: ClusterState(rawValue: cluster.status.state) ?? .unknown,
+            stateChangeReason: cluster.status.stateChangeReason?.code,
+            name: cluster.name,
+            arn: cluster.clusterArn,
+            terminationProtected: cluster.terminationProtected,
+            normalizedInstanceHours: cluster.normalizedInstanceHours,
+            createdAt: cluster.status.timeline?.creationDateTime,
+            readyAt: cluster.status.timeline?.readyDateTime,
+            endedAt: cluster.status.timeline?.endDateTime,
+            instanceCollectionType: cluster.instanceCollectionType,
+            autoTerminate: cluster.autoTerminate,
+            source: "DescribeCluster"
+        )
     }
 
     /// Dispositions whose cost the report shows (the orphans, and what CostGuard terminated: the money saved), so
@@ -125,7 +159,10 @@ extension Reconciler {
     ///   failed.
     @discardableResult
     func readCapacity(
-        _ clusterID: String, region: RegionClients, collectionType: String?, problems: inout Problems
+        _ clusterID: String,
+        region: RegionClients,
+        collectionType: String?,
+        problems: inout Problems
     ) async throws(LedgerError) -> Set<String>? {
         do {
             var units: [CapacityUnit] = []
@@ -134,10 +171,17 @@ extension Reconciler {
                 for try await page in region.emr.listInstanceGroups(clusterID) {
                     for group in page.instanceGroups {
                         ids.insert(group.id)
-                        units.append(CapacityUnit(
-                            unitID: group.id, kind: "group", role: group.instanceGroupType, instanceType: group.instanceType ?? "unknown",
-                            market: group.market == "SPOT" ? "SPOT" : "ON_DEMAND", runningCount: group.runningInstanceCount ?? 0,
-                            bidPrice: group.bidPrice))
+                        units.append(
+                            CapacityUnit(
+                                unitID: group.id,
+                                kind: "group",
+                                role: group.instanceGroupType,
+                                instanceType: group.instanceType ?? "unknown",
+                                market: group.market == "SPOT" ? "SPOT" : "ON_DEMAND",
+                                runningCount: group.runningInstanceCount ?? 0,
+                                bidPrice: group.bidPrice
+                            )
+                        )
                     }
                 }
             }
@@ -149,10 +193,21 @@ extension Reconciler {
                         // first (the report says "estimated").
                         let spec = fleet.instanceTypeSpecifications?.first
                         let weight = max(spec?.weightedCapacity ?? 1, 1)
-                        for (market, count) in [("ON_DEMAND", fleet.provisionedOnDemandCapacity ?? 0), ("SPOT", fleet.provisionedSpotCapacity ?? 0)] where count > 0 {
-                            units.append(CapacityUnit(
-                                unitID: fleet.id, kind: "fleet", role: fleet.instanceFleetType, instanceType: spec?.instanceType ?? "unknown",
-                                market: market, runningCount: count, weight: weight))
+                        for (market, count) in [
+                            ("ON_DEMAND", fleet.provisionedOnDemandCapacity ?? 0),
+                            ("SPOT", fleet.provisionedSpotCapacity ?? 0),
+                        ] where count > 0 {
+                            units.append(
+                                CapacityUnit(
+                                    unitID: fleet.id,
+                                    kind: "fleet",
+                                    role: fleet.instanceFleetType,
+                                    instanceType: spec?.instanceType ?? "unknown",
+                                    market: market,
+                                    runningCount: count,
+                                    weight: weight
+                                )
+                            )
                         }
                     }
                 }

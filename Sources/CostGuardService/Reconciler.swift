@@ -48,7 +48,8 @@ public struct PassSummary: Sendable {
     public var line: String {
         let parts = Disposition.allCases.compactMap { d in dispositions[d].map { "\(d.rawValue)=\($0)" } }
         return "pass \(passID): \(outcome.rawValue); terminated \(terminated.count); "
-            + (parts.isEmpty ? "no clusters" : parts.joined(separator: " ")) + "; \(apiCalls.values.reduce(0, +)) AWS calls"
+            + (parts.isEmpty ? "no clusters" : parts.joined(separator: " "))
+            + "; \(apiCalls.values.reduce(0, +)) AWS calls"
             + (problems.isEmpty ? "" : "; degraded: \(problems.count) problem(s), first: \(problems[0])")
     }
 }
@@ -69,8 +70,12 @@ public struct Reconciler: Sendable {
     public let logger: Logger
 
     public init(
-        ledger: Ledger, regions: [RegionClients], configuration: ReconcileConfiguration, counter: CallCounter,
-        now: @escaping @Sendable () -> Timestamp, logger: Logger
+        ledger: Ledger,
+        regions: [RegionClients],
+        configuration: ReconcileConfiguration,
+        counter: CallCounter,
+        now: @escaping @Sendable () -> Timestamp,
+        logger: Logger
     ) {
         self.ledger = ledger
         self.regions = regions
@@ -85,7 +90,11 @@ public struct Reconciler: Sendable {
         counter.reset()
         let cpuAtStart = ProcessUsage.cpuSeconds()
         let passStart = now()
-        let pass = try ledger.startPass(trigger: configuration.trigger, dryRun: configuration.policy.dryRun, at: passStart)
+        let pass = try ledger.startPass(
+            trigger: configuration.trigger,
+            dryRun: configuration.policy.dryRun,
+            at: passStart
+        )
         var problems = Problems()
         try await resolveOpenIntents(pass: pass, problems: &problems)
         for region in regions {
@@ -101,14 +110,21 @@ public struct Reconciler: Sendable {
         // Decisions are read in place by index below: iterating them would copy each one (and retain its strings).
         if decisions.indices.contains(where: { decisions[$0].isCandidate }) {
             // Something may be acted on: bring RUNNING references (and hand-offs) up to date, then decide again.
-            for region in regions where decisions.contains(where: { $0.scope.region == region.region && $0.isCandidate }) {
+            for region in regions
+            where decisions.contains(where: { $0.scope.region == region.region && $0.isCandidate }) {
                 try await refreshRunningHistories(region, problems: &problems)
             }
             decisions = try decide(passStart: passStart, problems: problems, observed: observed)
         }
         // Costs first: nothing slow stands between a chunk's re-check and its TerminateJobFlows.
         try await readMissingCapacity(decisions, problems: &problems)
-        let acted = try await act(on: decisions, pass: pass, passStart: passStart, observed: observed, problems: &problems)
+        let acted = try await act(
+            on: decisions,
+            pass: pass,
+            passStart: passStart,
+            observed: observed,
+            problems: &problems
+        )
         let terminated = acted.terminated
         if !acted.redecided.isEmpty {
             decisions = decisions.map { acted.redecided[$0.clusterID] ?? $0 }
@@ -116,45 +132,65 @@ public struct Reconciler: Sendable {
         try journalDecisions(decisions, pass: pass)
         // Without terminations the decisions stand as they are (no copy of each one).
         let refused = problems.refused
-        let final = terminated.isEmpty && refused.isEmpty ? decisions : decisions.map { decision -> Decision in
-            if let refusal = refused[decision.clusterID], !terminated.contains(decision.clusterID) {
-                var set = decision
-                set.disposition = .unknown
-                set.reason = "set aside: AWS refused to terminate it (\(refusal)); " + decision.reason
-                set.action = nil
-                return set
+        let final =
+            terminated.isEmpty && refused.isEmpty
+            ? decisions
+            : decisions.map { decision -> Decision in
+                if let refusal = refused[decision.clusterID], !terminated.contains(decision.clusterID) {
+                    var set = decision
+                    set.disposition = .unknown
+                    set.reason = "set aside: AWS refused to terminate it (\(refusal)); " + decision.reason
+                    set.action = nil
+                    return set
+                }
+                guard terminated.contains(decision.clusterID) else { return decision }
+                var done = decision
+                done.disposition = .terminated
+                done.reason = "terminated by CostGuard: " + decision.reason
+                done.action = nil
+                return done
             }
-            guard terminated.contains(decision.clusterID) else { return decision }
-            var done = decision
-            done.disposition = .terminated
-            done.reason = "terminated by CostGuard: " + decision.reason
-            done.action = nil
-            return done
-        }
         try ledger.recordDecisions(final, at: now())
         var counts: [Disposition: Int] = [:]
         for index in final.indices { counts[final[index].disposition, default: 0] += 1 }
-        if let offset = clockOffset, let problem = Self.clockProblem(offset: offset, grace: configuration.policy.grace) {
+        if let offset = clockOffset, let problem = Self.clockProblem(offset: offset, grace: configuration.policy.grace)
+        {
             problems.all.append(problem)
         }
         // A held cluster is never silent: the pass says so (exit 4) with the first holder, every pass it lasts.
         if let held = final.indices.first(where: { final[$0].disposition == .unknown }) {
             problems.all.append(
-                "\(counts[.unknown] ?? 0) cluster(s) held, first \(final[held].clusterID): \(final[held].reason)")
+                "\(counts[.unknown] ?? 0) cluster(s) held, first \(final[held].clusterID): \(final[held].reason)"
+            )
         }
         let needsAttention: Set<Disposition> = [.wouldTerminate, .protected, .reportOnly, .deferred, .orphan]
         let outcome: PassOutcome =
-            !problems.all.isEmpty ? .degraded
+            !problems.all.isEmpty
+            ? .degraded
             : counts.keys.contains(where: { needsAttention.contains($0) }) ? .attention : .ok
         let summary = PassSummary(
-            passID: pass, outcome: outcome, dispositions: counts, terminated: terminated, problems: problems.all,
-            apiCalls: counter.snapshot, decisions: final)
+            passID: pass,
+            outcome: outcome,
+            dispositions: counts,
+            terminated: terminated,
+            problems: problems.all,
+            apiCalls: counter.snapshot,
+            decisions: final
+        )
         try ledger.finishPass(
-            pass, outcome: outcome, at: now(),
+            pass,
+            outcome: outcome,
+            at: now(),
             counts: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
-            apiCalls: counter.snapshot, summary: summary.line,
-            cpuSeconds: max(0, ProcessUsage.cpuSeconds() - cpuAtStart), rssBytes: ProcessUsage.residentBytes())
-        logger.info("pass finished", metadata: ["pass": "\(pass)", "outcome": "\(outcome.rawValue)", "terminated": "\(terminated.count)"])
+            apiCalls: counter.snapshot,
+            summary: summary.line,
+            cpuSeconds: max(0, ProcessUsage.cpuSeconds() - cpuAtStart),
+            rssBytes: ProcessUsage.residentBytes()
+        )
+        logger.info(
+            "pass finished",
+            metadata: ["pass": "\(pass)", "outcome": "\(outcome.rawValue)", "terminated": "\(terminated.count)"]
+        )
         return summary
     }
 
@@ -181,12 +217,17 @@ public struct Reconciler: Sendable {
     }
 
     func decide(
-        passStart: Timestamp, problems: Problems, observed: Set<String>, configuration: ReconcileConfiguration? = nil
+        passStart: Timestamp,
+        problems: Problems,
+        observed: Set<String>,
+        configuration: ReconcileConfiguration? = nil
     ) throws(LedgerError) -> [Decision] {
         let facts = try ledger.policyFacts(passStart: passStart, observed: observed)
         let uncertain = try uncertainReferenceScopes()
         var degraded = problems.degradedScopes
-        for cluster in facts where problems.degradedRegions.contains(cluster.scope.region) { degraded.insert(cluster.scope) }
+        for cluster in facts where problems.degradedRegions.contains(cluster.scope.region) {
+            degraded.insert(cluster.scope)
+        }
         let policy = (configuration ?? self.configuration).policy
         // Grace is measured on AWS's clock (the stop dates are AWS's): the host's, corrected by what AWS's answers
         // showed. A host clock too far off stops every action.
@@ -194,11 +235,18 @@ public struct Reconciler: Sendable {
         let time = now().adding(offset ?? .zero)
         return ReconcilePolicy.decide(
             PolicyInput(
-                clusters: facts, degradedScopes: degraded, uncertainReferenceScopes: uncertain,
-                refusals: try refusals(now: time), busy: problems.busy,
-                unitReferences: try ledger.runningUnitReferences(), clusterUnits: problems.clusterUnits,
-                actionsStopped: offset.flatMap { Self.clockProblem(offset: $0, grace: policy.grace) }, now: time),
-            configuration: policy)
+                clusters: facts,
+                degradedScopes: degraded,
+                uncertainReferenceScopes: uncertain,
+                refusals: try refusals(now: time),
+                busy: problems.busy,
+                unitReferences: try ledger.runningUnitReferences(),
+                clusterUnits: problems.clusterUnits,
+                actionsStopped: offset.flatMap { Self.clockProblem(offset: $0, grace: policy.grace) },
+                now: time
+            ),
+            configuration: policy
+        )
     }
 
     /// AWS's clock minus this host's, as AWS's answers showed it this process (nil before any answer).
@@ -211,7 +259,8 @@ public struct Reconciler: Sendable {
         guard offset > limit || offset < .zero - limit else { return nil }
         let ahead = offset < .zero
         let size = DurationText.format(ahead ? .zero - offset : offset)
-        return "this host's clock is \(size) \(ahead ? "ahead of" : "behind") AWS's (the Date of its answers), more than "
+        return
+            "this host's clock is \(size) \(ahead ? "ahead of" : "behind") AWS's (the Date of its answers), more than "
             + "the \(DurationText.format(limit)) allowed: no cluster is acted on until the clock is corrected "
             + "(enable time synchronisation: systemd-timesyncd or chrony)"
     }
@@ -241,8 +290,12 @@ public struct Reconciler: Sendable {
             let refused = rows.prefix { AWSError.isRefusal(code: $0.errorCode) }
             guard let last = refused.first, let at = Timestamp(iso8601: last.at) else { continue }
             result[cluster] = Refusal(
-                code: last.errorCode ?? "?", message: last.errorMessage ?? "", count: refused.count, at: at,
-                retryAt: at.adding(Refusal.backoff(afterRefusals: refused.count)))
+                code: last.errorCode ?? "?",
+                message: last.errorMessage ?? "",
+                count: refused.count,
+                at: at,
+                retryAt: at.adding(Refusal.backoff(afterRefusals: refused.count))
+            )
         }
         return result
     }

@@ -6,7 +6,6 @@
 //   costguard-test-helper write-batches DB N   writes N batches, then exits.
 import CostGuardCore
 import CostGuardLedger
-
 import Foundation
 
 let arguments = CommandLine.arguments

@@ -1,6 +1,7 @@
 public import Foundation
+
 #if canImport(FoundationNetworking)
-    import FoundationNetworking
+import FoundationNetworking
 #endif
 
 /// A child process that runs while a test needs it and is killed when the test lets go of it.
@@ -23,7 +24,10 @@ public final class BackgroundProcess: @unchecked Sendable {
     /// Starts `executable` and waits (up to `timeout`) for a line on its standard output that starts with
     /// `readyPrefix`, without blocking a thread of the concurrency pool while it waits.
     public static func start(
-        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, readyPrefix: String,
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String]? = nil,
+        readyPrefix: String,
         timeout: Duration = .seconds(30)
     ) async throws -> BackgroundProcess {
         let started = try BackgroundProcess(executable, arguments, environment: environment)
@@ -73,7 +77,9 @@ final class OutputWatcher: @unchecked Sendable {
 
 /// Runs a program to completion without blocking a thread of the concurrency pool; returns its status and output.
 public func runToCompletion(
-    _ executable: String, _ arguments: [String], environment: [String: String]? = nil
+    _ executable: String,
+    _ arguments: [String],
+    environment: [String: String]? = nil
 ) async throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -128,7 +134,8 @@ public struct TestKitError: Error, CustomStringConvertible {
 }
 
 /// Waits until `url` answers an HTTP GET (with the body `expected`, when given), or throws after `timeout`.
-public func waitForHTTP(_ url: String, answering expected: String? = nil, timeout: Duration = .seconds(30)) async throws {
+public func waitForHTTP(_ url: String, answering expected: String? = nil, timeout: Duration = .seconds(30)) async throws
+{
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if let target = URL(string: url), let (data, _) = try? await URLSession.shared.data(from: target),
@@ -152,7 +159,9 @@ public func freeLoopbackPort() -> Int {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         if bound == 0 { return port }
     }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
-    import FoundationNetworking
+import FoundationNetworking
 #endif
 
 /// moto server on 127.0.0.1 (through `Tests/Emulator/costguard_emulator.py`), for integration tests.
@@ -31,10 +32,17 @@ public final class Emulator: Sendable {
 
     /// Starts executions of a state machine directly in the emulator (no signed calls: not counted as a client's
     /// requests); returns their ARNs.
-    public func startExecutions(_ stateMachineARN: String, names: [String], input: String = "{}") async throws -> [String] {
+    public func startExecutions(
+        _ stateMachineARN: String,
+        names: [String],
+        input: String = "{}"
+    ) async throws -> [String] {
         struct Body: Encodable { var stateMachineArn: String, names: [String], input: String }
         struct Answer: Decodable { var executionArns: [String] }
-        let answer = try await post("/bulk-start", try JSONEncoder().encode(Body(stateMachineArn: stateMachineARN, names: names, input: input)))
+        let answer = try await post(
+            "/bulk-start",
+            try JSONEncoder().encode(Body(stateMachineArn: stateMachineARN, names: names, input: input))
+        )
         return try JSONDecoder().decode(Answer.self, from: answer).executionArns
     }
 
@@ -66,10 +74,19 @@ public final class Emulator: Sendable {
             let id = "test-\(UInt64.random(in: 1...UInt64.max))"
             let process = try BackgroundProcess(
                 TestPaths.python,
-                [TestPaths.emulatorScript("costguard_emulator.py"), "serve", "--port", "\(port)", "--control-port", "\(controlPort)"],
-                environment: ProcessInfo.processInfo.environment.merging(["COSTGUARD_EMULATOR_ID": id]) { _, new in new })
+                [
+                    TestPaths.emulatorScript("costguard_emulator.py"), "serve", "--port", "\(port)", "--control-port",
+                    "\(controlPort)",
+                ],
+                environment: ProcessInfo.processInfo.environment.merging(["COSTGUARD_EMULATOR_ID": id]) { _, new in new
+                }
+            )
             do {
-                try await waitForHTTP("http://127.0.0.1:\(port)/costguard-emulator-id", answering: id, timeout: .seconds(30))
+                try await waitForHTTP(
+                    "http://127.0.0.1:\(port)/costguard-emulator-id",
+                    answering: id,
+                    timeout: .seconds(30)
+                )
                 return Emulator(port: port, controlPort: controlPort, server: process)
             } catch {
                 process.stop()
@@ -104,7 +121,11 @@ public final class Emulator: Sendable {
         let result = try await runToCompletion(
             TestPaths.python,
             [TestPaths.emulatorScript("costguard_emulator.py"), "setup-iam", "--endpoint", endpoint, "--out", out],
-            environment: ["PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true", "COSTGUARD_SETUP_NO_SEED": seed ? "0" : "1"])
+            environment: [
+                "PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true",
+                "COSTGUARD_SETUP_NO_SEED": seed ? "0" : "1",
+            ]
+        )
         guard result.status == 0 else {
             throw TestKitError("setup-iam failed: \(result.stderr.suffix(2000))")
         }

@@ -32,16 +32,25 @@ public final class ScriptedServer: Sendable {
             let port = freeLoopbackPort()
             if let process = try? await BackgroundProcess.start(
                 TestPaths.python,
-                [TestPaths.emulatorScript("scripted_server.py"), "--port", "\(port)", "--script", scriptPath, "--log", logPath]
+                [
+                    TestPaths.emulatorScript("scripted_server.py"), "--port", "\(port)", "--script", scriptPath,
+                    "--log", logPath,
+                ]
                     + (tls ? ["--tls", directory] : []),
-                readyPrefix: "ready", timeout: .seconds(10))
-            {
+                readyPrefix: "ready",
+                timeout: .seconds(10)
+            ) {
                 started = (port, process)
                 break
             }
         }
         guard let (port, process) = started else { throw TestKitError("the scripted server did not start") }
-        return ScriptedServer(port: port, logPath: logPath, server: process, caBundle: tls ? directory + "/ca.pem" : nil)
+        return ScriptedServer(
+            port: port,
+            logPath: logPath,
+            server: process,
+            caBundle: tls ? directory + "/ca.pem" : nil
+        )
     }
 
     /// One logged request.

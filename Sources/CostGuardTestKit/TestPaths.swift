@@ -14,7 +14,8 @@ public enum TestPaths {
 
     /// The directory with the built executables, next to the running test bundle.
     public static let productsDirectory: String = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
         if url.lastPathComponent.hasSuffix(".xctest") { url.deleteLastPathComponent() }
         return url.path

@@ -24,6 +24,9 @@ struct CostGuardCommand: AsyncParsableCommand {
               78  configuration error
             """,
         version: CostGuardVersion.current,
-        subcommands: [ReconcileCommand.self, ServeCommand.self, ReportCommand.self, JournalCommand.self, DoctorCommand.self, LedgerCommand.self, VersionCommand.self]
+        subcommands: [
+            ReconcileCommand.self, ServeCommand.self, ReportCommand.self, JournalCommand.self, DoctorCommand.self,
+            LedgerCommand.self, VersionCommand.self,
+        ]
     )
 }

@@ -1,8 +1,9 @@
-@testable import AWSClients
 import CostGuardCore
 import Foundation
 import Synchronization
 import Testing
+
+@testable import AWSClients
 
 /// List answers the same as the last one to the same request are not read again (`AnswerMemo`); anything else is.
 @Suite("Repeated list answers")
@@ -26,13 +27,18 @@ struct AnswerMemoTests {
             #"{"executionArn":"arn:aws:states:us-east-1:1:execution:sm:e\#(index)","stateMachineArn":"arn:aws:states:us-east-1:1:stateMachine:sm","#
                 + #""name":"e\#(index)","status":"\#(status)","startDate":1796460207.4\#(index)}"#
         }
-        return #"{"executions":[\#(items.joined(separator: ","))]"# + (token.map { #","nextToken":"\#($0)""# } ?? "") + "}"
+        return #"{"executions":[\#(items.joined(separator: ","))]"# + (token.map { #","nextToken":"\#($0)""# } ?? "")
+            + "}"
     }
 
     func client(_ transport: ScriptedAnswers) async throws -> SFNClient {
         let environment = isolatedEnvironment(
-            ["AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
-             "AWS_SECRET_ACCESS_KEY": "secret"], home: try temporaryHome())
+            [
+                "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+                "AWS_SECRET_ACCESS_KEY": "secret",
+            ],
+            home: try temporaryHome()
+        )
         return try await Clients(environment: environment, context: testContext(transport: transport)).sfn
     }
 
@@ -100,7 +106,9 @@ struct AnswerMemoTests {
     @Test("answers larger than an entry's limit are not kept; past the byte limit the least recently used go first")
     func limits() throws {
         let memo = AnswerMemo(byteLimit: 300, entryLimit: 200)
-        func key(_ name: String) -> AnswerMemo.Key { AnswerMemo.Key(operation: "ListExecutions", request: Array(name.utf8)) }
+        func key(_ name: String) -> AnswerMemo.Key {
+            AnswerMemo.Key(operation: "ListExecutions", request: Array(name.utf8))
+        }
         let value = SFN.ListExecutionsOutput(executions: [], nextToken: nil)
         let answer = [UInt8](repeating: 0x20, count: 100)
 

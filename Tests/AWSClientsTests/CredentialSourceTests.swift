@@ -16,15 +16,28 @@ struct CredentialSourceTests {
     @Test("IMDSv2: token PUT first, then role and credentials with the token; region from placement")
     func imdsV2() async throws {
         let server = try await ScriptedServer.start(rules: [
-            ["method": "PUT", "path": "/latest/api/token", "require_header": ["X-aws-ec2-metadata-token-ttl-seconds", "21600"], "body": "TKN-1"],
-            ["method": "GET", "path": "/latest/meta-data/iam/security-credentials/", "require_header": ["X-aws-ec2-metadata-token", "TKN-1"], "body": "guard-instance-role\n"],
-            ["method": "GET", "path": "/latest/meta-data/iam/security-credentials/guard-instance-role", "require_header": ["X-aws-ec2-metadata-token", "TKN-1"], "body": ["json": Self.document]],
-            ["method": "GET", "path": "/latest/meta-data/placement/region", "require_header": ["X-aws-ec2-metadata-token", "TKN-1"], "body": "eu-west-1"],
+            [
+                "method": "PUT", "path": "/latest/api/token",
+                "require_header": ["X-aws-ec2-metadata-token-ttl-seconds", "21600"], "body": "TKN-1",
+            ],
+            [
+                "method": "GET", "path": "/latest/meta-data/iam/security-credentials/",
+                "require_header": ["X-aws-ec2-metadata-token", "TKN-1"], "body": "guard-instance-role\n",
+            ],
+            [
+                "method": "GET", "path": "/latest/meta-data/iam/security-credentials/guard-instance-role",
+                "require_header": ["X-aws-ec2-metadata-token", "TKN-1"], "body": ["json": Self.document],
+            ],
+            [
+                "method": "GET", "path": "/latest/meta-data/placement/region",
+                "require_header": ["X-aws-ec2-metadata-token", "TKN-1"], "body": "eu-west-1",
+            ],
         ])
         defer { server.stop() }
         // The SDKs' 1 s timeout stays the default; a loaded test machine may answer slower than that.
         let environment = [
-            "HOME": try temporaryHome(), "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url, "AWS_METADATA_SERVICE_TIMEOUT": "20",
+            "HOME": try temporaryHome(), "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url,
+            "AWS_METADATA_SERVICE_TIMEOUT": "20",
         ]
         let settings = try await AWSSettings.resolve(environment: environment, transport: NIOHTTPTransport())
         #expect(settings.region == "eu-west-1")
@@ -39,46 +52,75 @@ struct CredentialSourceTests {
         #expect(requests.allSatisfy { $0.rule != nil }, "a request matched no rule or lacked its token")
         let credentialRequests = requests.filter { $0.path.contains("security-credentials") }
         #expect(credentialRequests.count == 2)
-        #expect(requests.firstIndex { $0.method == "PUT" }! < requests.firstIndex { $0.path.contains("security-credentials") }!)
+        #expect(
+            requests.firstIndex { $0.method == "PUT" }! < requests.firstIndex {
+                $0.path.contains("security-credentials")
+            }!
+        )
     }
 
     @Test("IMDS: disabled, or nothing listening, means 'not configured' and a chain error that lists every source")
     func imdsAbsent() async throws {
         let home = try temporaryHome()
-        let disabled = try await AWSSettings.resolve(environment: ["HOME": home, "AWS_EC2_METADATA_DISABLED": "true"], region: "us-east-1", transport: NIOHTTPTransport())
-        let error = try await #require(throws: AWSError.self) { try await disabled.credentialChain(context: testContext()).credentials() }
+        let disabled = try await AWSSettings.resolve(
+            environment: ["HOME": home, "AWS_EC2_METADATA_DISABLED": "true"],
+            region: "us-east-1",
+            transport: NIOHTTPTransport()
+        )
+        let error = try await #require(throws: AWSError.self) {
+            try await disabled.credentialChain(context: testContext()).credentials()
+        }
         #expect(error.kind == .credentials)
-        for source in ["environment", "web identity", "profile default", "container credentials", "EC2 instance metadata"] {
+        for source in [
+            "environment", "web identity", "profile default", "container credentials", "EC2 instance metadata",
+        ] {
             #expect(error.message.contains(source), "\(source) missing from: \(error.message)")
         }
         #expect(error.message.contains("disabled by AWS_EC2_METADATA_DISABLED"))
         // A closed loopback port: connection refused within the short IMDS timeout.
         let closed = try await AWSSettings.resolve(
             environment: ["HOME": home, "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(freeLoopbackPort())"],
-            region: "us-east-1", transport: NIOHTTPTransport())
+            region: "us-east-1",
+            transport: NIOHTTPTransport()
+        )
         let start = ContinuousClock.now
-        let refused = try await #require(throws: AWSError.self) { try await closed.credentialChain(context: testContext()).credentials() }
+        let refused = try await #require(throws: AWSError.self) {
+            try await closed.credentialChain(context: testContext()).credentials()
+        }
         #expect(refused.message.contains("no instance metadata service"))
         #expect(ContinuousClock.now - start < .seconds(5))
         // Without a region, the error says what the metadata service did: nothing listening, or too slow.
         let noRegion = try await #require(throws: AWSError.self) {
             try await AWSSettings.resolve(environment: closed.environment, transport: NIOHTTPTransport())
         }
-        #expect(noRegion.message.contains("no AWS region is set (EC2 instance metadata: no instance metadata service at http://127.0.0.1:"))
+        #expect(
+            noRegion.message.contains(
+                "no AWS region is set (EC2 instance metadata: no instance metadata service at http://127.0.0.1:"
+            )
+        )
         let slow = try await ScriptedServer.start(rules: [["delay": 5, "body": "TKN"]])
         defer { slow.stop() }
         let late = try await #require(throws: AWSError.self) {
             try await AWSSettings.resolve(
-                environment: ["HOME": home, "AWS_EC2_METADATA_SERVICE_ENDPOINT": slow.url, "AWS_METADATA_SERVICE_TIMEOUT": "0.3"],
-                transport: NIOHTTPTransport())
+                environment: [
+                    "HOME": home, "AWS_EC2_METADATA_SERVICE_ENDPOINT": slow.url, "AWS_METADATA_SERVICE_TIMEOUT": "0.3",
+                ],
+                transport: NIOHTTPTransport()
+            )
         }
-        #expect(late.message.contains("no answer from \(slow.url) within 300 ms (raise AWS_METADATA_SERVICE_TIMEOUT"), "\(late.message)")
+        #expect(
+            late.message.contains("no answer from \(slow.url) within 300 ms (raise AWS_METADATA_SERVICE_TIMEOUT"),
+            "\(late.message)"
+        )
     }
 
     @Test("container credentials: full URI on loopback with the authorization token from a file")
     func container() async throws {
         let server = try await ScriptedServer.start(rules: [
-            ["method": "GET", "path": "/v2/credentials/abc", "require_header": ["Authorization", "Bearer pod-token"], "body": ["json": Self.document]]
+            [
+                "method": "GET", "path": "/v2/credentials/abc",
+                "require_header": ["Authorization", "Bearer pod-token"], "body": ["json": Self.document],
+            ]
         ])
         defer { server.stop() }
         let home = try temporaryHome()
@@ -88,7 +130,11 @@ struct CredentialSourceTests {
             "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.url + "/v2/credentials/abc",
             "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": home + "/token",
         ]
-        let settings = try await AWSSettings.resolve(environment: environment, region: "us-east-1", transport: NIOHTTPTransport())
+        let settings = try await AWSSettings.resolve(
+            environment: environment,
+            region: "us-east-1",
+            transport: NIOHTTPTransport()
+        )
         let chain = try settings.credentialChain(context: testContext())
         #expect(try await chain.credentials().accessKeyID == "ASIAIMDSKEY000000000")
         #expect(await chain.sourceName == "container credentials")
@@ -172,14 +218,21 @@ final class CountingSource: CredentialSource, Sendable {
         set { failFlag.withLock { $0 = newValue } }
     }
     func load(now: Timestamp) async throws(AWSError) -> CredentialLoad {
-        if failing { throw AWSError.init(kind: .credentials, service: "credentials", operation: "counting", message: "down") }
+        if failing {
+            throw AWSError.init(kind: .credentials, service: "credentials", operation: "counting", message: "down")
+        }
         let n = loads.withLock { value -> Int in
             value += 1
             return value
         }
         try? await Task.sleep(for: .milliseconds(100))
-        return .loaded(AWSCredentials(
-            accessKeyID: n == 1 ? "ASIA-FIRST" : "ASIA-REFRESH-\(n)", secretAccessKey: "s", sessionToken: "t",
-            expiration: clock.now.adding(lifetime)))
+        return .loaded(
+            AWSCredentials(
+                accessKeyID: n == 1 ? "ASIA-FIRST" : "ASIA-REFRESH-\(n)",
+                secretAccessKey: "s",
+                sessionToken: "t",
+                expiration: clock.now.adding(lifetime)
+            )
+        )
     }
 }

@@ -1,8 +1,9 @@
-@testable import AWSClients
 import CostGuardCore
 import CostGuardTestKit
 import Foundation
 import Testing
+
+@testable import AWSClients
 
 /// The hand-written readers of the list shapes must accept and reject what `JSONDecoder` does, with equal values.
 @Suite("JSON reader of list responses")
@@ -12,7 +13,9 @@ struct JSONReaderTests {
         var readError: JSONReadError?
         var read: T?
         do {
-            read = try JSONReader.read(bytes) { (reader: inout JSONReader) throws(JSONReadError) in try T(reading: &reader) }
+            read = try JSONReader.read(bytes) { (reader: inout JSONReader) throws(JSONReadError) in
+                try T(reading: &reader)
+            }
         } catch {
             readError = error
         }
@@ -52,39 +55,80 @@ struct JSONReaderTests {
              {"stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:n","name":"n\\u00e9","type":null,
               "creationDate":"2026-11-25T01:02:03.456Z","extra":[{}]}],"nextToken":"t"}
             """
-        let (readMachines, decodedMachines, machinesError) = both(SFN.ListStateMachinesOutput.self, Array(machines.utf8))
+        let (readMachines, decodedMachines, machinesError) = both(
+            SFN.ListStateMachinesOutput.self,
+            Array(machines.utf8)
+        )
         #expect(machinesError == nil)
         #expect(readMachines != nil && readMachines == decodedMachines && readMachines?.stateMachines.count == 2)
         #expect(readMachines?.stateMachines[1].name == "né" && readMachines?.nextToken == "t")
         let (unnamed, _, unnamedError) = both(
-            SFN.ListStateMachinesOutput.self, Array(#"{"stateMachines":[{"stateMachineArn":"a"}]}"#.utf8))
+            SFN.ListStateMachinesOutput.self,
+            Array(#"{"stateMachines":[{"stateMachineArn":"a"}]}"#.utf8)
+        )
         #expect(unnamed == nil && unnamedError?.description.contains("name") == true)
     }
 
     /// The reader is strict JSON (RFC 8259) everywhere, also inside keys it skips; `JSONDecoder` does not look
     /// closely at what it skips (it takes `[1,2,]` or `"\\x"` in an unknown key, and a trailing comma in an
     /// object). Where they differ, the reader refuses: a malformed answer fails the call (closed), never half-read.
-    @Test("malformed answers are refused, naming where", arguments: [
-        (#"{"executions":[{"stateMachineArn":"y","status":"RUNNING","startDate":1}]}"#, "executionArn", "executions[0]", true),
-        (#"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":"soon"}]}"#, "neither epoch", "executions[0].startDate", true),
-        (#"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1e300}]}"#, "plausible", "executions[0].startDate", true),
-        (#"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":null,"startDate":1}]}"#, "expected a string", "executions[0].status", true),
-        (#"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1,"redriveCount":1.5}]}"#, "not an integer", "executions[0].redriveCount", true),
-        (#"{"executions":[],"nextToken":"a"} x"#, "after the document", nil, true),
-        ("{\"executions\":[{\"executionArn\":\"x\u{01}\"}]}", "control character", "executions[0].executionArn", true),
-        (#"{"executions":[{"executionArn":"\ud800"}]}"#, "unpaired surrogate", "executions[0].executionArn", true),
-        (#"{"executions":[}"#, "expected an object", "executions[0]", true),
-        (#"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1,"u":tru}]}"#, "invalid literal", "executions[0].u", true),
-        (#"{"nextToken":"a"}"#, "\"executions\" is missing", nil, true),
-        (#""#, "expected an object", nil, true),
-        // Refused by the reader, taken by JSONDecoder (lenient in what it skips).
-        (#"{"executions":[],}"#, "expected a key", nil, false),
-        (#"{"executions":[{"executionArn":"x","name":"a","stateMachineArn":"y","status":"RUNNING","startDate":1,"name":"b"}]}"#, "\"name\" appears twice", "executions[0].name", false),
-        (#"{"executions":[], "u": 01}"#, "leading zero", "u", false),
-        (#"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1,"u":[1,2,]}]}"#, "expected a number", "executions[0].u[2]", false),
-        (#"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1,"u":"\x"}]}"#, "invalid escape", "executions[0].u", false),
-        (#"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1,"u":-}]}"#, "expected a number", "executions[0].u", false),
-    ])
+    @Test(
+        "malformed answers are refused, naming where",
+        arguments: [
+            (
+                #"{"executions":[{"stateMachineArn":"y","status":"RUNNING","startDate":1}]}"#, "executionArn",
+                "executions[0]", true
+            ),
+            (
+                #"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":"soon"}]}"#,
+                "neither epoch", "executions[0].startDate", true
+            ),
+            (
+                #"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1e300}]}"#,
+                "plausible", "executions[0].startDate", true
+            ),
+            (
+                #"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":null,"startDate":1}]}"#,
+                "expected a string", "executions[0].status", true
+            ),
+            (
+                #"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1,"redriveCount":1.5}]}"#,
+                "not an integer", "executions[0].redriveCount", true
+            ),
+            (#"{"executions":[],"nextToken":"a"} x"#, "after the document", nil, true),
+            (
+                "{\"executions\":[{\"executionArn\":\"x\u{01}\"}]}", "control character", "executions[0].executionArn",
+                true
+            ),
+            (#"{"executions":[{"executionArn":"\ud800"}]}"#, "unpaired surrogate", "executions[0].executionArn", true),
+            (#"{"executions":[}"#, "expected an object", "executions[0]", true),
+            (
+                #"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1,"u":tru}]}"#,
+                "invalid literal", "executions[0].u", true
+            ),
+            (#"{"nextToken":"a"}"#, "\"executions\" is missing", nil, true),
+            (#""#, "expected an object", nil, true),
+            // Refused by the reader, taken by JSONDecoder (lenient in what it skips).
+            (#"{"executions":[],}"#, "expected a key", nil, false),
+            (
+                #"{"executions":[{"executionArn":"x","name":"a","stateMachineArn":"y","status":"RUNNING","startDate":1,"name":"b"}]}"#,
+                "\"name\" appears twice", "executions[0].name", false
+            ),
+            (#"{"executions":[], "u": 01}"#, "leading zero", "u", false),
+            (
+                #"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1,"u":[1,2,]}]}"#,
+                "expected a number", "executions[0].u[2]", false
+            ),
+            (
+                #"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1,"u":"\x"}]}"#,
+                "invalid escape", "executions[0].u", false
+            ),
+            (
+                #"{"executions":[{"executionArn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1,"u":-}]}"#,
+                "expected a number", "executions[0].u", false
+            ),
+        ]
+    )
     func malformed(text: String, message: String, path: String?, decoderRefuses: Bool) {
         let (read, decoded, error) = both(SFN.ListExecutionsOutput.self, Array(text.utf8))
         #expect(read == nil, "the reader refuses \(text)")
@@ -106,7 +150,9 @@ struct JSONReaderTests {
 
     @Test("nesting is bounded")
     func depth() {
-        let deep = "{\"executions\":[],\"u\":" + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "}"
+        let deep =
+            "{\"executions\":[],\"u\":" + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+            + "}"
         let (read, _, error) = both(SFN.ListExecutionsOutput.self, Array(deep.utf8))
         #expect(read == nil)
         #expect("\(error.map { "\($0)" } ?? "")".contains("nesting deeper"))
@@ -117,9 +163,11 @@ struct JSONReaderTests {
     @Test("numbers read as Double(text) and Int(text) do, at and around the 15-digit fast path")
     func numbers() throws {
         var random = SplitMix(seed: 0x4E55_4D42)
-        var texts = ["0", "-0", "0.0", "-0.0", "5e-324", "1.7976931348623157e308", "999999999999999", "9999999999999999",
-                     "123456789012345.6", "0.000000000000001", "0.1", "0.3", "1764000000.125", "1764000000.1234567",
-                     "9007199254740993", "-1764000000.999", "2.0", "17E2", "1e0", "100000000000000000000"]
+        var texts = [
+            "0", "-0", "0.0", "-0.0", "5e-324", "1.7976931348623157e308", "999999999999999", "9999999999999999",
+            "123456789012345.6", "0.000000000000001", "0.1", "0.3", "1764000000.125", "1764000000.1234567",
+            "9007199254740993", "-1764000000.999", "2.0", "17E2", "1e0", "100000000000000000000",
+        ]
         for _ in 0..<20_000 {
             let digits = "0123456789"
             func run(_ count: Int) -> String { String((0..<count).map { _ in digits.randomElement(using: &random)! }) }
@@ -127,16 +175,25 @@ struct JSONReaderTests {
             while integer.count > 1 && integer.hasPrefix("0") { integer.removeFirst() }
             var text = (random.next(upTo: 4) == 0 ? "-" : "") + integer
             if random.next(upTo: 2) == 0 { text += "." + run(1 + random.next(upTo: 17)) }
-            if random.next(upTo: 8) == 0 { text += "e" + (random.next(upTo: 2) == 0 ? "-" : "") + String(random.next(upTo: 30)) }
+            if random.next(upTo: 8) == 0 {
+                text += "e" + (random.next(upTo: 2) == 0 ? "-" : "") + String(random.next(upTo: 30))
+            }
             texts.append(text)
         }
         var fast = 0
         for text in texts {
             let bytes = Array(text.utf8)
-            let double = try? JSONReader.read(bytes) { (reader: inout JSONReader) throws(JSONReadError) in try reader.readDouble() }
+            let double = try? JSONReader.read(bytes) { (reader: inout JSONReader) throws(JSONReadError) in
+                try reader.readDouble()
+            }
             let expected = Double(text).flatMap { $0.isFinite ? $0 : nil }
-            #expect(double?.bitPattern == expected?.bitPattern, "\(text): \(String(describing: double)) against \(String(describing: expected))")
-            let integer = try? JSONReader.read(bytes) { (reader: inout JSONReader) throws(JSONReadError) in try reader.readInt() }
+            #expect(
+                double?.bitPattern == expected?.bitPattern,
+                "\(text): \(String(describing: double)) against \(String(describing: expected))"
+            )
+            let integer = try? JSONReader.read(bytes) { (reader: inout JSONReader) throws(JSONReadError) in
+                try reader.readInt()
+            }
             let expectedInteger = Int(text) ?? Double(text).flatMap { $0 == $0.rounded() ? Int(exactly: $0) : nil }
             #expect(integer == expectedInteger, "\(text)")
             if text.filter(\.isNumber).count <= 15 && !text.contains("e") { fast += 1 }
@@ -148,13 +205,18 @@ struct JSONReaderTests {
     /// repeat of it is refused), as with `JSONDecoder`.
     @Test("escaped and plain spellings of a key are one key")
     func escapedKeys() throws {
-        let escaped = #"{"executions":[{"execution\u0041rn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1}]}"#
+        let escaped =
+            #"{"executions":[{"execution\u0041rn":"x","stateMachineArn":"y","status":"RUNNING","startDate":1}]}"#
         let (read, decoded, error) = both(SFN.ListExecutionsOutput.self, Array(escaped.utf8))
         #expect(error == nil && read?.executions.first?.executionArn == "x" && read?.executions == decoded?.executions)
-        let twice = #"{"executions":[{"executionArn":"x","execution\u0041rn":"z","stateMachineArn":"y","status":"RUNNING","startDate":1}]}"#
+        let twice =
+            #"{"executions":[{"executionArn":"x","execution\u0041rn":"z","stateMachineArn":"y","status":"RUNNING","startDate":1}]}"#
         let (readTwice, _, twiceError) = both(SFN.ListExecutionsOutput.self, Array(twice.utf8))
         #expect(readTwice == nil)
-        #expect(twiceError?.description.contains(#"the key "executionArn" appears twice"#) == true, "\(String(describing: twiceError))")
+        #expect(
+            twiceError?.description.contains(#"the key "executionArn" appears twice"#) == true,
+            "\(String(describing: twiceError))"
+        )
         let damagedSkipped = #"{"executions":[],"Unknown":{"a":[1,}}"#
         let (_, _, skippedError) = both(SFN.ListExecutionsOutput.self, Array(damagedSkipped.utf8))
         #expect(skippedError?.path.first == "Unknown", "\(String(describing: skippedError))")
@@ -166,8 +228,10 @@ struct JSONReaderTests {
     @Test("a special byte anywhere in a long string is read as JSONDecoder reads it, at every alignment")
     func wordScan() throws {
         let specials: [(bytes: [UInt8], valid: Bool)] = [
-            (Array(#"\""#.utf8), true), (Array(#"\\"#.utf8), true), (Array(#"\n"#.utf8), true), (Array(#"\u00e9"#.utf8), true),
-            ([0xC3, 0xA9], true), ([0xE6, 0x97, 0xA5], true), ([0x7F], true), ([0x20], true), ([0x21], true), ([0x5D], true),
+            (Array(#"\""#.utf8), true), (Array(#"\\"#.utf8), true), (Array(#"\n"#.utf8), true),
+            (Array(#"\u00e9"#.utf8), true),
+            ([0xC3, 0xA9], true), ([0xE6, 0x97, 0xA5], true), ([0x7F], true), ([0x20], true), ([0x21], true),
+            ([0x5D], true),
             ([0x01], false), ([0x1F], false), ([0x0A], false), ([0xFF], false), ([0xC3], false), ([0x22], false),
         ]
         var checked = 0
@@ -178,11 +242,17 @@ struct JSONReaderTests {
                     let filler = (0..<length).map { UInt8(ascii: "a") + UInt8($0 % 26) }
                     let text = Array(filler[..<position]) + special.bytes + Array(filler[position...])
                     for pad in 0..<8 {
-                        let bytes = Array(#"{"executions":[{"stateMachineArn":"y","status":"RUNNING","startDate":1,"executionArn":"#.utf8)
-                            + Array(repeating: UInt8(ascii: " "), count: pad) + [UInt8(ascii: "\"")] + text + Array(#""}]}"#.utf8)
+                        let bytes =
+                            Array(
+                                #"{"executions":[{"stateMachineArn":"y","status":"RUNNING","startDate":1,"executionArn":"#
+                                    .utf8
+                            )
+                            + Array(repeating: UInt8(ascii: " "), count: pad) + [UInt8(ascii: "\"")] + text
+                            + Array(#""}]}"#.utf8)
                         let (read, decoded, _) = both(SFN.ListExecutionsOutput.self, bytes)
                         checked += 1
-                        let agree = (read != nil) == (decoded != nil) && read == decoded && (read != nil) == special.valid
+                        let agree =
+                            (read != nil) == (decoded != nil) && read == decoded && (read != nil) == special.valid
                         if !agree { disagreements.append(String(decoding: bytes, as: UTF8.self)) }
                     }
                 }
@@ -225,10 +295,12 @@ struct JSONReaderTests {
         #expect(storage(machines[5]) != storage(machines[4]))
         #expect(storage(machines[12]) != storage(machines[5]))  // the cache holds the last one only
 
-        let reasons = [#"{"Code":"ALL_STEPS_COMPLETED","Message":"Steps completed, cluster ready for more"}"#,
-                       #"{"Code":"ALL_STEPS_COMPLETED","Message":"Steps completed, cluster ready for more"}"#,
-                       #"{"Code":null,"Message":"Steps completed, cluster ready for more"}"#, "{}",
-                       #"{"Code":"USER_REQUEST","Message":"Terminated by user request \"x\""}"#]
+        let reasons = [
+            #"{"Code":"ALL_STEPS_COMPLETED","Message":"Steps completed, cluster ready for more"}"#,
+            #"{"Code":"ALL_STEPS_COMPLETED","Message":"Steps completed, cluster ready for more"}"#,
+            #"{"Code":null,"Message":"Steps completed, cluster ready for more"}"#, "{}",
+            #"{"Code":"USER_REQUEST","Message":"Terminated by user request \"x\""}"#,
+        ]
         let clusters = reasons.enumerated().map { index, reason in
             #"{"Id":"j-\#(index)","Status":{"State":"WAITING","StateChangeReason":\#(reason)}}"#
         }
@@ -264,7 +336,9 @@ struct JSONReaderTests {
             default: damaged.remove(at: random.next(upTo: damaged.count))
             }
             for (bytes, valid) in [(Array(document.utf8), true), (damaged, false)] {
-                let readOK: Bool, decodedOK: Bool, equal: Bool
+                let readOK: Bool
+                let decodedOK: Bool
+                let equal: Bool
                 if isExecutions {
                     let (read, decoded, _) = both(SFN.ListExecutionsOutput.self, bytes)
                     (readOK, decodedOK, equal) = (read != nil, decoded != nil, read == decoded)
@@ -280,10 +354,14 @@ struct JSONReaderTests {
         }
         #expect(disagreements.isEmpty, "\(disagreements.count) disagreements; first: \(disagreements.first ?? "")")
         #expect(readBoth > 500, "documents read by both: \(readBoth)")
-        print("JSON reader differential: \(readBoth) documents read alike, \(refusedDamage) damaged ones refused only by the reader")
+        print(
+            "JSON reader differential: \(readBoth) documents read alike, \(refusedDamage) damaged ones refused only by the reader"
+        )
     }
 
-    static let texts = ["a", "", "caf\\u00e9", "line\\nbreak", "\\ud83d\\ude00", "q\\\"uote", "slash\\/", "\\\\", "日本", "tab\\t"]
+    static let texts = [
+        "a", "", "caf\\u00e9", "line\\nbreak", "\\ud83d\\ude00", "q\\\"uote", "slash\\/", "\\\\", "日本", "tab\\t",
+    ]
 
     static func text(_ random: inout SplitMix) -> String {
         "\"" + (0..<random.next(upTo: 3)).map { _ in texts[random.next(upTo: texts.count)] }.joined() + "\""
@@ -299,9 +377,15 @@ struct JSONReaderTests {
         case 1: return number(&random)
         case 2: return ["true", "false"][random.next(upTo: 2)]
         case 3: return "null"
-        case 4: return "[" + (0..<random.next(upTo: 3)).map { _ in unknown(&random, depth: depth + 1) }.joined(separator: ",") + "]"
+        case 4:
+            return "["
+                + (0..<random.next(upTo: 3)).map { _ in unknown(&random, depth: depth + 1) }.joined(separator: ",")
+                + "]"
         default:
-            return "{" + (0..<random.next(upTo: 3)).map { i in "\"k\(i)\": " + unknown(&random, depth: depth + 1) }.joined(separator: ",") + "}"
+            return "{"
+                + (0..<random.next(upTo: 3)).map { i in "\"k\(i)\": " + unknown(&random, depth: depth + 1) }.joined(
+                    separator: ","
+                ) + "}"
         }
     }
 
@@ -328,16 +412,29 @@ struct JSONReaderTests {
 
     static func executionsDocument(_ random: inout SplitMix) -> String {
         let item: (inout SplitMix) -> String = { random in
-            object(&random, [
-                ("executionArn", text), ("stateMachineArn", text), ("name", text), ("status", text),
-                ("startDate", { random in random.next(upTo: 5) == 0 ? "\"2026-11-25T01:02:03.456Z\"" : number(&random) }),
-                ("stopDate", number), ("mapRunArn", text), ("redriveCount", number), ("redriveDate", number),
-            ])
+            object(
+                &random,
+                [
+                    ("executionArn", text), ("stateMachineArn", text), ("name", text), ("status", text),
+                    (
+                        "startDate",
+                        { random in random.next(upTo: 5) == 0 ? "\"2026-11-25T01:02:03.456Z\"" : number(&random) }
+                    ),
+                    ("stopDate", number), ("mapRunArn", text), ("redriveCount", number), ("redriveDate", number),
+                ]
+            )
         }
-        return object(&random, [
-            ("executions", { random in "[" + (0..<random.next(upTo: 4)).map { _ in item(&random) }.joined(separator: ",") + "]" }),
-            ("nextToken", text),
-        ])
+        return object(
+            &random,
+            [
+                (
+                    "executions",
+                    { random in "[" + (0..<random.next(upTo: 4)).map { _ in item(&random) }.joined(separator: ",") + "]"
+                    }
+                ),
+                ("nextToken", text),
+            ]
+        )
     }
 
     static func clustersDocument(_ random: inout SplitMix) -> String {
@@ -345,17 +442,34 @@ struct JSONReaderTests {
             object(&random, [("CreationDateTime", number), ("ReadyDateTime", number), ("EndDateTime", number)])
         }
         let status: (inout SplitMix) -> String = { random in
-            object(&random, [
-                ("State", text), ("StateChangeReason", { random in object(&random, [("Code", text), ("Message", text)]) }),
-                ("Timeline", timeline),
-            ])
+            object(
+                &random,
+                [
+                    ("State", text),
+                    ("StateChangeReason", { random in object(&random, [("Code", text), ("Message", text)]) }),
+                    ("Timeline", timeline),
+                ]
+            )
         }
         let item: (inout SplitMix) -> String = { random in
-            object(&random, [("Id", text), ("Name", text), ("Status", status), ("NormalizedInstanceHours", number), ("ClusterArn", text)])
+            object(
+                &random,
+                [
+                    ("Id", text), ("Name", text), ("Status", status), ("NormalizedInstanceHours", number),
+                    ("ClusterArn", text),
+                ]
+            )
         }
-        return object(&random, [
-            ("Clusters", { random in "[" + (0..<random.next(upTo: 4)).map { _ in item(&random) }.joined(separator: ",") + "]" }),
-            ("Marker", text),
-        ])
+        return object(
+            &random,
+            [
+                (
+                    "Clusters",
+                    { random in "[" + (0..<random.next(upTo: 4)).map { _ in item(&random) }.joined(separator: ",") + "]"
+                    }
+                ),
+                ("Marker", text),
+            ]
+        )
     }
 }

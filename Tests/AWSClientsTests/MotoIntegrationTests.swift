@@ -8,12 +8,19 @@ import Testing
 /// The AWS clients against moto on 127.0.0.1 with signature and IAM enforcement on.
 @Suite("AWS clients against the emulator (IAM enforced)", .serialized)
 struct MotoIntegrationTests {
-    func environment(_ emulator: Emulator, _ user: Emulator.IAMFixture.User, home: String, secret: String? = nil) -> [String: String] {
+    func environment(
+        _ emulator: Emulator,
+        _ user: Emulator.IAMFixture.User,
+        home: String,
+        secret: String? = nil
+    ) -> [String: String] {
         isolatedEnvironment(
             [
                 "AWS_ENDPOINT_URL": emulator.endpoint, "AWS_REGION": "us-east-1",
                 "AWS_ACCESS_KEY_ID": user.accessKeyId, "AWS_SECRET_ACCESS_KEY": secret ?? user.secretAccessKey,
-            ], home: home)
+            ],
+            home: home
+        )
     }
 
     @Test("every operation moto implements succeeds with the right key")
@@ -30,14 +37,21 @@ struct MotoIntegrationTests {
 
         let machines = try await all(clients.sfn.listStateMachines()) { $0.stateMachines }
         // The seeded pipeline, and the EXPRESS front door in front of it (its type is listed, as AWS lists it).
-        #expect(machines.map(\.stateMachineArn) == [fixture.stateMachineArn, fixture.stateMachineArn + "-front"]
-            .map { $0.replacingOccurrences(of: "emr-pipeline-front", with: "express-front-door") })
+        #expect(
+            machines.map(\.stateMachineArn)
+                == [fixture.stateMachineArn, fixture.stateMachineArn + "-front"]
+                .map { $0.replacingOccurrences(of: "emr-pipeline-front", with: "express-front-door") }
+        )
         #expect(machines.map(\.type) == ["STANDARD", "EXPRESS"])
         let described = try await clients.sfn.describeStateMachine(fixture.stateMachineArn)
         #expect(described.definition.contains("elasticmapreduce:createCluster.sync"))
-        let executions = try await all(clients.sfn.listExecutions(.stateMachine(fixture.stateMachineArn))) { $0.executions }
+        let executions = try await all(clients.sfn.listExecutions(.stateMachine(fixture.stateMachineArn))) {
+            $0.executions
+        }
         #expect(executions.map(\.executionArn) == [fixture.executionArn])
-        let running = try await all(clients.sfn.listExecutions(.stateMachine(fixture.stateMachineArn), status: .running, pageSize: 1)) { $0.executions }
+        let running = try await all(
+            clients.sfn.listExecutions(.stateMachine(fixture.stateMachineArn), status: .running, pageSize: 1)
+        ) { $0.executions }
         #expect(running.map(\.status) == ["RUNNING"])
         let execution = try await clients.sfn.describeExecution(fixture.executionArn)
         #expect(execution.status == "RUNNING")
@@ -46,7 +60,8 @@ struct MotoIntegrationTests {
         #expect(!history.isEmpty)
         #expect(history.first?.id == 1)
 
-        let clusters = try await all(clients.emr.listClusters(states: [.starting, .bootstrapping, .running, .waiting])) { $0.clusters }
+        let clusters = try await all(clients.emr.listClusters(states: [.starting, .bootstrapping, .running, .waiting]))
+        { $0.clusters }
         #expect(clusters.map(\.id) == [fixture.clusterId])
         let cluster = try await clients.emr.describeCluster(fixture.clusterId)
         #expect(cluster.status.state == "WAITING")
@@ -76,7 +91,8 @@ struct MotoIntegrationTests {
         let capture = LogCapture()
         let clients = try await Clients(
             environment: environment(emulator, guardUser, home: try temporaryHome(), secret: wrong),
-            context: testContext(maxAttempts: 3, logger: capture.logger))
+            context: testContext(maxAttempts: 3, logger: capture.logger)
+        )
         for call in [
             { _ = try await clients.sfn.describeExecution(fixture.executionArn) },
             { _ = try await clients.emr.describeCluster(fixture.clusterId) },
@@ -121,26 +137,32 @@ struct MotoIntegrationTests {
         let home = try temporaryHome()
         try FileManager.default.createDirectory(atPath: home + "/.aws", withIntermediateDirectories: true)
         try """
-            [profile base]
-            aws_access_key_id = \(guardUser.accessKeyId)
-            aws_secret_access_key = \(guardUser.secretAccessKey)
+        [profile base]
+        aws_access_key_id = \(guardUser.accessKeyId)
+        aws_secret_access_key = \(guardUser.secretAccessKey)
 
-            [profile ops]
-            role_arn = \(fixture.roleArn)
-            source_profile = base
-            role_session_name = costguard-test
-            region = us-east-1
-            """.write(toFile: home + "/.aws/config", atomically: true, encoding: .utf8)
+        [profile ops]
+        role_arn = \(fixture.roleArn)
+        source_profile = base
+        role_session_name = costguard-test
+        region = us-east-1
+        """.write(toFile: home + "/.aws/config", atomically: true, encoding: .utf8)
         let environment = isolatedEnvironment(
-            ["AWS_ENDPOINT_URL": emulator.endpoint, "AWS_PROFILE": "ops",
-             // Ignored: a named profile wins over the environment's keys, as in the AWS CLI.
-             "AWS_ACCESS_KEY_ID": "AKIAIGNOREDIGNORED00", "AWS_SECRET_ACCESS_KEY": "ignored"], home: home)
+            [
+                "AWS_ENDPOINT_URL": emulator.endpoint, "AWS_PROFILE": "ops",
+                // Ignored: a named profile wins over the environment's keys, as in the AWS CLI.
+                "AWS_ACCESS_KEY_ID": "AKIAIGNOREDIGNORED00", "AWS_SECRET_ACCESS_KEY": "ignored",
+            ],
+            home: home
+        )
         let clients = try await Clients(environment: environment)
         let identity = try await clients.sts.getCallerIdentity()
         #expect(identity.arn.hasSuffix(":assumed-role/guard-role/costguard-test"), "\(identity.arn)")
         #expect(clients.settings.regionSource == "profile ops region")
         _ = try await clients.emr.describeCluster(fixture.clusterId)
-        let denied = try await #require(throws: AWSError.self) { try await clients.emr.terminateJobFlows([fixture.clusterId]) }
+        let denied = try await #require(throws: AWSError.self) {
+            try await clients.emr.terminateJobFlows([fixture.clusterId])
+        }
         #expect(denied.message.contains("TerminateJobFlows"))
         #expect(await clients.chain.sourceName == "profile ops")
     }
@@ -155,20 +177,29 @@ struct MotoIntegrationTests {
         try FileManager.default.createDirectory(atPath: home + "/.aws", withIntermediateDirectories: true)
         let script = home + "/creds.sh"
         try """
-            #!/bin/sh
-            echo '{"Version": 1, "AccessKeyId": "\(guardUser.accessKeyId)", "SecretAccessKey": "\(guardUser.secretAccessKey)"}'
-            """.write(toFile: script, atomically: true, encoding: .utf8)
+        #!/bin/sh
+        echo '{"Version": 1, "AccessKeyId": "\(guardUser.accessKeyId)", "SecretAccessKey": "\(guardUser.secretAccessKey)"}'
+        """.write(toFile: script, atomically: true, encoding: .utf8)
         chmod(script, 0o700)
         try "[default]\ncredential_process = \(script) --flag 'quoted arg'\nregion = us-east-1\n"
             .write(toFile: home + "/.aws/config", atomically: true, encoding: .utf8)
-        let process = try await Clients(environment: isolatedEnvironment(["AWS_ENDPOINT_URL": emulator.endpoint], home: home))
+        let process = try await Clients(
+            environment: isolatedEnvironment(["AWS_ENDPOINT_URL": emulator.endpoint], home: home)
+        )
         #expect(try await process.sts.getCallerIdentity().arn == guardUser.arn)
 
         let tokenFile = home + "/token"
         try "eyJhbGciOiJSUzI1NiJ9.e30.signature".write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        let web = try await Clients(environment: isolatedEnvironment(
-            ["AWS_ENDPOINT_URL": emulator.endpoint, "AWS_REGION": "us-east-1", "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile,
-             "AWS_ROLE_ARN": fixture.webRoleArn, "AWS_ROLE_SESSION_NAME": "pod-1"], home: try temporaryHome()))
+        let web = try await Clients(
+            environment: isolatedEnvironment(
+                [
+                    "AWS_ENDPOINT_URL": emulator.endpoint, "AWS_REGION": "us-east-1",
+                    "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile,
+                    "AWS_ROLE_ARN": fixture.webRoleArn, "AWS_ROLE_SESSION_NAME": "pod-1",
+                ],
+                home: try temporaryHome()
+            )
+        )
         let identity = try await web.sts.getCallerIdentity()
         #expect(identity.arn.contains("assumed-role/web-role/pod-1"), "\(identity.arn)")
         _ = try await web.sfn.describeExecution(fixture.executionArn)

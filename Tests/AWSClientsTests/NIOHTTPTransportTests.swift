@@ -1,8 +1,9 @@
-@testable import AWSClients
 import CostGuardTestKit
 import Foundation
 import NIOSSL
 import Testing
+
+@testable import AWSClients
 
 /// The HTTP transport against a scripted server on loopback (plain and TLS): connection reuse, the size cap, the
 /// deadline, refused connections, certificate verification. Serialized: one deadline is measured in wall time.
@@ -11,16 +12,33 @@ struct NIOHTTPTransportTests {
     static let ok: [String: any Sendable] = ["body": ["json": ["ok": true]]]
 
     func post(_ url: String) -> HTTPRequest {
-        HTTPRequest(method: "POST", url: url + "/", headers: [("Content-Type", "application/x-amz-json-1.0")], body: Array("{}".utf8))
+        HTTPRequest(
+            method: "POST",
+            url: url + "/",
+            headers: [("Content-Type", "application/x-amz-json-1.0")],
+            body: Array("{}".utf8)
+        )
     }
 
-    @Test("URLs: scheme, host, port, request target and Host header", arguments: [
-        ("https://states.us-east-1.amazonaws.com/", true, "states.us-east-1.amazonaws.com", 443, "/", "states.us-east-1.amazonaws.com"),
-        ("http://127.0.0.1:5000/", false, "127.0.0.1", 5000, "/", "127.0.0.1:5000"),
-        ("http://169.254.169.254/latest/api/token", false, "169.254.169.254", 80, "/latest/api/token", "169.254.169.254"),
-        ("http://[fd00:ec2::254]/latest/meta-data/?a=b", false, "fd00:ec2::254", 80, "/latest/meta-data/?a=b", "[fd00:ec2::254]"),
-        ("HTTPS://example.com:8443?x=1#frag", true, "example.com", 8443, "/?x=1", "example.com:8443"),
-    ])
+    @Test(
+        "URLs: scheme, host, port, request target and Host header",
+        arguments: [
+            (
+                "https://states.us-east-1.amazonaws.com/", true, "states.us-east-1.amazonaws.com", 443, "/",
+                "states.us-east-1.amazonaws.com"
+            ),
+            ("http://127.0.0.1:5000/", false, "127.0.0.1", 5000, "/", "127.0.0.1:5000"),
+            (
+                "http://169.254.169.254/latest/api/token", false, "169.254.169.254", 80, "/latest/api/token",
+                "169.254.169.254"
+            ),
+            (
+                "http://[fd00:ec2::254]/latest/meta-data/?a=b", false, "fd00:ec2::254", 80, "/latest/meta-data/?a=b",
+                "[fd00:ec2::254]"
+            ),
+            ("HTTPS://example.com:8443?x=1#frag", true, "example.com", 8443, "/?x=1", "example.com:8443"),
+        ]
+    )
     func targets(url: String, tls: Bool, host: String, port: Int, uri: String, hostHeader: String) throws {
         let target = try Target(url: url)
         #expect(target.key == Target.Key(tls: tls, host: host, port: port))
@@ -30,9 +48,13 @@ struct NIOHTTPTransportTests {
 
     @Test("header names match ASCII case-insensitively, byte for byte otherwise")
     func headerLookup() {
-        let response = HTTPResponse(status: 200, headers: [
-            ("x-amzn-RequestId", "r-1"), ("Date", "d"), ("X-AMZN-ERRORTYPE", "Throttling"), ("x-[", "bracket"), ("straße", "s"),
-        ])
+        let response = HTTPResponse(
+            status: 200,
+            headers: [
+                ("x-amzn-RequestId", "r-1"), ("Date", "d"), ("X-AMZN-ERRORTYPE", "Throttling"), ("x-[", "bracket"),
+                ("straße", "s"),
+            ]
+        )
         #expect(response.header("X-Amzn-RequestID") == "r-1")
         #expect(response.header("date") == "d")
         #expect(response.header("x-amzn-errortype") == "Throttling")
@@ -46,11 +68,14 @@ struct NIOHTTPTransportTests {
         #expect(response.header("straße") == "s")
     }
 
-    @Test("URLs it refuses, naming what is wrong", arguments: [
-        ("ftp://example.com/", "only http:// and https://"), ("example.com/", "not an absolute"),
-        ("http://user:pw@example.com/", "user information"), ("http://example.com:99999/", "bad port"),
-        ("http://example.com:x/", "bad port"), ("http:///", "no host"),
-    ])
+    @Test(
+        "URLs it refuses, naming what is wrong",
+        arguments: [
+            ("ftp://example.com/", "only http:// and https://"), ("example.com/", "not an absolute"),
+            ("http://user:pw@example.com/", "user information"), ("http://example.com:99999/", "bad port"),
+            ("http://example.com:x/", "bad port"), ("http:///", "no host"),
+        ]
+    )
     func badTargets(url: String, message: String) {
         let error = #expect(throws: TransportError.self) { try Target(url: url) }
         #expect(error?.detail.contains(message) == true, "\(String(describing: error))")
@@ -97,7 +122,9 @@ struct NIOHTTPTransportTests {
 
     @Test("keep-alive: sequential requests share one connection; a response with Connection: close ends it")
     func keepAlive() async throws {
-        let server = try await ScriptedServer.start(rules: [["times": 1, "path": "/close", "headers": ["Connection": "close"], "body": "bye"], Self.ok])
+        let server = try await ScriptedServer.start(rules: [
+            ["times": 1, "path": "/close", "headers": ["Connection": "close"], "body": "bye"], Self.ok,
+        ])
         defer { server.stop() }
         let transport = NIOHTTPTransport()
         for _ in 0..<5 {
@@ -105,7 +132,10 @@ struct NIOHTTPTransportTests {
             #expect(response.status == 200)
             #expect(String(decoding: response.body, as: UTF8.self) == #"{"ok": true}"#)
         }
-        let closing = try await transport.send(HTTPRequest(method: "GET", url: server.url + "/close"), timeout: .seconds(10))
+        let closing = try await transport.send(
+            HTTPRequest(method: "GET", url: server.url + "/close"),
+            timeout: .seconds(10)
+        )
         #expect(String(decoding: closing.body, as: UTF8.self) == "bye")
         let after = try await transport.send(post(server.url), timeout: .seconds(10))
         #expect(after.status == 200)
@@ -141,12 +171,16 @@ struct NIOHTTPTransportTests {
 
     @Test("a body over the cap fails as responseTooLarge and the next request gets a fresh connection")
     func sizeCap() async throws {
-        let server = try await ScriptedServer.start(rules: [["times": 1, "body": String(repeating: "x", count: 5000)], Self.ok])
+        let server = try await ScriptedServer.start(rules: [
+            ["times": 1, "body": String(repeating: "x", count: 5000)], Self.ok,
+        ])
         defer { server.stop() }
         var configuration = NIOHTTPTransport.Configuration()
         configuration.maxResponseBytes = 1000
         let transport = NIOHTTPTransport(configuration: configuration)
-        let error = await #expect(throws: TransportError.self) { try await transport.send(post(server.url), timeout: .seconds(10)) }
+        let error = await #expect(throws: TransportError.self) {
+            try await transport.send(post(server.url), timeout: .seconds(10))
+        }
         #expect(error?.reason == .responseTooLarge, "\(String(describing: error))")
         #expect(try await transport.send(post(server.url), timeout: .seconds(10)).status == 200)
     }
@@ -175,18 +209,23 @@ struct NIOHTTPTransportTests {
     @Test("a truncated body and a reset connection end as connectionLost")
     func broken() async throws {
         let server = try await ScriptedServer.start(rules: [
-            ["times": 1, "truncate": true, "body": String(repeating: "y", count: 4000)], ["times": 1, "reset": true], Self.ok,
+            ["times": 1, "truncate": true, "body": String(repeating: "y", count: 4000)], ["times": 1, "reset": true],
+            Self.ok,
         ])
         defer { server.stop() }
         let transport = NIOHTTPTransport()
         for _ in 0..<2 {
-            let error = await #expect(throws: TransportError.self) { try await transport.send(post(server.url), timeout: .seconds(10)) }
+            let error = await #expect(throws: TransportError.self) {
+                try await transport.send(post(server.url), timeout: .seconds(10))
+            }
             #expect(error?.reason == .connectionLost, "\(String(describing: error))")
         }
         #expect(try await transport.send(post(server.url), timeout: .seconds(10)).status == 200)
     }
 
-    @Test("TLS: an untrusted certificate is refused; trusted through AWS_CA_BUNDLE or a profile's ca_bundle, it works for the host name")
+    @Test(
+        "TLS: an untrusted certificate is refused; trusted through AWS_CA_BUNDLE or a profile's ca_bundle, it works for the host name"
+    )
     func tls() async throws {
         let server = try await ScriptedServer.start(rules: [Self.ok], tls: true)
         defer { server.stop() }
@@ -207,7 +246,11 @@ struct NIOHTTPTransportTests {
         // The same CA named by the profile's ca_bundle.
         let home = try temporaryHome()
         try FileManager.default.createDirectory(atPath: home + "/.aws", withIntermediateDirectories: true)
-        try "[profile corp]\nca_bundle = \(try #require(server.caBundle))\n".write(toFile: home + "/.aws/config", atomically: true, encoding: .utf8)
+        try "[profile corp]\nca_bundle = \(try #require(server.caBundle))\n".write(
+            toFile: home + "/.aws/config",
+            atomically: true,
+            encoding: .utf8
+        )
         let bundle = try AWSSettings.caBundle(environment: ["HOME": home, "AWS_PROFILE": "corp"])
         let response = try await NIOHTTPTransport(caBundle: bundle?.path).send(post(url), timeout: .seconds(10))
         #expect(String(decoding: response.body, as: UTF8.self) == #"{"ok": true}"#)

@@ -17,14 +17,24 @@ struct RetryTests {
     ]
 
     /// An SFN client pointed at `server`, with `attempts` attempts, recorded sleeps and a fixed jitter of 0.5.
-    func client(_ server: ScriptedServer, attempts: Int = 3, timeout: Duration = .seconds(5), sleeps: SleepRecorder = SleepRecorder(),
-                now: @escaping @Sendable () -> Timestamp = { Timestamp.systemNow() }) async throws -> SFNClient {
+    func client(
+        _ server: ScriptedServer,
+        attempts: Int = 3,
+        timeout: Duration = .seconds(5),
+        sleeps: SleepRecorder = SleepRecorder(),
+        now: @escaping @Sendable () -> Timestamp = { Timestamp.systemNow() }
+    ) async throws -> SFNClient {
         let environment = isolatedEnvironment(
-            ["AWS_ENDPOINT_URL": server.url, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
-             "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"], home: try temporaryHome())
+            [
+                "AWS_ENDPOINT_URL": server.url, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+                "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            ],
+            home: try temporaryHome()
+        )
         return try await Clients(
             environment: environment,
-            context: testContext(maxAttempts: attempts, attemptTimeout: timeout, sleeps: sleeps, now: now)).sfn
+            context: testContext(maxAttempts: attempts, attemptTimeout: timeout, sleeps: sleeps, now: now)
+        ).sfn
     }
 
     @Test("throttling is retried with full-jitter backoff and succeeds on the third attempt")
@@ -42,7 +52,9 @@ struct RetryTests {
 
     @Test("503s exhaust the attempts and end as a typed error with status, code and attempt count")
     func serverErrorsExhausted() async throws {
-        let server = try await ScriptedServer.start(rules: [["status": 503, "body": "<html>Service Unavailable</html>"]])
+        let server = try await ScriptedServer.start(rules: [
+            ["status": 503, "body": "<html>Service Unavailable</html>"]
+        ])
         defer { server.stop() }
         let sfn = try await client(server)
         let error = try await #require(throws: AWSError.self) { try await sfn.describeExecution("arn:x") }
@@ -66,7 +78,11 @@ struct RetryTests {
         defer { once.stop() }
         let raw = try await client(once).client
         let error = try await #require(throws: AWSError.self) {
-            let _: SFN.ListExecutionsOutput = try await raw.callJSON("ListExecutions", ["maxResults": 1], idempotent: false)
+            let _: SFN.ListExecutionsOutput = try await raw.callJSON(
+                "ListExecutions",
+                ["maxResults": 1],
+                idempotent: false
+            )
         }
         #expect(error.kind == .transport)
         #expect(try once.requests().count == 1)
@@ -74,7 +90,10 @@ struct RetryTests {
         let throttled = try await ScriptedServer.start(rules: [Self.throttle, Self.emptyExecutions])
         defer { throttled.stop() }
         let _: SFN.ListExecutionsOutput = try await client(throttled).client.callJSON(
-            "ListExecutions", ["maxResults": 1], idempotent: false)
+            "ListExecutions",
+            ["maxResults": 1],
+            idempotent: false
+        )
         #expect(try throttled.requests().count == 3)
     }
 
@@ -82,7 +101,9 @@ struct RetryTests {
     func slowResponses() async throws {
         // Each answer takes 5 s; two attempts of 0.4 s must give up long before one answer could arrive. (The bound
         // is loose because other suites may hold the 2-core test machine's threads.)
-        let server = try await ScriptedServer.start(rules: [["delay": 5, "body": ["json": ["executions": [] as [String]]]]])
+        let server = try await ScriptedServer.start(rules: [
+            ["delay": 5, "body": ["json": ["executions": [] as [String]]]]
+        ])
         defer { server.stop() }
         let sfn = try await client(server, attempts: 2, timeout: .milliseconds(400))
         let start = ContinuousClock.now
@@ -102,22 +123,42 @@ struct RetryTests {
         ])
         defer { server.stop() }
         let sfn = try await client(server)
-        let truncated = try await #require(throws: AWSError.self) { try await sfn.listExecutions(.stateMachine("x")).collect() }
+        let truncated = try await #require(throws: AWSError.self) {
+            try await sfn.listExecutions(.stateMachine("x")).collect()
+        }
         #expect(truncated.kind == .transport, "\(truncated)")
-        let wrongType = try await #require(throws: AWSError.self) { try await sfn.listExecutions(.stateMachine("x")).collect() }
+        let wrongType = try await #require(throws: AWSError.self) {
+            try await sfn.listExecutions(.stateMachine("x")).collect()
+        }
         #expect(wrongType.kind == .malformedResponse)
         #expect(wrongType.message.contains("executions.[0].executionArn") || wrongType.message.contains("executions"))
-        let notJSON = try await #require(throws: AWSError.self) { try await sfn.listExecutions(.stateMachine("x")).collect() }
+        let notJSON = try await #require(throws: AWSError.self) {
+            try await sfn.listExecutions(.stateMachine("x")).collect()
+        }
         #expect(notJSON.kind == .malformedResponse)
     }
 
     @Test("error codes come from X-Amzn-ErrorType or __type, with or without a namespace; request ids are kept")
     func errorDecoding() async throws {
         let server = try await ScriptedServer.start(rules: [
-            ["status": 400, "times": 1, "headers": ["x-amzn-RequestId": "req-42"],
-             "body": ["json": ["__type": "com.amazonaws.emr.v20090331#InvalidRequestException", "Message": "Cluster id 'j-X' is not valid."]]],
-            ["status": 400, "times": 1, "headers": ["X-Amzn-ErrorType": "ExecutionDoesNotExist"], "body": ["json": ["message": "nope"]]],
-            ["status": 403, "times": 1, "body": "<ErrorResponse><Error><Code>AccessDenied</Code><Message>not &lt;allowed&gt;</Message></Error><RequestId>r-9</RequestId></ErrorResponse>"],
+            [
+                "status": 400, "times": 1, "headers": ["x-amzn-RequestId": "req-42"],
+                "body": [
+                    "json": [
+                        "__type": "com.amazonaws.emr.v20090331#InvalidRequestException",
+                        "Message": "Cluster id 'j-X' is not valid.",
+                    ]
+                ],
+            ],
+            [
+                "status": 400, "times": 1, "headers": ["X-Amzn-ErrorType": "ExecutionDoesNotExist"],
+                "body": ["json": ["message": "nope"]],
+            ],
+            [
+                "status": 403, "times": 1,
+                "body":
+                    "<ErrorResponse><Error><Code>AccessDenied</Code><Message>not &lt;allowed&gt;</Message></Error><RequestId>r-9</RequestId></ErrorResponse>",
+            ],
         ])
         defer { server.stop() }
         let sfn = try await client(server, attempts: 1)
@@ -139,8 +180,16 @@ struct RetryTests {
         let serverNow = Timestamp.systemNow()
         let skewed = Timestamp(millisecondsSinceEpoch: serverNow.millisecondsSinceEpoch - 2 * 3600 * 1000)
         let server = try await ScriptedServer.start(rules: [
-            ["status": 400, "times": 1, "body": ["json": ["__type": "InvalidSignatureException", "message": "Signature expired"]]],
-            ["body": ["json": ["executionArn": "a", "stateMachineArn": "s", "status": "RUNNING", "startDate": 1.0] as [String: any Sendable]]],
+            [
+                "status": 400, "times": 1,
+                "body": ["json": ["__type": "InvalidSignatureException", "message": "Signature expired"]],
+            ],
+            [
+                "body": [
+                    "json": ["executionArn": "a", "stateMachineArn": "s", "status": "RUNNING", "startDate": 1.0]
+                        as [String: any Sendable]
+                ]
+            ],
         ])
         defer { server.stop() }
         let sfn = try await client(server, now: { skewed })
@@ -156,19 +205,30 @@ struct RetryTests {
     @Test("a throttling answer pauses the region: the retry and the next call of another operation wait")
     func throttlingPausesRegion() async throws {
         let server = try await ScriptedServer.start(rules: [
-            ["status": 400, "times": 1, "headers": ["X-Amzn-ErrorType": "ThrottlingException:http://internal.amazon.com/"],
-             "body": ["json": ["__type": "ThrottlingException", "message": "Rate exceeded"]]],
+            [
+                "status": 400, "times": 1,
+                "headers": ["X-Amzn-ErrorType": "ThrottlingException:http://internal.amazon.com/"],
+                "body": ["json": ["__type": "ThrottlingException", "message": "Rate exceeded"]],
+            ],
             ["target": "ListExecutions", "body": ["json": ["executions": [] as [String]]]],
-            ["body": ["json": [
-                "executionArn": "arn:aws:states:us-east-1:1:execution:x:y", "status": "RUNNING",
-                "stateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:x", "startDate": 1.7e9,
-            ] as [String: any Sendable]] as [String: any Sendable]],
+            [
+                "body": [
+                    "json": [
+                        "executionArn": "arn:aws:states:us-east-1:1:execution:x:y", "status": "RUNNING",
+                        "stateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:x", "startDate": 1.7e9,
+                    ] as [String: any Sendable]
+                ] as [String: any Sendable]
+            ],
         ])
         defer { server.stop() }
         let sleeps = SleepRecorder()
         let environment = isolatedEnvironment(
-            ["AWS_ENDPOINT_URL": server.url, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
-             "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"], home: try temporaryHome())
+            [
+                "AWS_ENDPOINT_URL": server.url, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+                "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            ],
+            home: try temporaryHome()
+        )
         var context = testContext(maxAttempts: 3, sleeps: sleeps)
         // The limiter's clock stands still (the recorded sleeps do not pass time): the waits are exact, however slow
         // the machine is between the calls.
@@ -197,7 +257,9 @@ struct RetryTests {
         #expect(strategy.retry(after: 3, decision: .throttled, idempotent: true, isTimeout: false, random: 0.5) == nil)
         strategy.recordSuccess(retryCost: 10)
         #expect(strategy.availableQuota == 12)
-        #expect(strategy.retry(after: 1, decision: .transient, idempotent: true, isTimeout: true, random: 0.5)?.cost == 10)
+        #expect(
+            strategy.retry(after: 1, decision: .transient, idempotent: true, isTimeout: true, random: 0.5)?.cost == 10
+        )
         #expect(strategy.retry(after: 1, decision: .fatal, idempotent: true, isTimeout: false, random: 0.5) == nil)
         #expect(strategy.retry(after: 1, decision: .transient, idempotent: false, isTimeout: false, random: 0.5) == nil)
         // Backoff: full jitter, doubling, capped at 20 s.
@@ -212,7 +274,8 @@ struct RetryTests {
 func timestamp(amzDate text: String) -> Timestamp? {
     let c = Array(text)
     guard c.count == 16 else { return nil }
-    let iso = "\(String(c[0..<4]))-\(String(c[4..<6]))-\(String(c[6..<8]))T\(String(c[9..<11])):\(String(c[11..<13])):\(String(c[13..<15]))Z"
+    let iso =
+        "\(String(c[0..<4]))-\(String(c[4..<6]))-\(String(c[6..<8]))T\(String(c[9..<11])):\(String(c[11..<13])):\(String(c[13..<15]))Z"
     return Timestamp(iso8601: iso)
 }
 
@@ -234,20 +297,34 @@ struct RateLimiterTests {
     func shareOfBucket() {
         let clock = FakeClock()
         let limiter = RateLimiter(clock: { clock.now })  // share 0.5: ListExecutions in us-east-1 is 200/5 → 100/2.5
-        #expect(limiter.effectiveQuota(service: "states", operation: "ListExecutions", region: "us-east-1")
-            == RateQuota(burst: 100, perSecond: 2.5))
-        #expect(limiter.effectiveQuota(service: "states", operation: "ListExecutions", region: "ap-south-1")
-            == RateQuota(burst: 50, perSecond: 1))
-        for _ in 0..<100 { #expect(limiter.reserve(service: "states", operation: "ListExecutions", region: "us-east-1") == .zero) }
+        #expect(
+            limiter.effectiveQuota(service: "states", operation: "ListExecutions", region: "us-east-1")
+                == RateQuota(burst: 100, perSecond: 2.5)
+        )
+        #expect(
+            limiter.effectiveQuota(service: "states", operation: "ListExecutions", region: "ap-south-1")
+                == RateQuota(burst: 50, perSecond: 1)
+        )
+        for _ in 0..<100 {
+            #expect(limiter.reserve(service: "states", operation: "ListExecutions", region: "us-east-1") == .zero)
+        }
         // The 101st waits for one token (0.4 s), the 102nd for two (0.8 s): reservations queue.
-        #expect(abs(seconds(limiter.reserve(service: "states", operation: "ListExecutions", region: "us-east-1")) - 0.4) < 1e-6)
-        #expect(abs(seconds(limiter.reserve(service: "states", operation: "ListExecutions", region: "us-east-1")) - 0.8) < 1e-6)
+        #expect(
+            abs(seconds(limiter.reserve(service: "states", operation: "ListExecutions", region: "us-east-1")) - 0.4)
+                < 1e-6
+        )
+        #expect(
+            abs(seconds(limiter.reserve(service: "states", operation: "ListExecutions", region: "us-east-1")) - 0.8)
+                < 1e-6
+        )
         // Other operations and regions have buckets of their own.
         #expect(limiter.reserve(service: "states", operation: "DescribeExecution", region: "us-east-1") == .zero)
         #expect(limiter.reserve(service: "states", operation: "ListExecutions", region: "eu-west-1") == .zero)
         // Time refills the bucket, never above its burst.
         clock.advance(3600)
-        for _ in 0..<100 { #expect(limiter.reserve(service: "states", operation: "ListExecutions", region: "us-east-1") == .zero) }
+        for _ in 0..<100 {
+            #expect(limiter.reserve(service: "states", operation: "ListExecutions", region: "us-east-1") == .zero)
+        }
         #expect(limiter.reserve(service: "states", operation: "ListExecutions", region: "us-east-1") > .zero)
     }
 
@@ -255,17 +332,25 @@ struct RateLimiterTests {
     func configured() {
         var configuration = RateLimitConfiguration()
         configuration.share = 1
-        configuration.quotas = ["elasticmapreduce:*": RateQuota(burst: 2, perSecond: 0.5),
-                                "elasticmapreduce:ListClusters": RateQuota(burst: 1, perSecond: 1)]
+        configuration.quotas = [
+            "elasticmapreduce:*": RateQuota(burst: 2, perSecond: 0.5),
+            "elasticmapreduce:ListClusters": RateQuota(burst: 1, perSecond: 1),
+        ]
         let clock = FakeClock()
         let limiter = RateLimiter(configuration: configuration, clock: { clock.now })
-        #expect(limiter.effectiveQuota(service: "elasticmapreduce", operation: "DescribeCluster", region: "us-east-1")
-            == RateQuota(burst: 2, perSecond: 0.5))
+        #expect(
+            limiter.effectiveQuota(service: "elasticmapreduce", operation: "DescribeCluster", region: "us-east-1")
+                == RateQuota(burst: 2, perSecond: 0.5)
+        )
         #expect(limiter.reserve(service: "elasticmapreduce", operation: "ListClusters", region: "us-east-1") == .zero)
-        #expect(limiter.reserve(service: "elasticmapreduce", operation: "ListClusters", region: "us-east-1") == .seconds(1))
+        #expect(
+            limiter.reserve(service: "elasticmapreduce", operation: "ListClusters", region: "us-east-1") == .seconds(1)
+        )
         configuration.enabled = false
         let off = RateLimiter(configuration: configuration, clock: { clock.now })
-        for _ in 0..<10 { #expect(off.reserve(service: "elasticmapreduce", operation: "ListClusters", region: "us-east-1") == .zero) }
+        for _ in 0..<10 {
+            #expect(off.reserve(service: "elasticmapreduce", operation: "ListClusters", region: "us-east-1") == .zero)
+        }
     }
 
     @Test("throttling pauses every operation of the region, longer each time, until a success")
@@ -275,8 +360,12 @@ struct RateLimiterTests {
         let clock = FakeClock()
         let limiter = RateLimiter(configuration: configuration, clock: { clock.now })
         limiter.recordThrottle(region: "us-east-1")
-        #expect(limiter.reserve(service: "elasticmapreduce", operation: "ListClusters", region: "us-east-1") == .seconds(1))
-        #expect(limiter.reserve(service: "states", operation: "GetExecutionHistory", region: "us-east-1") == .seconds(1))
+        #expect(
+            limiter.reserve(service: "elasticmapreduce", operation: "ListClusters", region: "us-east-1") == .seconds(1)
+        )
+        #expect(
+            limiter.reserve(service: "states", operation: "GetExecutionHistory", region: "us-east-1") == .seconds(1)
+        )
         #expect(limiter.reserve(service: "states", operation: "GetExecutionHistory", region: "eu-west-1") == .zero)
         clock.advance(1)
         limiter.recordThrottle(region: "us-east-1")

@@ -21,9 +21,18 @@ struct Clients {
     var emr: EMRClient
     var sts: STSClient
 
-    init(environment: [String: String], region: String? = nil, profile: String? = nil, context: AWSCallContext = testContext()) async throws {
+    init(
+        environment: [String: String],
+        region: String? = nil,
+        profile: String? = nil,
+        context: AWSCallContext = testContext()
+    ) async throws {
         settings = try await AWSSettings.resolve(
-            environment: environment, region: region, profile: profile, transport: context.transport)
+            environment: environment,
+            region: region,
+            profile: profile,
+            transport: context.transport
+        )
         chain = try settings.credentialChain(context: context)
         sfn = SFNClient(client: try settings.client(.stepFunctions, credentials: chain, context: context))
         emr = EMRClient(client: try settings.client(.emr, credentials: chain, context: context))
@@ -33,16 +42,24 @@ struct Clients {
 
 /// A call context for tests: one attempt unless said otherwise, no real sleeping.
 func testContext(
-    transport: any HTTPTransport = NIOHTTPTransport(), maxAttempts: Int = 1, attemptTimeout: Duration = .seconds(20),
-    sleeps: SleepRecorder = SleepRecorder(), now: @escaping @Sendable () -> Timestamp = { Timestamp.systemNow() },
+    transport: any HTTPTransport = NIOHTTPTransport(),
+    maxAttempts: Int = 1,
+    attemptTimeout: Duration = .seconds(20),
+    sleeps: SleepRecorder = SleepRecorder(),
+    now: @escaping @Sendable () -> Timestamp = { Timestamp.systemNow() },
     logger: Logger = Logger(label: "test")
 ) -> AWSCallContext {
     var retry = RetryStrategy.Configuration()
     retry.maxAttempts = maxAttempts
     return AWSCallContext(
-        transport: transport, retry: RetryStrategy(configuration: retry), now: now,
-        sleep: { duration in sleeps.record(duration) }, random: { 0.5 }, attemptTimeout: attemptTimeout,
-        logger: logger)
+        transport: transport,
+        retry: RetryStrategy(configuration: retry),
+        now: now,
+        sleep: { duration in sleeps.record(duration) },
+        random: { 0.5 },
+        attemptTimeout: attemptTimeout,
+        logger: logger
+    )
 }
 
 /// Records the waits the retry loop asked for instead of sleeping.

@@ -32,7 +32,8 @@ struct BotocoreDifferentialTests {
         let python = root.appendingPathComponent(".venv-test/bin/python").path
         try #require(
             FileManager.default.isExecutableFile(atPath: python),
-            "run Deploy/dev-setup.sh first: it installs botocore in .venv-test")
+            "run Deploy/dev-setup.sh first: it installs botocore in .venv-test"
+        )
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [
@@ -50,22 +51,34 @@ struct BotocoreDifferentialTests {
         for (index, c) in cases.enumerated() {
             let signer = SigV4Signer(
                 credentials: AWSCredentials(
-                    accessKeyID: c.accessKeyID, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken),
-                region: c.region, service: c.service)
+                    accessKeyID: c.accessKeyID,
+                    secretAccessKey: c.secretAccessKey,
+                    sessionToken: c.sessionToken
+                ),
+                region: c.region,
+                service: c.service
+            )
             let body = stride(from: 0, to: c.bodyHex.count, by: 2).map { offset -> UInt8 in
                 let start = c.bodyHex.index(c.bodyHex.startIndex, offsetBy: offset)
                 return UInt8(c.bodyHex[start...c.bodyHex.index(after: start)], radix: 16)!
             }
             let signature = signer.sign(
                 SigV4Request(
-                    method: c.method, path: c.path, query: c.query.map { ($0[0], $0[1]) },
-                    headers: c.headers.map { ($0[0], $0[1]) }, payloadHash: SigV4Signer.payloadHash(body)),
-                at: try #require(Timestamp(iso8601: c.timestamp)))
+                    method: c.method,
+                    path: c.path,
+                    query: c.query.map { ($0[0], $0[1]) },
+                    headers: c.headers.map { ($0[0], $0[1]) },
+                    payloadHash: SigV4Signer.payloadHash(body)
+                ),
+                at: try #require(Timestamp(iso8601: c.timestamp))
+            )
             let ours = signature.headers.first { $0.name == "Authorization" }?.value
             if ours != c.authorization {
                 mismatches += 1
                 if mismatches <= 3 {
-                    Issue.record("case \(index): ours \(ours ?? "nil")\nbotocore \(c.authorization)\n\(signature.canonicalRequest)")
+                    Issue.record(
+                        "case \(index): ours \(ours ?? "nil")\nbotocore \(c.authorization)\n\(signature.canonicalRequest)"
+                    )
                 }
             }
         }

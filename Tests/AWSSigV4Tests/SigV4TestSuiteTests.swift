@@ -21,8 +21,10 @@ struct SigV4TestSuiteTests {
     @Test("canonical request, string to sign, signature and signed request match", arguments: cases)
     func signCase(_ name: String) throws {
         let directory = Self.suiteDirectory + "/" + name
-        let context = try JSONSerialization.jsonObject(
-            with: try Data(contentsOf: URL(fileURLWithPath: directory + "/context.json"))) as! [String: Any]
+        let context =
+            try JSONSerialization.jsonObject(
+                with: try Data(contentsOf: URL(fileURLWithPath: directory + "/context.json"))
+            ) as! [String: Any]
         let credentials = context["credentials"] as! [String: Any]
         let request = try ParsedRequest(text: try String(contentsOfFile: directory + "/request.txt", encoding: .utf8))
 
@@ -34,23 +36,33 @@ struct SigV4TestSuiteTests {
             credentials: AWSCredentials(
                 accessKeyID: credentials["access_key_id"] as! String,
                 secretAccessKey: credentials["secret_access_key"] as! String,
-                sessionToken: credentials["token"] as? String),
+                sessionToken: credentials["token"] as? String
+            ),
             region: context["region"] as! String,
             service: context["service"] as! String,
-            options: options)
+            options: options
+        )
         let date = try #require(Timestamp(iso8601: context["timestamp"] as! String))
         let signature = signer.sign(
             SigV4Request(
-                method: request.method, path: request.path, query: request.query, headers: request.headers,
-                payloadHash: SigV4Signer.payloadHash(Array(request.body.utf8))),
-            at: date)
+                method: request.method,
+                path: request.path,
+                query: request.query,
+                headers: request.headers,
+                payloadHash: SigV4Signer.payloadHash(Array(request.body.utf8))
+            ),
+            at: date
+        )
 
         func expected(_ file: String) throws -> String {
             try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
         }
         #expect(signature.canonicalRequest == (try expected("header-canonical-request.txt")))
         #expect(signature.stringToSign == (try expected("header-string-to-sign.txt")))
-        #expect(signature.signature == (try expected("header-signature.txt")).trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(
+            signature.signature
+                == (try expected("header-signature.txt")).trimmingCharacters(in: .whitespacesAndNewlines)
+        )
         let authorization = try expected("header-signed-request.txt").split(separator: "\n")
             .first { $0.hasPrefix("Authorization:") }.map { String($0.dropFirst("Authorization:".count)) }
         #expect(signature.headers.first { $0.name == "Authorization" }?.value == authorization)
@@ -76,7 +88,8 @@ struct ParsedRequest {
         let target = requestLine.dropFirst().dropLast().joined(separator: " ")
         let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         path = String(parts[0])
-        query = parts.count > 1
+        query =
+            parts.count > 1
             ? parts[1].split(separator: "&").map { pair in
                 let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 let name = String(kv[0]).removingPercentEncoding ?? String(kv[0])
@@ -103,13 +116,20 @@ struct ParsedRequest {
 @Suite("SigV4 signing-key cache")
 struct SigV4KeyCacheTests {
     func signer(secret: String, region: String = "us-east-1", service: String = "states") -> SigV4Signer {
-        SigV4Signer(credentials: AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: secret), region: region, service: service)
+        SigV4Signer(
+            credentials: AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: secret),
+            region: region,
+            service: service
+        )
     }
 
     func request() -> SigV4Request {
         SigV4Request(
-            method: "POST", path: "/", headers: [("Host", "states.us-east-1.amazonaws.com"), ("X-Amz-Target", "AWSStepFunctions.ListExecutions")],
-            payloadHash: SigV4Signer.payloadHash(Array("{}".utf8)))
+            method: "POST",
+            path: "/",
+            headers: [("Host", "states.us-east-1.amazonaws.com"), ("X-Amz-Target", "AWSStepFunctions.ListExecutions")],
+            payloadHash: SigV4Signer.payloadHash(Array("{}".utf8))
+        )
     }
 
     @Test("one cache through changing secrets, days, regions and services signs as without it")

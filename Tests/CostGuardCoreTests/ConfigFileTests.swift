@@ -28,7 +28,9 @@ struct ConfigFileTests {
             max_pause = "30s"
             "states:ListExecutions" = "400/10"
             "elasticmapreduce:*" = "20/0.5"
-            """, path: "c.toml")
+            """,
+            path: "c.toml"
+        )
         #expect(config.rateLimits.share == 0.25)
         #expect(config.rateLimits.maxPause == .seconds(30))
         #expect(config.rateLimits.quotas["states:ListExecutions"] == RateQuota(burst: 400, perSecond: 10))
@@ -52,7 +54,9 @@ struct ConfigFileTests {
             "x9.large" = "1.5/0.25"
             "eu-west-1:m5.xlarge" = "0.214/0.048"
             spot_fraction = "0.3"
-            """, path: "c.toml")
+            """,
+            path: "c.toml"
+        )
         #expect(config.prices.price("x9.large", region: "us-east-1") == .init(ec2: 1.5, emr: 0.25))
         #expect(config.prices.price("m5.xlarge", region: "eu-west-1") == .init(ec2: 0.214, emr: 0.048))
         #expect(config.prices.price("m5.xlarge", region: "us-east-1") == .init(ec2: 0.192, emr: 0.048))
@@ -66,24 +70,39 @@ struct ConfigFileTests {
         #expect(config.policy.exemptTags.contains(.init(key: "costguard:exempt", value: "true")))
     }
 
-    @Test("errors name the file, the line and the key", arguments: [
-        ("grace = \"1h\"", "line 1: unknown key 'grace'"),
-        ("[polcy]", "line 1: unknown table [polcy]"),
-        ("quick_check_every = \"daily\"", "line 1: quick_check_every = \"daily\" is not a duration"),
-        ("[policy]\ngrace = 15", "line 2: policy.grace must be a string"),
-        ("[policy]\ngrace = \"15 minutes\"", "line 2: policy.grace = \"15 minutes\" is not a duration"),
-        ("[policy]\non_failed = \"kill\"", "line 2: policy.on_failed = \"kill\" must be \"terminate\" or \"report\""),
-        ("[policy]\nunprotect = yes", "line 2: the value of unprotect is not a string"),
-        ("regions = [\"a\", b]", "line 1: regions must be an array of strings"),
-        ("database = \"open", "line 1: the string value of database is not closed"),
-        ("[policy]\nmax_terminations_per_pass = -1", "line 2: policy.max_terminations_per_pass must be a whole number"),
-        ("just words", "line 1: expected 'key = value'"),
-        ("[policy]\nexempt_tags = [\"\"]", "line 2: policy.exempt_tags has an entry \"\" without a tag key"),
-        ("[policy]\nexempt_tags = [\"=x\"]", "line 2: policy.exempt_tags has an entry \"=x\" without a tag key"),
-        ("[rate_limits]\nshare = \"1.5\"", "line 2: rate_limits.share = \"1.5\" must be a number in quotes above 0 and at most 1"),
-        ("[rate_limits]\n\"states:ListExecutions\" = \"fast\"", "line 2: rate_limits.\"states:ListExecutions\" = \"fast\" must be \"burst/per-second\""),
-        ("[rate_limits]\n\"ListExecutions\" = \"1/1\"", "line 2: unknown key 'rate_limits.ListExecutions'"),
-    ])
+    @Test(
+        "errors name the file, the line and the key",
+        arguments: [
+            ("grace = \"1h\"", "line 1: unknown key 'grace'"),
+            ("[polcy]", "line 1: unknown table [polcy]"),
+            ("quick_check_every = \"daily\"", "line 1: quick_check_every = \"daily\" is not a duration"),
+            ("[policy]\ngrace = 15", "line 2: policy.grace must be a string"),
+            ("[policy]\ngrace = \"15 minutes\"", "line 2: policy.grace = \"15 minutes\" is not a duration"),
+            (
+                "[policy]\non_failed = \"kill\"",
+                "line 2: policy.on_failed = \"kill\" must be \"terminate\" or \"report\""
+            ),
+            ("[policy]\nunprotect = yes", "line 2: the value of unprotect is not a string"),
+            ("regions = [\"a\", b]", "line 1: regions must be an array of strings"),
+            ("database = \"open", "line 1: the string value of database is not closed"),
+            (
+                "[policy]\nmax_terminations_per_pass = -1",
+                "line 2: policy.max_terminations_per_pass must be a whole number"
+            ),
+            ("just words", "line 1: expected 'key = value'"),
+            ("[policy]\nexempt_tags = [\"\"]", "line 2: policy.exempt_tags has an entry \"\" without a tag key"),
+            ("[policy]\nexempt_tags = [\"=x\"]", "line 2: policy.exempt_tags has an entry \"=x\" without a tag key"),
+            (
+                "[rate_limits]\nshare = \"1.5\"",
+                "line 2: rate_limits.share = \"1.5\" must be a number in quotes above 0 and at most 1"
+            ),
+            (
+                "[rate_limits]\n\"states:ListExecutions\" = \"fast\"",
+                "line 2: rate_limits.\"states:ListExecutions\" = \"fast\" must be \"burst/per-second\""
+            ),
+            ("[rate_limits]\n\"ListExecutions\" = \"1/1\"", "line 2: unknown key 'rate_limits.ListExecutions'"),
+        ]
+    )
     func errors(text: String, message: String) {
         #expect(throws: ConfigFile.Problem.self) { try ConfigFile.parse(text, path: "c.toml") }
         do {

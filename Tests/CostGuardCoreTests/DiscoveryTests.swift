@@ -22,8 +22,15 @@ struct DiscoveryTests {
         #expect(analysis.referencesClusters)
         #expect(analysis.startsExecutions)
         #expect(analysis.hasDistributedMap)
-        #expect(analysis.emrResources == ["arn:aws-cn:states:::elasticmapreduce:createCluster.sync", "arn:aws:states:::elasticmapreduce:addStep.sync"])
-        let sdk = try DefinitionAnalysis.analyze(#"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:emr:runJobFlow","End":true}}}"#).get()
+        #expect(
+            analysis.emrResources == [
+                "arn:aws-cn:states:::elasticmapreduce:createCluster.sync",
+                "arn:aws:states:::elasticmapreduce:addStep.sync",
+            ]
+        )
+        let sdk = try DefinitionAnalysis.analyze(
+            #"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:emr:runJobFlow","End":true}}}"#
+        ).get()
         #expect(sdk.createsClusters && !sdk.referencesClusters)
         let none = try DefinitionAnalysis.analyze(#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}"#).get()
         #expect(!none.touchesEMR)
@@ -33,10 +40,27 @@ struct DiscoveryTests {
 
     let t = Timestamp(millisecondsSinceEpoch: 1_795_000_000_000)
 
-    func event(_ id: Int, _ type: String, previous: Int? = nil, resource: String? = nil, rtype: String = "elasticmapreduce",
-               parameters: String? = nil, output: String? = nil, truncated: Bool? = nil) -> HistoryEventFact {
-        HistoryEventFact(id: id, previousID: previous ?? id - 1, type: type, timestamp: t, resourceType: resource == nil ? nil : rtype,
-                         resource: resource, parameters: parameters, output: output, outputTruncated: truncated)
+    func event(
+        _ id: Int,
+        _ type: String,
+        previous: Int? = nil,
+        resource: String? = nil,
+        rtype: String = "elasticmapreduce",
+        parameters: String? = nil,
+        output: String? = nil,
+        truncated: Bool? = nil
+    ) -> HistoryEventFact {
+        HistoryEventFact(
+            id: id,
+            previousID: previous ?? id - 1,
+            type: type,
+            timestamp: t,
+            resourceType: resource == nil ? nil : rtype,
+            resource: resource,
+            parameters: parameters,
+            output: output,
+            outputTruncated: truncated
+        )
     }
 
     @Test("createCluster.sync: the id comes from TaskSubmitted; a later null output never erases it")
@@ -47,7 +71,12 @@ struct DiscoveryTests {
             event(2, "TaskStateEntered"),
             event(3, "TaskScheduled", resource: "createCluster.sync", parameters: #"{"Name":"c"}"#),
             event(4, "TaskStarted", resource: "createCluster.sync"),
-            event(5, "TaskSubmitted", resource: "createCluster.sync", output: #"{"ClusterId":"j-ONE","ClusterArn":"arn"}"#),
+            event(
+                5,
+                "TaskSubmitted",
+                resource: "createCluster.sync",
+                output: #"{"ClusterId":"j-ONE","ClusterArn":"arn"}"#
+            ),
             event(6, "TaskSucceeded", resource: "createCluster.sync", output: "null"),
             event(7, "ExecutionAborted"),
         ])
@@ -63,17 +92,38 @@ struct DiscoveryTests {
         var analyzer = HistoryAnalyzer()
         analyzer.read([
             event(3, "TaskScheduled", resource: "runJobFlow", rtype: "aws-sdk:emr", parameters: "{}"),
-            event(4, "TaskSucceeded", previous: 3, resource: "runJobFlow", rtype: "aws-sdk:emr", output: #"{"JobFlowId":"j-SDK"}"#),
+            event(
+                4,
+                "TaskSucceeded",
+                previous: 3,
+                resource: "runJobFlow",
+                rtype: "aws-sdk:emr",
+                output: #"{"JobFlowId":"j-SDK"}"#
+            ),
             event(5, "TaskScheduled", resource: "addStep.sync", parameters: #"{"ClusterId":"j-OTHER","Step":{}}"#),
             event(6, "TaskScheduled", resource: "terminateCluster.sync", parameters: #"{"ClusterId":"j-SDK"}"#),
             event(7, "TaskSucceeded", previous: 6, resource: "terminateCluster.sync", output: "{}"),
-            event(8, "TaskScheduled", resource: "setClusterTerminationProtection", parameters: #"{"TerminationProtected":true}"#),
+            event(
+                8,
+                "TaskScheduled",
+                resource: "setClusterTerminationProtection",
+                parameters: #"{"TerminationProtected":true}"#
+            ),
             event(9, "TaskScheduled", resource: "createCluster", parameters: "{}"),
-            event(10, "TaskSucceeded", previous: 9, resource: "createCluster", output: #"{"ClusterId":"j-CUT"}"#, truncated: true),
+            event(
+                10,
+                "TaskSucceeded",
+                previous: 9,
+                resource: "createCluster",
+                output: #"{"ClusterId":"j-CUT"}"#,
+                truncated: true
+            ),
         ])
         // Resuming: earlier events are skipped, later ones read.
-        analyzer.read([event(10, "TaskSucceeded", resource: "createCluster", output: #"{"ClusterId":"j-DUP"}"#),
-                       event(11, "ExecutionFailed")])
+        analyzer.read([
+            event(10, "TaskSucceeded", resource: "createCluster", output: #"{"ClusterId":"j-DUP"}"#),
+            event(11, "ExecutionFailed"),
+        ])
         let findings = analyzer.finish(executionEnded: true)
         #expect(findings.creations.map(\.clusterID) == ["j-SDK"])
         #expect(findings.references.map(\.clusterID) == ["j-OTHER", "j-SDK"])
@@ -108,17 +158,62 @@ struct DiscoveryTests {
         var analyzer = HistoryAnalyzer()
         let sdk = "aws-sdk:emr"
         analyzer.read([
-            event(1, "TaskScheduled", resource: "listClusters", rtype: sdk, parameters: #"{"ClusterStates":["WAITING"]}"#),
-            event(2, "TaskScheduled", resource: "describeSecurityConfiguration", rtype: sdk, parameters: #"{"Name":"s"}"#),
-            event(3, "TaskScheduled", resource: "addTags", rtype: sdk, parameters: #"{"ResourceId":"j-TAGGED","Tags":[]}"#),
-            event(4, "TaskScheduled", resource: "startNotebookExecution", rtype: sdk,
-                  parameters: #"{"ExecutionEngine":{"Id":"j-NOTEBOOK","Type":"EMR"}}"#),
-            event(5, "TaskScheduled", resource: "createPersistentAppUI", rtype: sdk,
-                  parameters: #"{"TargetResourceArn":"arn:aws:elasticmapreduce:us-east-1:123456789012:cluster/j-APPUI"}"#),
-            event(6, "TaskScheduled", resource: "setTerminationProtection", rtype: sdk,
-                  parameters: #"{"JobFlowIds":["j-P1","j-P2"],"TerminationProtected":true}"#),
-            event(7, "TaskScheduled", resource: "describeJobFlows", rtype: sdk, parameters: #"{"JobFlowStates":["WAITING"]}"#),
-            event(8, "TaskScheduled", resource: "addTags", rtype: sdk, parameters: #"{"ResourceId":"es-STUDIO","Tags":[]}"#),
+            event(
+                1,
+                "TaskScheduled",
+                resource: "listClusters",
+                rtype: sdk,
+                parameters: #"{"ClusterStates":["WAITING"]}"#
+            ),
+            event(
+                2,
+                "TaskScheduled",
+                resource: "describeSecurityConfiguration",
+                rtype: sdk,
+                parameters: #"{"Name":"s"}"#
+            ),
+            event(
+                3,
+                "TaskScheduled",
+                resource: "addTags",
+                rtype: sdk,
+                parameters: #"{"ResourceId":"j-TAGGED","Tags":[]}"#
+            ),
+            event(
+                4,
+                "TaskScheduled",
+                resource: "startNotebookExecution",
+                rtype: sdk,
+                parameters: #"{"ExecutionEngine":{"Id":"j-NOTEBOOK","Type":"EMR"}}"#
+            ),
+            event(
+                5,
+                "TaskScheduled",
+                resource: "createPersistentAppUI",
+                rtype: sdk,
+                parameters: #"{"TargetResourceArn":"arn:aws:elasticmapreduce:us-east-1:123456789012:cluster/j-APPUI"}"#
+            ),
+            event(
+                6,
+                "TaskScheduled",
+                resource: "setTerminationProtection",
+                rtype: sdk,
+                parameters: #"{"JobFlowIds":["j-P1","j-P2"],"TerminationProtected":true}"#
+            ),
+            event(
+                7,
+                "TaskScheduled",
+                resource: "describeJobFlows",
+                rtype: sdk,
+                parameters: #"{"JobFlowStates":["WAITING"]}"#
+            ),
+            event(
+                8,
+                "TaskScheduled",
+                resource: "addTags",
+                rtype: sdk,
+                parameters: #"{"ResourceId":"es-STUDIO","Tags":[]}"#
+            ),
         ])
         var findings = analyzer.finish(executionEnded: false)
         #expect(findings.references.map(\.clusterID) == ["j-TAGGED", "j-NOTEBOOK", "j-APPUI", "j-P1", "j-P2"])
@@ -126,18 +221,33 @@ struct DiscoveryTests {
         // Instance groups named without their cluster: a unit reference, resolved by reading the groups of the
         // clusters about to be terminated. Not a problem.
         analyzer.read([
-            event(9, "TaskScheduled", resource: "modifyInstanceGroups", rtype: sdk,
-                  parameters: #"{"InstanceGroups":[{"InstanceGroupId":"ig-1","InstanceCount":3},{"InstanceGroupId":"ig-2"}]}"#),
+            event(
+                9,
+                "TaskScheduled",
+                resource: "modifyInstanceGroups",
+                rtype: sdk,
+                parameters:
+                    #"{"InstanceGroups":[{"InstanceGroupId":"ig-1","InstanceCount":3},{"InstanceGroupId":"ig-2"}]}"#
+            )
         ])
         findings = analyzer.finish(executionEnded: false)
         #expect(findings.unitReferences.map(\.unitID) == ["ig-1", "ig-2"])
-        #expect(findings.unitReferences.allSatisfy { $0.resource == "aws-sdk:emr:modifyInstanceGroups" && $0.eventID == 9 })
+        #expect(
+            findings.unitReferences.allSatisfy { $0.resource == "aws-sdk:emr:modifyInstanceGroups" && $0.eventID == 9 }
+        )
         #expect(findings.problems.isEmpty, "\(findings.problems)")
-        #expect(EMRAction.unitIDs(in: try! JSONValue(parsing: #"{"InstanceFleet":{"InstanceFleetId":"if-9"}}"#)) == ["if-9"])
+        #expect(
+            EMRAction.unitIDs(in: try! JSONValue(parsing: #"{"InstanceFleet":{"InstanceFleetId":"if-9"}}"#)) == ["if-9"]
+        )
         // A call that acts on a cluster it does not name, with no id to find it by, is a problem: it may act on any.
         analyzer.read([
-            event(10, "TaskScheduled", resource: "modifyInstanceGroups", rtype: sdk,
-                  parameters: #"{"InstanceGroups":[{"InstanceGroupId":7,"InstanceCount":3}]}"#),
+            event(
+                10,
+                "TaskScheduled",
+                resource: "modifyInstanceGroups",
+                rtype: sdk,
+                parameters: #"{"InstanceGroups":[{"InstanceGroupId":7,"InstanceCount":3}]}"#
+            ),
             event(11, "TaskScheduled", resource: "someFutureAction", rtype: sdk, parameters: "{}"),
         ])
         findings = analyzer.finish(executionEnded: false)
@@ -152,24 +262,57 @@ struct DiscoveryTests {
         let id = "j-2AXXXXXXGAPLF"
         var analyzer = HistoryAnalyzer()
         analyzer.read([
-            HistoryEventFact(id: 1, type: "ExecutionStarted", timestamp: t, input: #"{"cluster":{"ClusterId":"\#(id)"}}"#),
-            event(2, "TaskScheduled", resource: "invoke", rtype: "lambda",
-                  parameters: #"{"FunctionName":"f","Payload":{"cmd":"spark-submit --cluster j-LAMBDAPAYLOAD1 x"}}"#),
-            HistoryEventFact(id: 3, type: "PassStateExited", timestamp: t, assignedVariables: ["target": #""j-VARIABLE00001""#]),
-            event(4, "TaskScheduled", resource: "startExecution", rtype: "aws-sdk:sfn",
-                  parameters: #"{"StateMachineArn":"arn","Input":"{\"ClusterId\":\"j-CHILDINPUT01\"}"}"#),
-            event(5, "TaskSucceeded", previous: 4, resource: "startExecution", rtype: "aws-sdk:sfn",
-                  output: #"{"ExecutionArn":"arn:aws:states:us-east-1:123456789012:execution:worker:w1"}"#),
+            HistoryEventFact(
+                id: 1,
+                type: "ExecutionStarted",
+                timestamp: t,
+                input: #"{"cluster":{"ClusterId":"\#(id)"}}"#
+            ),
+            event(
+                2,
+                "TaskScheduled",
+                resource: "invoke",
+                rtype: "lambda",
+                parameters: #"{"FunctionName":"f","Payload":{"cmd":"spark-submit --cluster j-LAMBDAPAYLOAD1 x"}}"#
+            ),
+            HistoryEventFact(
+                id: 3,
+                type: "PassStateExited",
+                timestamp: t,
+                assignedVariables: ["target": #""j-VARIABLE00001""#]
+            ),
+            event(
+                4,
+                "TaskScheduled",
+                resource: "startExecution",
+                rtype: "aws-sdk:sfn",
+                parameters: #"{"StateMachineArn":"arn","Input":"{\"ClusterId\":\"j-CHILDINPUT01\"}"}"#
+            ),
+            event(
+                5,
+                "TaskSucceeded",
+                previous: 4,
+                resource: "startExecution",
+                rtype: "aws-sdk:sfn",
+                output: #"{"ExecutionArn":"arn:aws:states:us-east-1:123456789012:execution:worker:w1"}"#
+            ),
             // Not ids: too short, inside a longer word, lower case.
-            HistoryEventFact(id: 6, type: "TaskStateExited", timestamp: t,
-                             assignedVariables: ["a": #""j-SHORT""#, "b": #""xj-ABCDEFGHIJ""#, "c": #""j-abcdefghijk""#]),
+            HistoryEventFact(
+                id: 6,
+                type: "TaskStateExited",
+                timestamp: t,
+                assignedVariables: ["a": #""j-SHORT""#, "b": #""xj-ABCDEFGHIJ""#, "c": #""j-abcdefghijk""#]
+            ),
         ])
         let findings = analyzer.finish(executionEnded: false)
         #expect(findings.references.map(\.clusterID) == [id, "j-LAMBDAPAYLOAD1", "j-VARIABLE00001", "j-CHILDINPUT01"])
         #expect(findings.references.allSatisfy { $0.kind == "other" })
-        #expect(findings.references.map(\.resource) == [
-            "execution input", "parameters of lambda:invoke", "variable $target", "parameters of aws-sdk:sfn:startExecution",
-        ])
+        #expect(
+            findings.references.map(\.resource) == [
+                "execution input", "parameters of lambda:invoke", "variable $target",
+                "parameters of aws-sdk:sfn:startExecution",
+            ]
+        )
         #expect(findings.childExecutionARNs == ["arn:aws:states:us-east-1:123456789012:execution:worker:w1"])
         #expect(findings.problems.isEmpty)
         var cut = HistoryAnalyzer()
@@ -182,9 +325,22 @@ struct DiscoveryTests {
         var analyzer = HistoryAnalyzer()
         analyzer.read([
             HistoryEventFact(
-                id: 3, type: "TaskScheduled", timestamp: t, resourceType: "elasticmapreduce", resource: "createCluster.sync",
-                parameters: "{}", taskRoleARN: "arn:aws:iam::222222222222:role/emr-creator", taskRegion: "eu-west-1"),
-            event(4, "TaskSubmitted", previous: 3, resource: "createCluster.sync", output: #"{"ClusterId":"j-REMOTE"}"#),
+                id: 3,
+                type: "TaskScheduled",
+                timestamp: t,
+                resourceType: "elasticmapreduce",
+                resource: "createCluster.sync",
+                parameters: "{}",
+                taskRoleARN: "arn:aws:iam::222222222222:role/emr-creator",
+                taskRegion: "eu-west-1"
+            ),
+            event(
+                4,
+                "TaskSubmitted",
+                previous: 3,
+                resource: "createCluster.sync",
+                output: #"{"ClusterId":"j-REMOTE"}"#
+            ),
         ])
         let creation = analyzer.finish(executionEnded: false).creations.first
         #expect(creation?.clusterID == "j-REMOTE")
@@ -196,14 +352,35 @@ struct DiscoveryTests {
     func steps() {
         var analyzer = HistoryAnalyzer()
         analyzer.read([
-            event(3, "TaskScheduled", resource: "createCluster.sync", parameters: #"{"Name":"c","Steps":[{"Name":"setup"}]}"#),
+            event(
+                3,
+                "TaskScheduled",
+                resource: "createCluster.sync",
+                parameters: #"{"Name":"c","Steps":[{"Name":"setup"}]}"#
+            ),
             event(4, "TaskSubmitted", previous: 3, resource: "createCluster.sync", output: #"{"ClusterId":"j-STEPS"}"#),
-            event(5, "TaskScheduled", resource: "addStep.sync", parameters: #"{"ClusterId":"j-STEPS","Step":{"Name":"etl"}}"#),
+            event(
+                5,
+                "TaskScheduled",
+                resource: "addStep.sync",
+                parameters: #"{"ClusterId":"j-STEPS","Step":{"Name":"etl"}}"#
+            ),
             event(6, "TaskSubmitted", previous: 5, resource: "addStep.sync", output: #"{"StepId":"s-ETL"}"#),
-            event(7, "TaskScheduled", resource: "addJobFlowSteps", rtype: "aws-sdk:emr",
-                  parameters: #"{"JobFlowId":"j-STEPS","Steps":[{"Name":"a"},{"Name":"b"}]}"#),
-            event(8, "TaskSucceeded", previous: 7, resource: "addJobFlowSteps", rtype: "aws-sdk:emr",
-                  output: #"{"StepIds":["s-A","s-B"]}"#),
+            event(
+                7,
+                "TaskScheduled",
+                resource: "addJobFlowSteps",
+                rtype: "aws-sdk:emr",
+                parameters: #"{"JobFlowId":"j-STEPS","Steps":[{"Name":"a"},{"Name":"b"}]}"#
+            ),
+            event(
+                8,
+                "TaskSucceeded",
+                previous: 7,
+                resource: "addJobFlowSteps",
+                rtype: "aws-sdk:emr",
+                output: #"{"StepIds":["s-A","s-B"]}"#
+            ),
         ])
         let steps = analyzer.finish(executionEnded: false).steps
         #expect(steps.allSatisfy { $0.clusterID == "j-STEPS" })

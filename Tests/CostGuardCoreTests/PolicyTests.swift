@@ -7,34 +7,70 @@ struct PolicyTests {
     static let now = Timestamp(millisecondsSinceEpoch: 1_795_000_000_000)
     static let scope = Scope(account: "123456789012", region: "us-east-1")
 
-    func execution(_ name: String, _ status: ExecutionStatus, endedMinutesAgo: Int? = 60, redrive: RedriveStatus? = nil,
-                   complete: Bool = true) -> ExecutionFacts {
+    func execution(
+        _ name: String,
+        _ status: ExecutionStatus,
+        endedMinutesAgo: Int? = 60,
+        redrive: RedriveStatus? = nil,
+        complete: Bool = true
+    ) -> ExecutionFacts {
         ExecutionFacts(
             arn: "arn:aws:states:us-east-1:123456789012:execution:sm:\(name)",
-            stateMachineARN: "arn:aws:states:us-east-1:123456789012:stateMachine:sm", status: status,
+            stateMachineARN: "arn:aws:states:us-east-1:123456789012:stateMachine:sm",
+            status: status,
             stopDate: status.hasEnded ? endedMinutesAgo.map { Self.now.adding(.seconds(-60 * $0)) } : nil,
-            redriveStatus: redrive, historyComplete: complete)
+            redriveStatus: redrive,
+            historyComplete: complete
+        )
     }
 
-    func cluster(_ id: String, _ creator: ExecutionFacts, state: ClusterState = .waiting, protected: Bool? = false,
-                 tags: [String: String]? = [:], references: [ExecutionFacts] = [], observed: Bool = true,
-                 autoTerminate: Bool? = false, autoTermination: AutoTerminationPolicy = .none) -> ClusterFacts {
-        ClusterFacts(id: id, scope: Self.scope, state: state, observedThisPass: observed, terminationProtected: protected,
-                     tags: tags, autoTerminate: autoTerminate, autoTerminationPolicy: autoTermination, creator: creator,
-                     referencedBy: references)
+    func cluster(
+        _ id: String,
+        _ creator: ExecutionFacts,
+        state: ClusterState = .waiting,
+        protected: Bool? = false,
+        tags: [String: String]? = [:],
+        references: [ExecutionFacts] = [],
+        observed: Bool = true,
+        autoTerminate: Bool? = false,
+        autoTermination: AutoTerminationPolicy = .none
+    ) -> ClusterFacts {
+        ClusterFacts(
+            id: id,
+            scope: Self.scope,
+            state: state,
+            observedThisPass: observed,
+            terminationProtected: protected,
+            tags: tags,
+            autoTerminate: autoTerminate,
+            autoTerminationPolicy: autoTermination,
+            creator: creator,
+            referencedBy: references
+        )
     }
 
-    func decide(_ clusters: [ClusterFacts], _ configure: (inout PolicyConfiguration) -> Void = { _ in },
-                degraded: Set<Scope> = [], uncertain: Set<Scope> = [], refusals: [String: Refusal] = [:],
-                at now: Timestamp = Self.now) -> [String: Decision] {
+    func decide(
+        _ clusters: [ClusterFacts],
+        _ configure: (inout PolicyConfiguration) -> Void = { _ in },
+        degraded: Set<Scope> = [],
+        uncertain: Set<Scope> = [],
+        refusals: [String: Refusal] = [:],
+        at now: Timestamp = Self.now
+    ) -> [String: Decision] {
         var configuration = PolicyConfiguration()
         configure(&configuration)
         let decisions = ReconcilePolicy.decide(
             PolicyInput(
-                clusters: clusters, degradedScopes: degraded,
-                uncertainReferenceScopes: Dictionary(uniqueKeysWithValues: uncertain.map { ($0, "execution X: test holder") }),
-                refusals: refusals, now: now),
-            configuration: configuration)
+                clusters: clusters,
+                degradedScopes: degraded,
+                uncertainReferenceScopes: Dictionary(
+                    uniqueKeysWithValues: uncertain.map { ($0, "execution X: test holder") }
+                ),
+                refusals: refusals,
+                now: now
+            ),
+            configuration: configuration
+        )
         return Dictionary(uniqueKeysWithValues: decisions.map { ($0.clusterID, $0) })
     }
 
@@ -81,13 +117,23 @@ struct PolicyTests {
         #expect(late["j-STEP"]?.reason.contains("did not end itself within the 2h self-termination wait") == true)
         #expect(late["j-UNREAD"]?.disposition == .orphan, "past the wait the policy does not matter")
         // A wait of zero turns it off; a longer wait holds a longer idle timeout.
-        #expect(decide([cluster("j-IDLE", execution("fi", .failed), autoTermination: thirty)]) { $0.selfTerminationWait = .zero }["j-IDLE"]?.disposition == .orphan)
-        let longer = decide([cluster("j-IDLELONG", execution("fl", .failed), autoTermination: .idleTimeout(.seconds(604_800)))]) {
+        #expect(
+            decide([cluster("j-IDLE", execution("fi", .failed), autoTermination: thirty)]) {
+                $0.selfTerminationWait = .zero
+            }["j-IDLE"]?.disposition == .orphan
+        )
+        let longer = decide([
+            cluster("j-IDLELONG", execution("fl", .failed), autoTermination: .idleTimeout(.seconds(604_800)))
+        ]) {
             $0.selfTerminationWait = .seconds(8 * 86_400)
         }
         #expect(longer["j-IDLELONG"]?.disposition == .selfTerminating)
         // The grace comes first; the refusal backoff and protection after.
-        #expect(decide([cluster("j-G", execution("g", .failed, endedMinutesAgo: 5), state: .running, autoTerminate: true)])["j-G"]?.disposition == .grace)
+        #expect(
+            decide([cluster("j-G", execution("g", .failed, endedMinutesAgo: 5), state: .running, autoTerminate: true)])[
+                "j-G"
+            ]?.disposition == .grace
+        )
         #expect(Disposition(rawValue: "self-terminating") == .selfTerminating)
     }
 
@@ -100,12 +146,15 @@ struct PolicyTests {
         var other = Self.scope
         other.region = "eu-west-1"
         let user = UnitReference(
-            unitID: "ig-42", executionARN: "arn:aws:states:us-east-1:123456789012:execution:resize:r1",
-            resource: "aws-sdk:emr:modifyInstanceGroups")
+            unitID: "ig-42",
+            executionARN: "arn:aws:states:us-east-1:123456789012:execution:resize:r1",
+            resource: "aws-sdk:emr:modifyInstanceGroups"
+        )
         func run(_ units: [String: Set<String>], scope: Scope = Self.scope) -> [String: Decision] {
             let decisions = ReconcilePolicy.decide(
                 PolicyInput(clusters: clusters, unitReferences: [scope: [user]], clusterUnits: units, now: Self.now),
-                configuration: PolicyConfiguration())
+                configuration: PolicyConfiguration()
+            )
             return Dictionary(uniqueKeysWithValues: decisions.map { ($0.clusterID, $0) })
         }
         // Before the groups are read: every would-be orphan in the scope waits for the read; grace is unaffected.
@@ -139,7 +188,9 @@ struct PolicyTests {
     func concatenation() {
         let arn = "arn:aws:states:us-east-1:123456789012:execution:batch-étl:run-1"
         #expect(String(concatenating: "its execution ", arn, " is ", "RUNNING") == "its execution \(arn) is RUNNING")
-        #expect(String(concatenating: "its execution ", arn, " is ", "RUNNING").utf8.count == 14 + arn.utf8.count + 4 + 7)
+        #expect(
+            String(concatenating: "its execution ", arn, " is ", "RUNNING").utf8.count == 14 + arn.utf8.count + 4 + 7
+        )
         #expect(String(concatenating: "a", "", "b") == "ab")
         #expect(String(concatenating: "", "") == "" && String(concatenating: "", "").isEmpty)
         #expect(String(concatenating: "straße ", "日本 ", "🇩🇪") == "straße 日本 🇩🇪")
@@ -148,7 +199,10 @@ struct PolicyTests {
         #expect(String(concatenating: String(long.dropFirst(50)), "y") == String(repeating: "x", count: 50) + "y")
         // The reasons built this way.
         let user = execution("user", .running)
-        let d = decide([cluster("j-LIVE", execution("r", .running)), cluster("j-SHARED", execution("a", .aborted), references: [user])])
+        let d = decide([
+            cluster("j-LIVE", execution("r", .running)),
+            cluster("j-SHARED", execution("a", .aborted), references: [user]),
+        ])
         #expect(d["j-LIVE"]?.reason == "its execution arn:aws:states:us-east-1:123456789012:execution:sm:r is RUNNING")
         #expect(d["j-SHARED"]?.reason == "execution \(user.arn) (RUNNING) uses it")
     }
@@ -166,7 +220,11 @@ struct PolicyTests {
             cluster("j-EXEMPT", execution("x2", .aborted), tags: ["costguard:exempt": "true"]),
             cluster("j-NOTEXEMPT", execution("x3", .aborted), tags: ["costguard:exempt": "false"]),
             cluster("j-SHARED", execution("sh", .aborted), references: [execution("user", .running)]),
-            cluster("j-SHAREDENDED", execution("se", .aborted), references: [execution("user2", .failed, endedMinutesAgo: 5)]),
+            cluster(
+                "j-SHAREDENDED",
+                execution("se", .aborted),
+                references: [execution("user2", .failed, endedMinutesAgo: 5)]
+            ),
             cluster("j-GRACE", execution("g", .aborted, endedMinutesAgo: 5)),
             cluster("j-REDRIVE", execution("rd", .failed, endedMinutesAgo: 30, redrive: .redrivable)),
             cluster("j-REDRIVEOLD", execution("ro", .failed, endedMinutesAgo: 90, redrive: .redrivable)),
@@ -222,8 +280,12 @@ struct PolicyTests {
         let held = decide(orphans, uncertain: [Self.scope])
         #expect(held.values.allSatisfy { $0.disposition == .unknown && $0.reason.contains("execution X: test holder") })
         let refusal = Refusal(
-            code: "AccessDeniedException", message: "explicit deny in a service control policy", count: 2,
-            at: Self.now.adding(.seconds(-60)), retryAt: Self.now.adding(.seconds(540)))
+            code: "AccessDeniedException",
+            message: "explicit deny in a service control policy",
+            count: 2,
+            at: Self.now.adding(.seconds(-60)),
+            retryAt: Self.now.adding(.seconds(540))
+        )
         let d = decide(orphans, refusals: ["j-REFUSE1": refusal])
         #expect(d["j-REFUSE0"]?.action != nil && d["j-REFUSE2"]?.action != nil)
         #expect(d["j-REFUSE1"]?.disposition == .unknown)
@@ -252,8 +314,10 @@ struct PolicyTests {
         #expect(d["j-FOREIGN"]?.reason.contains("not observable") == true)
     }
 
-    @Test("randomized: never a terminate action for a cluster that is live, shared, exempt, ended, unknown, protected or ending itself",
-          arguments: [20_261_124, 7, 99])
+    @Test(
+        "randomized: never a terminate action for a cluster that is live, shared, exempt, ended, unknown, protected or ending itself",
+        arguments: [20_261_124, 7, 99]
+    )
     func neverTerminatesWhatIsInUse(seed: UInt64) {
         var rng = SplitMix(seed: seed)
         let statuses = ExecutionStatus.allCases
@@ -262,40 +326,72 @@ struct PolicyTests {
             var clusters: [ClusterFacts] = []
             for index in 0..<Int(rng.next() % 20) {
                 let creator = execution(
-                    "c\(round)-\(index)", statuses[Int(rng.next() % UInt64(statuses.count))],
-                    endedMinutesAgo: Int(rng.next() % 180), redrive: rng.next() % 2 == 0 ? .redrivable : nil,
-                    complete: rng.next() % 5 != 0)
+                    "c\(round)-\(index)",
+                    statuses[Int(rng.next() % UInt64(statuses.count))],
+                    endedMinutesAgo: Int(rng.next() % 180),
+                    redrive: rng.next() % 2 == 0 ? .redrivable : nil,
+                    complete: rng.next() % 5 != 0
+                )
                 let references = (0..<Int(rng.next() % 3)).map { r in
-                    execution("u\(round)-\(index)-\(r)", statuses[Int(rng.next() % UInt64(statuses.count))], endedMinutesAgo: Int(rng.next() % 180))
+                    execution(
+                        "u\(round)-\(index)-\(r)",
+                        statuses[Int(rng.next() % UInt64(statuses.count))],
+                        endedMinutesAgo: Int(rng.next() % 180)
+                    )
                 }
-                clusters.append(cluster(
-                    "j-R\(round)X\(index)", creator, state: states[Int(rng.next() % UInt64(states.count))],
-                    protected: [true, false, nil][Int(rng.next() % 3)],
-                    tags: rng.next() % 6 == 0 ? ["costguard:exempt": "true"] : [:], references: references,
-                    observed: rng.next() % 8 != 0, autoTerminate: [true, false, nil][Int(rng.next() % 3)],
-                    autoTermination: [.unread, .none, .idleTimeout(.seconds(Int64(rng.next() % 10_000)))][Int(rng.next() % 3)]))
+                clusters.append(
+                    cluster(
+                        "j-R\(round)X\(index)",
+                        creator,
+                        state: states[Int(rng.next() % UInt64(states.count))],
+                        protected: [true, false, nil][Int(rng.next() % 3)],
+                        tags: rng.next() % 6 == 0 ? ["costguard:exempt": "true"] : [:],
+                        references: references,
+                        observed: rng.next() % 8 != 0,
+                        autoTerminate: [true, false, nil][Int(rng.next() % 3)],
+                        autoTermination: [.unread, .none, .idleTimeout(.seconds(Int64(rng.next() % 10_000)))][
+                            Int(rng.next() % 3)
+                        ]
+                    )
+                )
             }
             var configuration = PolicyConfiguration()
             configuration.maxTerminationsPerPass = Int(rng.next() % 5)
             configuration.unprotect = rng.next() % 2 == 0
-            let decisions = ReconcilePolicy.decide(PolicyInput(clusters: clusters, now: Self.now), configuration: configuration)
+            let decisions = ReconcilePolicy.decide(
+                PolicyInput(clusters: clusters, now: Self.now),
+                configuration: configuration
+            )
             #expect(decisions.filter { $0.action != nil }.count <= configuration.maxTerminationsPerPass)
             for decision in decisions where decision.action != nil {
                 let facts = clusters.first { $0.id == decision.clusterID }!
                 #expect(facts.creator.status.hasEnded, "terminating the cluster of a \(facts.creator.status) execution")
-                #expect(facts.referencedBy.allSatisfy { $0.status.hasEnded }, "terminating a cluster a running execution uses")
+                #expect(
+                    facts.referencedBy.allSatisfy { $0.status.hasEnded },
+                    "terminating a cluster a running execution uses"
+                )
                 #expect(facts.state.isActive && facts.observedThisPass)
                 #expect(facts.tags?["costguard:exempt"] != "true")
                 #expect(facts.creator.historyComplete)
-                #expect(facts.terminationProtected == false || (facts.terminationProtected == true && configuration.unprotect))
+                #expect(
+                    facts.terminationProtected == false
+                        || (facts.terminationProtected == true && configuration.unprotect)
+                )
                 #expect(configuration.actions[facts.creator.status] == .terminate)
-                let idle = Self.now.since(([facts.creator.stopDate!] + facts.referencedBy.compactMap(\.stopDate)).max()!)
+                let idle = Self.now.since(
+                    ([facts.creator.stopDate!] + facts.referencedBy.compactMap(\.stopDate)).max()!
+                )
                 #expect(idle >= configuration.grace)
                 if facts.creator.redriveStatus == .redrivable { #expect(idle >= configuration.redriveGrace) }
                 if [.failed, .timedOut].contains(facts.creator.status), idle < configuration.selfTerminationWait {
                     // Within the wait, only a cluster known not to end itself is terminated.
-                    #expect(facts.autoTerminationPolicy != .unread, "terminating before its auto-termination policy was read")
-                    #expect(!(facts.autoTerminate == true && [.starting, .bootstrapping, .running].contains(facts.state)))
+                    #expect(
+                        facts.autoTerminationPolicy != .unread,
+                        "terminating before its auto-termination policy was read"
+                    )
+                    #expect(
+                        !(facts.autoTerminate == true && [.starting, .bootstrapping, .running].contains(facts.state))
+                    )
                     if case .idleTimeout(let timeout) = facts.autoTerminationPolicy {
                         #expect(timeout >= configuration.selfTerminationWait)
                     }

@@ -5,7 +5,10 @@ import Testing
 struct TextTests {
     @Test("JSONValue: every kind, nesting, a repeated key keeps its last value, and malformed documents fail")
     func jsonValue() throws {
-        let value = try JSONValue(parsing: #" {"a": [1, -2.5e1, true, false, null, "x\u00e9\n"], "b": {"c": {}}, "a2": [], "d": "one", "d": "two"} "#)
+        let value = try JSONValue(
+            parsing:
+                #" {"a": [1, -2.5e1, true, false, null, "x\u00e9\n"], "b": {"c": {}}, "a2": [], "d": "one", "d": "two"} "#
+        )
         #expect(value["a"] == .array([.number(1), .number(-25), .bool(true), .bool(false), .null, .string("xé\n")]))
         #expect(value["b"]?["c"] == .object([:]))
         #expect(value["a2"]?.array == [])
@@ -13,7 +16,10 @@ struct TextTests {
         #expect(value["missing"] == nil)
         #expect(value["a"]?["a"] == nil)
         #expect(value.object?.count == 4)
-        for bad in ["", "{", #"{"a" 1}"#, "[1,]", "{} {}", #"{"a": tru}"#, "\"\u{01}\"", String(repeating: "[", count: 600) + String(repeating: "]", count: 600)] {
+        for bad in [
+            "", "{", #"{"a" 1}"#, "[1,]", "{} {}", #"{"a": tru}"#, "\"\u{01}\"",
+            String(repeating: "[", count: 600) + String(repeating: "]", count: 600),
+        ] {
             #expect(throws: JSONReadError.self, "\(bad.prefix(20))") { try JSONValue(parsing: bad) }
         }
     }
@@ -47,8 +53,18 @@ struct TextTests {
     @Test("globs: * matches any run; ** is two stars, not a pattern that never matches")
     func globs() {
         #expect(ReconcilePolicy.glob("a**e", matches: "abcde"))
-        #expect(ReconcilePolicy.glob("arn:*:stateMachine:etl-*", matches: "arn:aws:states:us-east-1:1:stateMachine:etl-daily"))
-        #expect(!ReconcilePolicy.glob("arn:*:stateMachine:etl-*", matches: "arn:aws:states:us-east-1:1:stateMachine:ml-daily"))
+        #expect(
+            ReconcilePolicy.glob(
+                "arn:*:stateMachine:etl-*",
+                matches: "arn:aws:states:us-east-1:1:stateMachine:etl-daily"
+            )
+        )
+        #expect(
+            !ReconcilePolicy.glob(
+                "arn:*:stateMachine:etl-*",
+                matches: "arn:aws:states:us-east-1:1:stateMachine:ml-daily"
+            )
+        )
         #expect(!ReconcilePolicy.glob("a*b*b", matches: "ab"))
         #expect(ReconcilePolicy.glob("exact", matches: "exact"))
         #expect(!ReconcilePolicy.glob("exact", matches: "exactly"))

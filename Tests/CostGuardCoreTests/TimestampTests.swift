@@ -24,8 +24,10 @@ struct TimestampTests {
     func parse() {
         #expect(Timestamp(iso8601: "2026-11-24T20:39:46Z")?.millisecondsSinceEpoch == 1_795_552_786_000)
         #expect(Timestamp(iso8601: "2026-11-24T21:39:46.5+01:00")?.millisecondsSinceEpoch == 1_795_552_786_500)
-        for bad in ["", "2026-11-24", "2026-13-01T00:00:00Z", "2026-11-24T20:39:46", "2026-11-24T20:39:46.Z",
-                    "2026-11-24T20:39:46Zjunk", "x026-11-24T20:39:46Z"] {
+        for bad in [
+            "", "2026-11-24", "2026-13-01T00:00:00Z", "2026-11-24T20:39:46", "2026-11-24T20:39:46.Z",
+            "2026-11-24T20:39:46Zjunk", "x026-11-24T20:39:46Z",
+        ] {
             #expect(Timestamp(iso8601: bad) == nil, "\(bad)")
         }
     }
@@ -40,7 +42,9 @@ struct TimestampTests {
     func implausibleSeconds() throws {
         struct Box: Decodable { var t: Timestamp }
         for text in ["1e300", "-1e300", "171111111111111111111111111111111111111.0", "94670000001"] {
-            #expect(throws: DecodingError.self) { try JSONDecoder().decode(Box.self, from: Data("{\"t\": \(text)}".utf8)) }
+            #expect(throws: DecodingError.self) {
+                try JSONDecoder().decode(Box.self, from: Data("{\"t\": \(text)}".utf8))
+            }
         }
         let fine = try JSONDecoder().decode(Box.self, from: Data("{\"t\": 1732492800.5}".utf8))
         #expect(fine.t.millisecondsSinceEpoch == 1_732_492_800_500)

@@ -14,8 +14,14 @@ struct HistoryProblemTests {
         findings.problems = problems
         findings.lastEventID = lastEvent
         try ledger.recordHistory(
-            executionARN: arn, findings: findings, nextToken: nil, executionEnded: ended, region: "us-east-1",
-            account: "123456789012", at: testNow)
+            executionARN: arn,
+            findings: findings,
+            nextToken: nil,
+            executionEnded: ended,
+            region: "us-east-1",
+            account: "123456789012",
+            at: testNow
+        )
     }
 
     @Test("a problem in the events stays through later reads; a failed read is retried and cleared by a good one")
@@ -28,7 +34,13 @@ struct HistoryProblemTests {
             try ledger.recordExecutions([running, ended], at: testNow)
 
             // An ended execution whose events held a problem: incomplete, and not read again (nothing would clear it).
-            try read(ledger, ended.arn, problems: ["setTerminationProtection at event 4 does not name its cluster"], lastEvent: 9, ended: true)
+            try read(
+                ledger,
+                ended.arn,
+                problems: ["setTerminationProtection at event 4 does not name its cluster"],
+                lastEvent: 9,
+                ended: true
+            )
             try read(ledger, ended.arn, problems: [], lastEvent: 9, ended: true)
             var rows = try ledger.executions(arns: [ended.arn, running.arn])
             #expect(rows[ended.arn]?.historyStatus == "incomplete")

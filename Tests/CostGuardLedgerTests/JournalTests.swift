@@ -7,8 +7,14 @@ import Testing
 @Suite("Journal")
 struct JournalTests {
     let record = JournalRecord(
-        action: "terminate", clusterID: "j-ABC", executionARN: "arn:aws:states:us-east-1:1:execution:sm:e",
-        region: "us-east-1", account: "123456789012", dryRun: false, reason: "execution ABORTED 20 min ago")
+        action: "terminate",
+        clusterID: "j-ABC",
+        executionARN: "arn:aws:states:us-east-1:1:execution:sm:e",
+        region: "us-east-1",
+        account: "123456789012",
+        dryRun: false,
+        reason: "execution ABORTED 20 min ago"
+    )
 
     @Test("the journal rejects UPDATE and DELETE, and the row stays as written")
     func appendOnly() throws {
@@ -17,7 +23,9 @@ struct JournalTests {
             let pass = try ledger.startPass(trigger: "reconcile", dryRun: false, at: testNow)
             let seq = try ledger.journalIntent(record, pass: pass, at: testNow)
             let update = try #require(throws: LedgerError.self) {
-                try ledger.write("tamper") { try $0.run("UPDATE journal SET reason = 'x' WHERE seq = ?", [.integer(seq)]) }
+                try ledger.write("tamper") {
+                    try $0.run("UPDATE journal SET reason = 'x' WHERE seq = ?", [.integer(seq)])
+                }
             }
             #expect(update.description.contains("append-only"))
             let delete = try #require(throws: LedgerError.self) {
@@ -37,22 +45,43 @@ struct JournalTests {
             let intent = try ledger.journalIntent(record, pass: nil, at: testNow)
             #expect(try ledger.openIntents().map(\.seq) == [intent])
             try ledger.journalOutcome(
-                intentSeq: intent, record: record, result: .succeeded, requestID: "req-1", errorCode: nil,
-                errorMessage: nil, pass: nil, at: testNow)
+                intentSeq: intent,
+                record: record,
+                result: .succeeded,
+                requestID: "req-1",
+                errorCode: nil,
+                errorMessage: nil,
+                pass: nil,
+                at: testNow
+            )
             #expect(try ledger.openIntents().isEmpty)
             // A second outcome for the same intent is refused.
             #expect(throws: LedgerError.self) {
                 try ledger.journalOutcome(
-                    intentSeq: intent, record: self.record, result: .failed, requestID: nil, errorCode: nil,
-                    errorMessage: nil, pass: nil, at: testNow)
+                    intentSeq: intent,
+                    record: self.record,
+                    result: .failed,
+                    requestID: nil,
+                    errorCode: nil,
+                    errorMessage: nil,
+                    pass: nil,
+                    at: testNow
+                )
             }
             // So is an outcome pointing at a decision.
             try ledger.journalDecision(record, pass: nil, at: testNow)
             let decision = try #require(try ledger.journal().last?.seq)
             #expect(throws: LedgerError.self) {
                 try ledger.journalOutcome(
-                    intentSeq: decision, record: self.record, result: .succeeded, requestID: nil, errorCode: nil,
-                    errorMessage: nil, pass: nil, at: testNow)
+                    intentSeq: decision,
+                    record: self.record,
+                    result: .succeeded,
+                    requestID: nil,
+                    errorCode: nil,
+                    errorMessage: nil,
+                    pass: nil,
+                    at: testNow
+                )
             }
             #expect(try ledger.journal().count == 3)
         }
@@ -98,8 +127,13 @@ struct JournalTests {
             let first = try ledger.startPass(trigger: "serve", dryRun: false, at: testNow)
             let second = try ledger.startPass(trigger: "serve", dryRun: false, at: testNow.adding(.seconds(10)))
             try ledger.finishPass(
-                second, outcome: .ok, at: testNow.adding(.seconds(11)), counts: ["live": 2],
-                apiCalls: ["emr.ListClusters": 1, "states.ListExecutions": 3], summary: "ok")
+                second,
+                outcome: .ok,
+                at: testNow.adding(.seconds(11)),
+                counts: ["live": 2],
+                apiCalls: ["emr.ListClusters": 1, "states.ListExecutions": 3],
+                summary: "ok"
+            )
             let rows = try ledger.read("passes") {
                 try $0.query("SELECT id, outcome, api_calls, api_calls_json FROM passes ORDER BY id")
             }

@@ -10,7 +10,8 @@ struct MigrationTests {
     @Test("the embedded migrations are exactly the files in Migrations/, numbered 1…n")
     func embeddedMatchesFiles() throws {
         let directory = repositoryRoot + "/Migrations"
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".sql") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".sql") }
+            .sorted()
         #expect(files == Migration.all.map(\.name))
         for migration in Migration.all {
             let bytes = try #require(FileManager.default.contents(atPath: directory + "/" + migration.name))
@@ -39,12 +40,16 @@ struct MigrationTests {
             let appliedAt = try reopened.read("applied") {
                 try $0.query("SELECT applied_at FROM costguard_migrations").compactMap { $0[0].text }
             }
-            #expect(appliedAt == Array(repeating: testNow.iso8601, count: Migration.all.count),
-                    "a re-open must not re-apply or re-record a migration")
+            #expect(
+                appliedAt == Array(repeating: testNow.iso8601, count: Migration.all.count),
+                "a re-open must not re-apply or re-record a migration"
+            )
         }
     }
 
-    @Test("the table rebuild of version 10 keeps every row and reference, accepts the new disposition, and leaves foreign keys on")
+    @Test(
+        "the table rebuild of version 10 keeps every row and reference, accepts the new disposition, and leaves foreign keys on"
+    )
     func clustersRebuild() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/ledger.sqlite"
@@ -65,32 +70,48 @@ struct MigrationTests {
                                 't', 't', 'orphan', 'why', 'INSTANCE_GROUP');
                     INSERT INTO cluster_capacity (cluster_id, unit_id, kind, instance_type, market, running_count, observed_at)
                         VALUES ('j-KEEP', 'ig-1', 'group', 'm5.xlarge', 'ON_DEMAND', 3, 't');
-                    """)
+                    """
+                )
             }
             let before = try old.testing_count("SELECT count(*) FROM clusters")
             let migrated = try Ledger.open(path: path, now: testNow)
             #expect(migrated.schemaVersion == Migration.latestVersion)
             #expect(try migrated.testing_count("SELECT count(*) FROM clusters") == before)
-            #expect(try migrated.testing_count(
-                "SELECT count(*) FROM clusters WHERE id = 'j-KEEP' AND disposition = 'orphan' AND disposition_reason = 'why' "
-                    + "AND instance_collection_type = 'INSTANCE_GROUP' AND auto_terminate IS NULL") == 1)
-            #expect(try migrated.testing_count("SELECT count(*) FROM cluster_capacity c JOIN clusters k ON k.id = c.cluster_id") == 1)
+            #expect(
+                try migrated.testing_count(
+                    "SELECT count(*) FROM clusters WHERE id = 'j-KEEP' AND disposition = 'orphan' AND disposition_reason = 'why' "
+                        + "AND instance_collection_type = 'INSTANCE_GROUP' AND auto_terminate IS NULL"
+                ) == 1
+            )
+            #expect(
+                try migrated.testing_count(
+                    "SELECT count(*) FROM cluster_capacity c JOIN clusters k ON k.id = c.cluster_id"
+                ) == 1
+            )
             #expect(try migrated.read("fk") { try $0.query("PRAGMA foreign_keys").first?[0].integer } == 1)
             #expect(try migrated.read("fk check") { try $0.query("PRAGMA foreign_key_check").count } == 0)
-            #expect(try migrated.testing_count("SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'clusters' AND type = 'index'") >= 3)
+            #expect(
+                try migrated.testing_count(
+                    "SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'clusters' AND type = 'index'"
+                ) >= 3
+            )
             try migrated.write("self-terminating") { db in
-                try db.execute("UPDATE clusters SET disposition = 'self-terminating', auto_terminate = 1 WHERE id = 'j-KEEP'")
+                try db.execute(
+                    "UPDATE clusters SET disposition = 'self-terminating', auto_terminate = 1 WHERE id = 'j-KEEP'"
+                )
             }
             // The references are enforced again: capacity of a cluster that does not exist is refused.
             #expect(throws: LedgerError.self) {
                 try migrated.write("dangling") { db in
                     try db.execute(
                         "INSERT INTO cluster_capacity (cluster_id, unit_id, kind, instance_type, market, running_count, observed_at) "
-                            + "VALUES ('j-NONE', 'ig-2', 'group', 'm5.xlarge', 'ON_DEMAND', 1, 't')")
+                            + "VALUES ('j-NONE', 'ig-2', 'group', 'm5.xlarge', 'ON_DEMAND', 1, 't')"
+                    )
                 }
             }
             #expect(throws: LedgerError.self) {
-                try migrated.write("bad disposition") { db in try db.execute("UPDATE clusters SET disposition = 'gone'") }
+                try migrated.write("bad disposition") { db in try db.execute("UPDATE clusters SET disposition = 'gone'")
+                }
             }
         }
     }
@@ -187,7 +208,9 @@ struct MigrationTests {
             for i in offset..<min(offset + 64, bytes.count) { bytes[i] = 0xA5 }
             try bytes.write(to: URL(fileURLWithPath: path))
             // A day later, when the whole-file check is due again (QuickCheckTests has the other reasons).
-            let error = try #require(throws: LedgerError.self) { try Ledger.open(path: path, now: testNow.adding(.seconds(24 * 3600))) }
+            let error = try #require(throws: LedgerError.self) {
+                try Ledger.open(path: path, now: testNow.adding(.seconds(24 * 3600)))
+            }
             #expect([.corrupt, .notALedger].contains(error.code), "got \(error)")
             #expect(error.description.contains(path))
             #expect(error.description.contains("backup"))
@@ -224,7 +247,10 @@ struct MigrationTests {
         try withTemporaryDirectory { dir in
             let path = dir + "/ledger.sqlite"
             // The first migration applies; the second fails, as a crash or a full disk would part-way through.
-            let broken = Migration(name: "0002_broken.sql", bytes: Array("CREATE TABLE t (x); SELECT no_such_function();".utf8))
+            let broken = Migration(
+                name: "0002_broken.sql",
+                bytes: Array("CREATE TABLE t (x); SELECT no_such_function();".utf8)
+            )
             let runner = MigrationRunner(migrations: [Migration.all[0], broken])
             #expect(throws: LedgerError.self) {
                 try Ledger.open(path: path, now: testNow, configuration: Ledger.Configuration(), runner: runner)
@@ -245,20 +271,26 @@ struct MigrationTests {
                 let results = Mutex<[Result<Int, LedgerError>]>([])
                 DispatchQueue.concurrentPerform(iterations: 4) { _ in
                     let result = Result { () throws(LedgerError) -> Int in
-                        try Ledger.open(path: path, now: testNow).testing_count("SELECT count(*) FROM costguard_migrations")
+                        try Ledger.open(path: path, now: testNow).testing_count(
+                            "SELECT count(*) FROM costguard_migrations"
+                        )
                     }
                     results.withLock { $0.append(result) }
                 }
                 for result in results.withLock({ $0 }) {
                     #expect(try result.get() == Migration.all.count, "round \(round)")
                 }
-                let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix("ledger.sqlite") }
+                let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter {
+                    !$0.hasPrefix("ledger.sqlite")
+                }
                 #expect(left == [], "round \(round)")
             }
         }
     }
 
-    @Test("temporary files of killed creations are removed, whatever their PID; one a creation holds, or just made, is kept")
+    @Test(
+        "temporary files of killed creations are removed, whatever their PID; one a creation holds, or just made, is kept"
+    )
     func abandonedCreations() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/ledger.sqlite"

@@ -14,14 +14,26 @@ struct PassReadTests {
     static func execution(_ machine: String, _ name: String, _ status: ExecutionStatus) -> ExecutionRecord {
         let arn = machine.replacingOccurrences(of: ":stateMachine:", with: ":execution:") + ":" + name
         return ExecutionRecord(
-            arn: arn, stateMachineARN: machine, name: name, status: status, startDate: testNow,
-            stopDate: status.hasEnded ? testNow : nil, source: "ListExecutions")
+            arn: arn,
+            stateMachineARN: machine,
+            name: name,
+            status: status,
+            startDate: testNow,
+            stopDate: status.hasEnded ? testNow : nil,
+            source: "ListExecutions"
+        )
     }
 
     static func seedMachines(_ ledger: Ledger) throws {
         try ledger.recordStateMachinesSeen(
-            [machineA, machineB].map { (arn: $0, name: String($0.split(separator: ":").last!), region: "us-east-1", account: "123456789012", type: "STANDARD") },
-            at: testNow)
+            [machineA, machineB].map {
+                (
+                    arn: $0, name: String($0.split(separator: ":").last!), region: "us-east-1", account: "123456789012",
+                    type: "STANDARD"
+                )
+            },
+            at: testNow
+        )
     }
 
     @Test("state machines seen: new ones inserted whole, known ones touched, in one statement for the whole list")
@@ -30,14 +42,20 @@ struct PassReadTests {
             let ledger = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
             let odd = "arn:aws:states:us-east-1:123456789012:stateMachine:odd"
             try ledger.recordStateMachinesSeen(
-                [(arn: Self.machineA, name: "a", region: "us-east-1", account: "123456789012", type: "STANDARD"),
-                 (arn: odd, name: "we\"ird\\näme", region: "eu-west-1", account: "210987654321", type: nil)],
-                at: testNow)
+                [
+                    (arn: Self.machineA, name: "a", region: "us-east-1", account: "123456789012", type: "STANDARD"),
+                    (arn: odd, name: "we\"ird\\näme", region: "eu-west-1", account: "210987654321", type: nil),
+                ],
+                at: testNow
+            )
             let later = testNow.adding(.seconds(60))
             try ledger.recordStateMachinesSeen(
-                [(arn: odd, name: "renamed", region: "eu-west-1", account: "210987654321", type: "EXPRESS"),
-                 (arn: Self.machineB, name: "b", region: "us-east-1", account: "123456789012", type: "EXPRESS")],
-                at: later)
+                [
+                    (arn: odd, name: "renamed", region: "eu-west-1", account: "210987654321", type: "EXPRESS"),
+                    (arn: Self.machineB, name: "b", region: "us-east-1", account: "123456789012", type: "EXPRESS"),
+                ],
+                at: later
+            )
             let machines = try ledger.stateMachines()
             #expect(machines.count == 3)
             #expect(machines[odd]?.name == "we\"ird\\näme")
@@ -55,7 +73,9 @@ struct PassReadTests {
             try ledger.recordStateMachinesSeen([], at: later)
 
             // Seen again unchanged within the refresh period: not even sent to SQLite (the process's own record).
-            let renamed = (arn: odd, name: "renamed", region: "eu-west-1", account: "210987654321", type: String?("EXPRESS"))
+            let renamed = (
+                arn: odd, name: "renamed", region: "eu-west-1", account: "210987654321", type: String?("EXPRESS")
+            )
             try ledger.recordStateMachinesSeen([renamed], at: later.adding(.seconds(120)))
             #expect(try text("last_seen_at", odd) == testNow.iso8601)
             // Past it, touched again.
@@ -73,11 +93,15 @@ struct PassReadTests {
         }
     }
 
-    @Test("rows another process touched within the refresh period are remembered with their own time, not sent again every pass")
+    @Test(
+        "rows another process touched within the refresh period are remembered with their own time, not sent again every pass"
+    )
     func machinesSeenByAnotherProcess() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/l.sqlite"
-            let machine = (arn: Self.machineA, name: "a", region: "us-east-1", account: "123456789012", type: String?("STANDARD"))
+            let machine = (
+                arn: Self.machineA, name: "a", region: "us-east-1", account: "123456789012", type: String?("STANDARD")
+            )
             // A `reconcile` run writes the row; a `serve` started a minute later lists the same machine.
             try Ledger.open(path: path, now: testNow).recordStateMachinesSeen([machine], at: testNow)
             let serve = try Ledger.open(path: path, now: testNow)
@@ -105,10 +129,15 @@ struct PassReadTests {
                 records.append(Self.execution(Self.machineB, "run-\(n)", .running))
             }
             try ledger.recordExecutions(records, at: testNow)
-            let expected = Set(records.filter { $0.stateMachineARN == Self.machineA && $0.status == .running }.map(\.arn))
+            let expected = Set(
+                records.filter { $0.stateMachineARN == Self.machineA && $0.status == .running }.map(\.arn)
+            )
             #expect(expected.count == 20)
             #expect(try ledger.runningExecutionARNs(stateMachine: Self.machineA) == expected)
-            #expect(try ledger.runningExecutionARNs(stateMachine: "arn:aws:states:us-east-1:123456789012:stateMachine:none").isEmpty)
+            #expect(
+                try ledger.runningExecutionARNs(stateMachine: "arn:aws:states:us-east-1:123456789012:stateMachine:none")
+                    .isEmpty
+            )
             try ledger.write("statistics") { try $0.execute("ANALYZE") }
             let plan = try ledger.testing_queryPlan(Ledger.runningExecutionsQuery, [.text(Self.machineA)])
             #expect(plan.contains("USING INDEX executions_running_by_state_machine (state_machine_arn=?)"), "\(plan)")
@@ -142,19 +171,25 @@ struct PassReadTests {
         }
     }
 
-    @Test("a decision that repeats the last one leaves the row alone; a changed one is written; 'ended' never overwrites 'terminated'")
+    @Test(
+        "a decision that repeats the last one leaves the row alone; a changed one is written; 'ended' never overwrites 'terminated'"
+    )
     func decisionsWrittenWhenTheyChange() throws {
         try withTemporaryDirectory { dir in
             let ledger = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
             for n in 0..<3 { try ledger.testing_writeBatch(number: n, now: testNow) }
             let facts = try ledger.policyFacts(passStart: testNow)
             #expect(facts.count == 3)
-            let decisions = ReconcilePolicy.decide(PolicyInput(clusters: facts, now: testNow), configuration: PolicyConfiguration())
+            let decisions = ReconcilePolicy.decide(
+                PolicyInput(clusters: facts, now: testNow),
+                configuration: PolicyConfiguration()
+            )
             func rows() throws -> [String: String] {
                 var result: [String: String] = [:]
                 for id in ["j-BATCH0", "j-BATCH1", "j-BATCH2"] {
                     result[id] = try ledger.testing_text(
-                        "SELECT disposition || '|' || disposition_reason || '|' || disposition_at FROM clusters WHERE id = '\(id)'")
+                        "SELECT disposition || '|' || disposition_reason || '|' || disposition_at FROM clusters WHERE id = '\(id)'"
+                    )
                 }
                 return result
             }
@@ -201,7 +236,10 @@ struct PassReadTests {
             facts = try ledger.policyFacts(passStart: testNow, observed: ["j-BATCH2"])
             statuses = try ledger.executionStatuses(arns: arns)
             running = try ledger.runningExecutionARNs(stateMachine: PassReadTests.machineA)
-            count = try ledger.executionCount(stateMachine: PassReadTests.machineA, startedSince: testNow.adding(.seconds(-60)))
+            count = try ledger.executionCount(
+                stateMachine: PassReadTests.machineA,
+                startedSince: testNow.adding(.seconds(-60))
+            )
             needingHistory = try ledger.executionsNeedingHistory(stateMachine: PassReadTests.machineA)
             incomplete = try ledger.stateMachinesWithIncompleteRunningHistories()
         }
@@ -231,21 +269,33 @@ struct PassReadTests {
             // answers, and so does a state machine seen again within the refresh period (nothing is written).
             try ledger.recordStateMachinesSeen(
                 [(arn: Self.machineA, name: "a", region: "us-east-1", account: "123456789012", type: "STANDARD")],
-                at: testNow.adding(.seconds(5)))
+                at: testNow.adding(.seconds(5))
+            )
             let pass = try ledger.startPass(trigger: "serve", dryRun: true, at: testNow.adding(.seconds(5)))
             try ledger.journalDecision(
                 JournalRecord(
-                    action: "would-terminate", clusterID: "j-BATCH0", executionARN: arns[2], region: "us-east-1",
-                    account: "123456789012", dryRun: true, reason: "a dry run's decision"),
-                pass: pass, at: testNow.adding(.seconds(5)))
+                    action: "would-terminate",
+                    clusterID: "j-BATCH0",
+                    executionARN: arns[2],
+                    region: "us-east-1",
+                    account: "123456789012",
+                    dryRun: true,
+                    reason: "a dry run's decision"
+                ),
+                pass: pass,
+                at: testNow.adding(.seconds(5))
+            )
             #expect(try CachedAnswers(ledger, arns: arns) == first)
             #expect(try ledger.cachedReadHits() == hits + 16)
             // A state machine seen past the refresh period is written: the cached state machines are read again.
             let seenLater = testNow.adding(Ledger.stateMachineSeenRefresh).adding(.seconds(5))
             try ledger.recordStateMachinesSeen(
-                [(arn: Self.machineA, name: "a", region: "us-east-1", account: "123456789012", type: "STANDARD"),
-                 (arn: Self.machineC, name: "c", region: "us-east-1", account: "123456789012", type: "STANDARD")],
-                at: seenLater)
+                [
+                    (arn: Self.machineA, name: "a", region: "us-east-1", account: "123456789012", type: "STANDARD"),
+                    (arn: Self.machineC, name: "c", region: "us-east-1", account: "123456789012", type: "STANDARD"),
+                ],
+                at: seenLater
+            )
             let seen = try CachedAnswers(ledger, arns: arns)
             #expect(seen == (try truth()))
             #expect(seen.machines.count == first.machines.count + 1 && seen.machines[Self.machineC]?.name == "c")
@@ -272,7 +322,10 @@ struct PassReadTests {
             #expect(third.tracked.map(\.id) == ["j-BATCH1", "j-BATCH2"])
             #expect(third.facts.first { $0.id == "j-BATCH1" }?.creator.status == .running)
             #expect(third.statuses[arns[2]] == .running)
-            #expect(first.incomplete.isEmpty && third.incomplete.count == 1, "a running history left incomplete is seen")
+            #expect(
+                first.incomplete.isEmpty && third.incomplete.count == 1,
+                "a running history left incomplete is seen"
+            )
 
             // A transaction rolled back leaves the answers as they were.
             #expect(throws: LedgerError.self) {
@@ -287,7 +340,10 @@ struct PassReadTests {
             // Decisions: the first set writes (so the second reads the dispositions again), the second writes nothing
             // and the third is compared with the cached dispositions; one another connection changed meanwhile is
             // seen and written back.
-            let decisions = ReconcilePolicy.decide(PolicyInput(clusters: third.facts, now: testNow), configuration: PolicyConfiguration())
+            let decisions = ReconcilePolicy.decide(
+                PolicyInput(clusters: third.facts, now: testNow),
+                configuration: PolicyConfiguration()
+            )
             try ledger.recordDecisions(decisions, at: testNow.adding(.seconds(30)))
             let beforeRepeat = try ledger.cachedReadHits()
             try ledger.recordDecisions(decisions, at: testNow.adding(.seconds(31)))
@@ -295,7 +351,9 @@ struct PassReadTests {
             try ledger.recordDecisions(decisions, at: testNow.adding(.seconds(31)))
             #expect(try ledger.cachedReadHits() == beforeRepeat + 1)
             let expected = Dictionary(uniqueKeysWithValues: decisions.map { ($0.clusterID, $0.disposition.rawValue) })
-            try other.testing_execute(["UPDATE clusters SET disposition = 'exempt', disposition_reason = 'by hand' WHERE id = 'j-BATCH2'"])
+            try other.testing_execute([
+                "UPDATE clusters SET disposition = 'exempt', disposition_reason = 'by hand' WHERE id = 'j-BATCH2'"
+            ])
             try ledger.recordDecisions(decisions, at: testNow.adding(.seconds(32)))
             #expect(try ledger.dispositions(of: Array(expected.keys)) == expected)
         }

@@ -20,10 +20,12 @@ struct ProcessTests {
         return process
     }
 
-    @Test("SIGKILL in the middle of write transactions leaves a ledger that passes check, with no half batch",
-          arguments: [30, 120, 400])
+    @Test(
+        "SIGKILL in the middle of write transactions leaves a ledger that passes check, with no half batch",
+        arguments: [30, 120, 400]
+    )
     func crashMidWrite(delayMilliseconds: Int) async throws {
-        try await withTemporaryDirectory { dir in
+        try await withAsyncTemporaryDirectory { dir in
             let path = dir + "/ledger.sqlite"
             let writer = try startWriter(path)
             try await Task.sleep(for: .milliseconds(delayMilliseconds))
@@ -35,7 +37,10 @@ struct ProcessTests {
             #expect(check.status == 0, "ledger check: \(check.stdout) \(check.stderr)")
             #expect(check.stdout.contains("integrity: ok"))
             #expect(check.stdout.contains("last quick_check before writing: 20"), "\(check.stdout)")
-            #expect(check.stdout.contains("(no whole-file check is recorded)"), "the writer's open made the first: \(check.stdout)")
+            #expect(
+                check.stdout.contains("(no whole-file check is recorded)"),
+                "the writer's open made the first: \(check.stdout)"
+            )
 
             // Every batch is five rows in one transaction: all five tables must hold the same batch numbers.
             let ledger = try Ledger.openReadOnly(path: path)
@@ -45,7 +50,8 @@ struct ProcessTests {
             #expect(Set(counts).count == 1, "rows per table differ after the crash: \(counts)")
             #expect(counts[0] > 0, "the writer wrote nothing before it was killed")
             let orphaned = try ledger.testing_count(
-                "SELECT count(*) FROM clusters c LEFT JOIN journal j ON j.cluster_id = c.id WHERE j.seq IS NULL")
+                "SELECT count(*) FROM clusters c LEFT JOIN journal j ON j.cluster_id = c.id WHERE j.seq IS NULL"
+            )
             #expect(orphaned == 0)
             // And the ledger opens for writing again, carrying on where it stopped.
             let reopened = try Ledger.open(path: path, now: testNow)
@@ -55,7 +61,7 @@ struct ProcessTests {
 
     @Test("ledger backup makes a consistent copy while another process writes")
     func backupWhileWriting() async throws {
-        try await withTemporaryDirectory { dir in
+        try await withAsyncTemporaryDirectory { dir in
             let path = dir + "/ledger.sqlite"
             let writer = try startWriter(path)
             defer {
@@ -80,7 +86,10 @@ struct ProcessTests {
             let writes = try Ledger.openReadOnly(path: path).testing_count("SELECT count(*) FROM passes")
             #expect(writes > 0)
             // An existing destination is refused without --force.
-            let again = try runProcess(product("costguard"), ["ledger", "backup", "--database", path, dir + "/backup-0.sqlite"])
+            let again = try runProcess(
+                product("costguard"),
+                ["ledger", "backup", "--database", path, dir + "/backup-0.sqlite"]
+            )
             #expect(again.status == ExitStatus.ledgerUnavailable.rawValue)
             #expect(again.stderr.contains("--force"))
         }
@@ -101,7 +110,8 @@ struct ProcessTests {
             let result: ProcessResult
             let fresh: ProcessResult
             if getuid() == 0 {
-                let script = "mount --bind \(state) \(state) && mount -o remount,bind,ro \(state) && "
+                let script =
+                    "mount --bind \(state) \(state) && mount -o remount,bind,ro \(state) && "
                     + "\(helper) write-batches \(path) 5; echo \"rc=$?\"; \(helper) write-batches \(state)/new.sqlite 1"
                 result = try runProcess("/usr/bin/unshare", ["-m", "sh", "-c", script])
                 fresh = result
@@ -123,7 +133,9 @@ struct ProcessTests {
     func checkCommandOnDamage() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/ledger.sqlite"
-            try Data("this is not a database, just some text that is long enough".utf8).write(to: URL(fileURLWithPath: path))
+            try Data("this is not a database, just some text that is long enough".utf8).write(
+                to: URL(fileURLWithPath: path)
+            )
             let result = try runProcess(product("costguard"), ["ledger", "check", "--database", path])
             #expect(result.status == ExitStatus.ledgerUnavailable.rawValue)
             #expect(result.stderr.contains("not an SQLite database"))

@@ -11,8 +11,13 @@ struct QuickCheckTests {
     @Test("the schedule: due without a record, at zero interval, when old, dated later, after a boot, of another file")
     func schedule() {
         let last = QuickCheckRecord(checkedAt: testNow, bootID: "boot-a", fileID: "2049:77")
-        func due(_ record: QuickCheckRecord?, at now: Timestamp = testNow.adding(.seconds(3600)), boot: String = "boot-a",
-                 file: String = "2049:77", interval: Duration? = nil) -> String? {
+        func due(
+            _ record: QuickCheckRecord?,
+            at now: Timestamp = testNow.adding(.seconds(3600)),
+            boot: String = "boot-a",
+            file: String = "2049:77",
+            interval: Duration? = nil
+        ) -> String? {
             QuickCheckSchedule.reasonDue(last: record, now: now, bootID: boot, fileID: file, interval: interval ?? day)
         }
         #expect(due(last) == nil)
@@ -111,7 +116,10 @@ struct QuickCheckTests {
             let damaged = try #require(fileBytes(path))
             let error = try #require(throws: LedgerError.self) { try Ledger.open(path: path, now: testNow.adding(day)) }
             #expect(error.code == .corrupt, "got \(error)")
-            #expect(error.description.contains("quick_check found damage") && error.description.contains("backup"), "\(error)")
+            #expect(
+                error.description.contains("quick_check found damage") && error.description.contains("backup"),
+                "\(error)"
+            )
             #expect(fileBytes(path) == damaged)
             #expect(damaged.count == bytes.count)
         }
@@ -126,7 +134,9 @@ struct QuickCheckTests {
             let copy = dir + "/restored.sqlite"
             try FileManager.default.copyItem(atPath: path, toPath: copy)
             let copied = try #require(fileBytes(copy))
-            let error = try #require(throws: LedgerError.self) { try Ledger.open(path: copy, now: testNow.adding(.seconds(60))) }
+            let error = try #require(throws: LedgerError.self) {
+                try Ledger.open(path: copy, now: testNow.adding(.seconds(60)))
+            }
             #expect(error.code == .corrupt, "got \(error)")
             #expect(fileBytes(copy) == copied)
             // The record says another boot: the check is made.
@@ -134,7 +144,9 @@ struct QuickCheckTests {
             #expect(try db.run("UPDATE last_quick_check SET boot_id = 'an-earlier-boot'") == 1)
             try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             let before = try #require(fileBytes(path))
-            let afterBoot = try #require(throws: LedgerError.self) { try Ledger.open(path: path, now: testNow.adding(.seconds(60))) }
+            let afterBoot = try #require(throws: LedgerError.self) {
+                try Ledger.open(path: path, now: testNow.adding(.seconds(60)))
+            }
             #expect(afterBoot.code == .corrupt, "got \(afterBoot)")
             #expect(fileBytes(path) == before)
         }

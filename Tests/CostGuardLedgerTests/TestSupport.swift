@@ -13,7 +13,7 @@ func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
 }
 
 /// Async variant.
-func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+func withAsyncTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
     let path = NSTemporaryDirectory() + "costguard-test-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: path) }
@@ -35,7 +35,11 @@ struct ProcessResult {
 
 /// Runs `executable` with `arguments` to completion and captures its output.
 @discardableResult
-func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws
+func runProcess(
+    _ executable: String,
+    _ arguments: [String],
+    environment: [String: String]? = nil
+) throws
     -> ProcessResult
 {
     let process = Process()
@@ -52,8 +56,10 @@ func runProcess(_ executable: String, _ arguments: [String], environment: [Strin
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return ProcessResult(
-        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-        stderr: String(decoding: errData, as: UTF8.self))
+        status: process.terminationStatus,
+        stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self)
+    )
 }
 
 /// SHA-256-free fingerprint of a file's bytes, to prove a refused file was left untouched.

@@ -17,7 +17,9 @@ struct DemoTests {
     func emulators() -> Int {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.filter { pid in
-            guard Int(pid) != nil, let cmd = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            guard Int(pid) != nil, let cmd = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else {
+                return false
+            }
             let text = String(decoding: cmd, as: UTF8.self)
             // The demo starts its emulator without a control port; the other suites' emulators have one.
             return text.contains("costguard_emulator.py") && text.contains("serve") && !text.contains("--control-port")
@@ -28,8 +30,10 @@ struct DemoTests {
     func demo() async throws {
         let before = emulators()
         let result = try await runToCompletion(
-            "/usr/bin/env", ["--default-signal=INT,TERM", "/bin/bash", TestPaths.repositoryRoot + "/Deploy/demo.sh"],
-            environment: demoEnvironment())
+            "/usr/bin/env",
+            ["--default-signal=INT,TERM", "/bin/bash", TestPaths.repositoryRoot + "/Deploy/demo.sh"],
+            environment: demoEnvironment()
+        )
         #expect(result.status == 0, "\(result.stdout.suffix(2000)) \(result.stderr.suffix(2000))")
         let out = result.stdout + result.stderr
         #expect(out.contains("would-terminate=3 live=1"))
@@ -79,7 +83,10 @@ final class OutputCollector: @unchecked Sendable {
     init(_ pipe: Pipe) {
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil; return }
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                return
+            }
             self?.lock.withLock { self?.buffer += String(decoding: data, as: UTF8.self) }
         }
     }

@@ -39,20 +39,28 @@ struct FailClosedTests {
         var requests: [String] { bodies.withLock { $0 } }
 
         func send(_ request: HTTPRequest, timeout: Duration) async throws -> HTTPResponse {
-            let target = request.headers.first { $0.name == "X-Amz-Target" }?.value.split(separator: ".").last.map(String.init) ?? ""
+            let target =
+                request.headers.first { $0.name == "X-Amz-Target" }?.value.split(separator: ".").last.map(String.init)
+                ?? ""
             let body = String(decoding: request.body, as: UTF8.self)
             seen.withLock { $0.append(target) }
             bodies.withLock { $0.append(target + " " + body) }
             let matched = matching.withLock { $0[target] }.flatMap { body.contains($0.text) ? $0.fault : nil }
             switch matched ?? faults.withLock({ $0[target] }) {
             case .serverError?:
-                return HTTPResponse(status: 500, headers: [("X-Amzn-ErrorType", "InternalFailure")], body: Array(#"{"message":"injected"}"#.utf8))
+                return HTTPResponse(
+                    status: 500,
+                    headers: [("X-Amzn-ErrorType", "InternalFailure")],
+                    body: Array(#"{"message":"injected"}"#.utf8)
+                )
             case .timeout?:
                 throw TransportError(.timeout, "injected timeout")
             case .refused(let code)?:
                 return HTTPResponse(
-                    status: 400, headers: [("X-Amzn-ErrorType", code)],
-                    body: Array(#"{"__type":"\#(code)","message":"injected refusal"}"#.utf8))
+                    status: 400,
+                    headers: [("X-Amzn-ErrorType", code)],
+                    body: Array(#"{"__type":"\#(code)","message":"injected refusal"}"#.utf8)
+                )
             case nil:
                 return try await inner.send(request, timeout: timeout)
             }
@@ -81,15 +89,28 @@ struct FailClosedTests {
         let region = RegionClients(
             region: "us-east-1",
             sfn: SFNClient(client: try settings.client(.stepFunctions, credentials: chain, context: context)),
-            emr: EMRClient(client: try settings.client(.emr, credentials: chain, context: context)))
+            emr: EMRClient(client: try settings.client(.emr, credentials: chain, context: context))
+        )
         var configuration = ReconcileConfiguration()
         configuration.policy.grace = .zero
         configuration.policy.redriveGrace = .zero
         let ledger = try Ledger.open(path: world.database, now: Timestamp.systemNow())
         let reconciler = Reconciler(
-            ledger: ledger, regions: [region], configuration: configuration, counter: CallCounter(),
-            now: hostNow, logger: Logger(label: "test"))
-        return Harness(emulator: world.emulator, transport: transport, ledger: ledger, reconciler: reconciler, emr: world.emr, scenarios: world.scenarios)
+            ledger: ledger,
+            regions: [region],
+            configuration: configuration,
+            counter: CallCounter(),
+            now: hostNow,
+            logger: Logger(label: "test")
+        )
+        return Harness(
+            emulator: world.emulator,
+            transport: transport,
+            ledger: ledger,
+            reconciler: reconciler,
+            emr: world.emr,
+            scenarios: world.scenarios
+        )
     }
 
     @Test("a failed listing degrades the pass and nothing is terminated; once healed, the orphans go")
@@ -124,7 +145,9 @@ struct FailClosedTests {
         #expect(second.terminated.count == 2)
     }
 
-    @Test("a TerminateJobFlows timeout is journaled 'unknown'; a crash between intent and call is completed without repeating blindly")
+    @Test(
+        "a TerminateJobFlows timeout is journaled 'unknown'; a crash between intent and call is completed without repeating blindly"
+    )
     func uncertainCalls() async throws {
         let h = try await harness(["stopped-while-waiting", "failed"])
         defer { h.emulator.stop() }
@@ -140,8 +163,17 @@ struct FailClosedTests {
         // and only then decides afresh (re-check, new intent, call).
         let stopped = try #require(h.scenarios["stopped-while-waiting"]?.clusterIds.first)
         let crashed = try h.ledger.journalIntent(
-            JournalRecord(action: "terminate", clusterID: stopped, region: "us-east-1", account: "123456789012", dryRun: false, reason: "test"),
-            pass: nil, at: Timestamp.systemNow())
+            JournalRecord(
+                action: "terminate",
+                clusterID: stopped,
+                region: "us-east-1",
+                account: "123456789012",
+                dryRun: false,
+                reason: "test"
+            ),
+            pass: nil,
+            at: Timestamp.systemNow()
+        )
         let second = try await h.reconciler.runPass()
         let journal = try h.ledger.journal()
         let completion = try #require(journal.first { $0.intentSeq == crashed })
@@ -174,7 +206,9 @@ struct FailClosedTests {
             #expect(held.reason.contains("history read failed"), "\(held.reason)")
             #expect(pass.problems.contains { $0.contains("held") }, "\(pass.problems)")
             // Retried every pass (not left as it is while the execution runs).
-            #expect(h.transport.requests[before...].contains { $0.hasPrefix("GetExecutionHistory") && $0.contains(running) })
+            #expect(
+                h.transport.requests[before...].contains { $0.hasPrefix("GetExecutionHistory") && $0.contains(running) }
+            )
         }
         h.transport.heal()
         let healed = try await h.reconciler.runPass()
@@ -183,15 +217,25 @@ struct FailClosedTests {
         #expect(healed.outcome == .ok, "\(healed.problems)")
     }
 
-    @Test("a state machine whose KMS key CostGuard may not use: followed anyway, its RUNNING execution holds the region, named with the fix")
+    @Test(
+        "a state machine whose KMS key CostGuard may not use: followed anyway, its RUNNING execution holds the region, named with the fix"
+    )
     func unreadableStateMachine() async throws {
         let h = try await harness(["stopped-while-waiting", "still-running"])
         defer { h.emulator.stop() }
         let machine = try #require(h.scenarios["still-running"]?.stateMachineArn)
         let running = try #require(h.scenarios["still-running"]?.executionArn)
         let orphan = try #require(h.scenarios["stopped-while-waiting"]?.clusterIds.first)
-        h.transport.fail("DescribeStateMachine", whenBodyContains: machine, with: .refused(code: "KmsAccessDeniedException"))
-        h.transport.fail("GetExecutionHistory", whenBodyContains: running, with: .refused(code: "KmsAccessDeniedException"))
+        h.transport.fail(
+            "DescribeStateMachine",
+            whenBodyContains: machine,
+            with: .refused(code: "KmsAccessDeniedException")
+        )
+        h.transport.fail(
+            "GetExecutionHistory",
+            whenBodyContains: running,
+            with: .refused(code: "KmsAccessDeniedException")
+        )
         let pass = try await h.reconciler.runPass()
         #expect(pass.outcome == .degraded)
         #expect(pass.terminated.isEmpty)
@@ -219,8 +263,11 @@ struct FailClosedTests {
         #expect(!skewed.transport.operations.contains("TerminateJobFlows"))
         // 10 minutes, to the second the Date header gives.
         #expect(
-            pass.problems.contains { ($0.contains("clock is 10m") || $0.contains("clock is 9m59s")) && $0.contains("ahead of AWS's") },
-            "\(pass.problems)")
+            pass.problems.contains {
+                ($0.contains("clock is 10m") || $0.contains("clock is 9m59s")) && $0.contains("ahead of AWS's")
+            },
+            "\(pass.problems)"
+        )
         #expect(pass.decisions.allSatisfy { $0.disposition == .unknown && $0.reason.contains("time synchronisation") })
         // 20 s off is within the minute allowed: acted on.
         let close = try await harness(["stopped-while-waiting", "failed"], hostClockAhead: .seconds(20))

@@ -18,7 +18,11 @@ struct IAMPolicyTests {
         world.environment["AWS_ACCESS_KEY_ID"] = deployed.accessKeyId
         world.environment["AWS_SECRET_ACCESS_KEY"] = deployed.secretAccessKey
         let config = (world.environment["HOME"] ?? "/tmp") + "/unprotect.toml"
-        try "[policy]\ngrace = \"0s\"\nredrive_grace = \"0s\"\nunprotect = true\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "[policy]\ngrace = \"0s\"\nredrive_grace = \"0s\"\nunprotect = true\n".write(
+            toFile: config,
+            atomically: true,
+            encoding: .utf8
+        )
         let pass = try await world.reconcile(["--config", config])
         // report-only (SUCCEEDED) remains: exit 3; anything denied would make the pass degraded (exit 4).
         #expect(pass.status == ExitStatus.orphansRemain.rawValue, "\(pass.stderr)")
@@ -26,12 +30,16 @@ struct IAMPolicyTests {
         #expect(pass.stderr.contains("terminated 2;"), "\(pass.stderr)")
 
         // Every operation the passes called is allowed by the policy, and the policy allows nothing else.
-        let policy = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: URL(fileURLWithPath: TestPaths.repositoryRoot + "/Deploy/iam-policy.json"))) as! [String: Any]
+        let policy =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: TestPaths.repositoryRoot + "/Deploy/iam-policy.json"))
+            ) as! [String: Any]
         let allowed = Set((policy["Statement"] as! [[String: Any]]).flatMap { $0["Action"] as! [String] })
         let ledger = try Ledger.openReadOnly(path: world.database)
-        let called = try ledger.testing_apiCalls().map { $0.replacingOccurrences(of: "states.", with: "states:")
-            .replacingOccurrences(of: "elasticmapreduce.", with: "elasticmapreduce:") }
+        let called = try ledger.testing_apiCalls().map {
+            $0.replacingOccurrences(of: "states.", with: "states:")
+                .replacingOccurrences(of: "elasticmapreduce.", with: "elasticmapreduce:")
+        }
         #expect(Set(called).isSubset(of: allowed), "called but not allowed: \(Set(called).subtracting(allowed))")
         let mayCall: Set<String> = [
             "states:ListStateMachines", "states:DescribeStateMachine", "states:ListStateMachineVersions",
@@ -47,7 +55,9 @@ struct IAMPolicyTests {
         // A call outside the policy is denied for this user.
         let denied = try await runToCompletion(
             TestPaths.python,
-            ["-c", """
+            [
+                "-c",
+                """
                 import boto3, sys
                 c = boto3.client("stepfunctions", endpoint_url=sys.argv[1], region_name="us-east-1",
                                  aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
@@ -56,8 +66,10 @@ struct IAMPolicyTests {
                     print("allowed")
                 except Exception as e:
                     print("denied" if "not authorized" in str(e) or "AccessDenied" in str(e) or "403" in str(e) else repr(e))
-                """, world.emulator.endpoint, deployed.accessKeyId, deployed.secretAccessKey],
-            environment: ["PATH": "/usr/bin:/bin"])
+                """, world.emulator.endpoint, deployed.accessKeyId, deployed.secretAccessKey,
+            ],
+            environment: ["PATH": "/usr/bin:/bin"]
+        )
         #expect(denied.stdout.contains("denied"), "\(denied.stdout) \(denied.stderr)")
     }
 }

@@ -38,14 +38,21 @@ struct MessyAccountTests {
                 #expect(try Ledger.openReadOnly(path: world.database).dispositions()[doomed.clusterIds[0]] == "live")
                 // With it, a machine with no EMR task whose RUNNING execution the hand-off scan followed: once gone
                 // it must hold nothing (its ListExecutions answers StateMachineDoesNotExist).
-                let bystander = doomed.stateMachineArn.replacingOccurrences(of: "deleted-machine", with: "deleted-bystander")
+                let bystander = doomed.stateMachineArn.replacingOccurrences(
+                    of: "deleted-machine",
+                    with: "deleted-bystander"
+                )
                 for arn in [doomed.stateMachineArn, bystander] {
                     let deleted = try await runToCompletion(
                         TestPaths.python,
-                        ["-c", "import boto3, sys; boto3.client('stepfunctions', endpoint_url=sys.argv[1], region_name='us-east-1', "
-                            + "aws_access_key_id='setup', aws_secret_access_key='setup').delete_state_machine(stateMachineArn=sys.argv[2])",
-                         world.emulator.endpoint, arn],
-                        environment: ["PATH": "/usr/bin:/bin"])
+                        [
+                            "-c",
+                            "import boto3, sys; boto3.client('stepfunctions', endpoint_url=sys.argv[1], region_name='us-east-1', "
+                                + "aws_access_key_id='setup', aws_secret_access_key='setup').delete_state_machine(stateMachineArn=sys.argv[2])",
+                            world.emulator.endpoint, arn,
+                        ],
+                        environment: ["PATH": "/usr/bin:/bin"]
+                    )
                     #expect(deleted.status == 0, "\(deleted.stderr)")
                 }
             }
@@ -68,7 +75,10 @@ struct MessyAccountTests {
             #expect(["TERMINATED", "TERMINATING"].contains(try await world.state(id)), "\(name)")
         }
         // Ten at most per pass (the cap), less the refused one when it was among them.
-        #expect(passes[0].stderr.contains("terminated 9;") || passes[0].stderr.contains("terminated 10;"), "\(passes[0].stderr)")
+        #expect(
+            passes[0].stderr.contains("terminated 9;") || passes[0].stderr.contains("terminated 10;"),
+            "\(passes[0].stderr)"
+        )
         for id in orphans {
             #expect(["TERMINATED", "TERMINATING"].contains(try await world.state(id)), "\(id)")
         }
@@ -94,46 +104,69 @@ struct MessyAccountTests {
         #expect((1...2).contains(refusedOutcomes.count), "\(refusedOutcomes.map(\.seq))")
         #expect(Set(refusedOutcomes.compactMap(\.passID)).count == 1, "all in one pass")
         for id in orphans {
-            #expect(journal.filter { $0.kind == "outcome" && $0.record.clusterID == id && $0.result == .succeeded }.count == 1, "\(id)")
+            #expect(
+                journal.filter { $0.kind == "outcome" && $0.record.clusterID == id && $0.result == .succeeded }.count
+                    == 1,
+                "\(id)"
+            )
         }
         // The cluster in another account was never described as ended or acted on here.
         let remote = try #require(world.scenarios["cross-account"]?.clusterIds.first)
         #expect(!journal.contains { $0.record.clusterID == remote && $0.kind != "decision" })
         let report = try await runToCompletion(
-            TestPaths.productsDirectory + "/costguard", ["report", "--database", world.database, "--format", "json", "--all"],
-            environment: world.environment)
+            TestPaths.productsDirectory + "/costguard",
+            ["report", "--database", world.database, "--format", "json", "--all"],
+            environment: world.environment
+        )
         #expect(report.stdout.contains("222222222222"), "\(report.stdout.prefix(2000))")
         #expect(report.stdout.contains("not observable"))
         #expect(report.stdout.contains("AccessDeniedException"))
         #expect(report.stdout.contains("handoff-input-worker-1"))
         #expect(report.stdout.contains("adhoc-analysis"), "the busy cluster names the step")
         #expect(report.stdout.contains("variable-handoff-finder-1"), "the variable hand-off names its holder")
-        #expect(report.stdout.contains("names its instance group ig-"), "the resized cluster names the group and its user")
+        #expect(
+            report.stdout.contains("names its instance group ig-"),
+            "the resized cluster names the group and its user"
+        )
         #expect(report.stdout.contains("\"untracked\": ["), "\(report.stdout.suffix(1500))")
         let table = try await runToCompletion(
-            TestPaths.productsDirectory + "/costguard", ["report", "--database", world.database], environment: world.environment)
+            TestPaths.productsDirectory + "/costguard",
+            ["report", "--database", world.database],
+            environment: world.environment
+        )
         #expect(table.stdout.contains("Untracked: 1 billing cluster(s)"), "\(table.stdout)")
         #expect(table.stdout.contains(stray))
         #expect(report.stdout.contains("its state machine was deleted"), "the deleted machine's orphan says why")
         // The clusters that end themselves: their reason says how, with the timeout; their auto-termination policy
         // was read (GetAutoTerminationPolicy) for the failed creators' candidates only.
         let selfEnding = try #require(world.scenarios["self-terminating-idle"]?.clusterIds.first)
-        #expect(report.stdout.contains("its auto-termination policy ends it after 30m idle"), "\(report.stdout.prefix(3000))")
+        #expect(
+            report.stdout.contains("its auto-termination policy ends it after 30m idle"),
+            "\(report.stdout.prefix(3000))"
+        )
         #expect(report.stdout.contains("AutoTerminate: EMR ends it when its steps finish"))
         // Once the wait is over they are orphans like any other, and the reason says they did not end themselves.
         let stepper = try #require(world.scenarios["self-terminating-step"]?.clusterIds.first)
         let late = try await world.reconcile(
             ["--grace", "0s", "--redrive-grace", "0s", "--self-termination-wait", "1s", "--config", config])
-        #expect(late.status == ExitStatus.degraded.rawValue, "the refused and foreign clusters are still held: \(late.stderr)")
+        #expect(
+            late.status == ExitStatus.degraded.rawValue,
+            "the refused and foreign clusters are still held: \(late.stderr)"
+        )
         for id in [selfEnding, stepper] {
             #expect(["TERMINATED", "TERMINATING"].contains(try await world.state(id)), "\(id)")
         }
         let lateJournal = try Ledger.openReadOnly(path: world.database).journal(limit: 10_000)
-        #expect(lateJournal.contains {
-            $0.kind == "intent" && $0.record.clusterID == stepper && $0.record.reason.contains("did not end itself")
-        })
+        #expect(
+            lateJournal.contains {
+                $0.kind == "intent" && $0.record.clusterID == stepper && $0.record.reason.contains("did not end itself")
+            }
+        )
         let check = try await runToCompletion(
-            TestPaths.productsDirectory + "/costguard", ["ledger", "check", "--database", world.database], environment: world.environment)
+            TestPaths.productsDirectory + "/costguard",
+            ["ledger", "check", "--database", world.database],
+            environment: world.environment
+        )
         #expect(check.status == 0, "\(check.stdout)")
     }
 }

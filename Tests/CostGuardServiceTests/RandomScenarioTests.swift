@@ -30,7 +30,8 @@ struct RandomScenarioTests {
 
     static let environment = ProcessInfo.processInfo.environment
     static var seed: Int { Int(environment["COSTGUARD_RANDOM_SEED"] ?? "") ?? 20_261_124 }
-    static let unpaced = (try? TestPaths.temporaryDirectory()).map { $0 + "/unpaced.toml" } ?? "/tmp/costguard-unpaced.toml"
+    static let unpaced =
+        (try? TestPaths.temporaryDirectory()).map { $0 + "/unpaced.toml" } ?? "/tmp/costguard-unpaced.toml"
 
     struct Run {
         var world: ReconcileScenarioTests.World
@@ -58,13 +59,17 @@ struct RandomScenarioTests {
                 if expect == "keep" && state != baseline[id] {
                     violations.append("pass \(pass): \(id) (keep) went \(baseline[id] ?? "?") → \(state)")
                 }
-                if expect == "keep" && intents[id] != nil { violations.append("pass \(pass): intent to terminate \(id) (keep)") }
+                if expect == "keep" && intents[id] != nil {
+                    violations.append("pass \(pass): intent to terminate \(id) (keep)")
+                }
                 if state != baseline[id] && baseline[id] == "WAITING" && intents[id] == nil {
                     violations.append("pass \(pass): \(id) left WAITING without a journal intent")
                 }
                 // Without faults every call succeeds, so a second intent would be a repeat; with faults an intent
                 // whose outcome was unknown is completed by a describe, never re-sent blindly — so still one.
-                if (intents[id] ?? 0) > 1 { violations.append("pass \(pass): \(id) has \(intents[id]!) terminate intents") }
+                if (intents[id] ?? 0) > 1 {
+                    violations.append("pass \(pass): \(id) has \(intents[id]!) terminate intents")
+                }
             }
             _ = faults
             return violations
@@ -84,9 +89,12 @@ struct RandomScenarioTests {
         let out = try TestPaths.temporaryDirectory() + "/random.json"
         let setup = try await runToCompletion(
             TestPaths.python,
-            [TestPaths.emulatorScript("random_scenarios.py"), "--endpoint", world.emulator.endpoint, "--control",
-             world.emulator.control, "--seed", "\(seed)", "--count", "\(count)", "--out", out],
-            environment: ["PATH": "/usr/bin:/bin"])
+            [
+                TestPaths.emulatorScript("random_scenarios.py"), "--endpoint", world.emulator.endpoint, "--control",
+                world.emulator.control, "--seed", "\(seed)", "--count", "\(count)", "--out", out,
+            ],
+            environment: ["PATH": "/usr/bin:/bin"]
+        )
         guard setup.status == 0 else {
             world.emulator.stop()
             throw TestKitError("random_scenarios.py failed: \(setup.stderr.suffix(2000))")
@@ -110,7 +118,9 @@ struct RandomScenarioTests {
         }
         let clusters = plan.scenarios.reduce(0) { $0 + $1.clusterIds.count }
         let orphans = plan.scenarios.reduce(0) { $0 + $1.expect.values.filter { $0 == "terminate" }.count }
-        let inUse = [("shared", \Plan.Spec.shared), ("handoff", \Plan.Spec.handoff), ("busy", \Plan.Spec.busy)].map { name, flag in
+        let inUse = [("shared", \Plan.Spec.shared), ("handoff", \Plan.Spec.handoff), ("busy", \Plan.Spec.busy)].map {
+            name,
+            flag in
             "\(name) \(plan.scenarios.filter { $0[keyPath: flag] == true }.count)"
         }
         return "seed \(plan.seed): \(plan.scenarios.count) scenarios, \(clusters) clusters (\(orphans) true orphans), "
@@ -127,7 +137,9 @@ struct RandomScenarioTests {
         #expect(run.plan.scenarios.count == count)
         var violations: [String] = []
         for pass in 1...3 {
-            let result = try await run.world.reconcile(["--grace", "0s", "--max-terminations", "1000", "--config", Self.unpaced])
+            let result = try await run.world.reconcile([
+                "--grace", "0s", "--max-terminations", "1000", "--config", Self.unpaced,
+            ])
             #expect([0, 3].contains(result.status), "pass \(pass): \(result.stderr.suffix(1000))")
             violations += try await run.checkInvariants(pass: pass, faults: false)
             if pass == 2 {
@@ -137,7 +149,10 @@ struct RandomScenarioTests {
         }
         #expect(violations.isEmpty, "\(violations.prefix(20))")
         let check = try await runToCompletion(
-            TestPaths.productsDirectory + "/costguard", ["ledger", "check", "--database", run.world.database], environment: run.world.environment)
+            TestPaths.productsDirectory + "/costguard",
+            ["ledger", "check", "--database", run.world.database],
+            environment: run.world.environment
+        )
         #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
         #expect(try Ledger.openReadOnly(path: run.world.database).openIntents().isEmpty)
     }
@@ -150,9 +165,14 @@ struct RandomScenarioTests {
         let port = freeLoopbackPort()
         let proxy = try await BackgroundProcess.start(
             TestPaths.python,
-            [TestPaths.emulatorScript("fault_proxy.py"), "--port", "\(port)", "--upstream", run.world.emulator.endpoint,
-             "--rate", "0.2", "--seed", "\(Self.seed)"],
-            environment: ["PATH": "/usr/bin:/bin"], readyPrefix: "ready")
+            [
+                TestPaths.emulatorScript("fault_proxy.py"), "--port", "\(port)", "--upstream",
+                run.world.emulator.endpoint,
+                "--rate", "0.2", "--seed", "\(Self.seed)",
+            ],
+            environment: ["PATH": "/usr/bin:/bin"],
+            readyPrefix: "ready"
+        )
         defer { proxy.stop() }
         var environment = run.world.environment
         environment["AWS_ENDPOINT_URL"] = "http://127.0.0.1:\(port)"
@@ -162,20 +182,33 @@ struct RandomScenarioTests {
         for pass in 1...6 {
             let result = try await runToCompletion(
                 TestPaths.productsDirectory + "/costguard",
-                ["reconcile", "--database", run.world.database, "--grace", "0s", "--max-terminations", "1000", "--config", Self.unpaced],
-                environment: environment)
+                [
+                    "reconcile", "--database", run.world.database, "--grace", "0s", "--max-terminations", "1000",
+                    "--config", Self.unpaced,
+                ],
+                environment: environment
+            )
             statuses.append(result.status)
             #expect([0, 3, 4].contains(result.status), "pass \(pass): \(result.stderr.suffix(1000))")
             violations += try await run.checkInvariants(pass: pass, faults: true)
         }
         let stats = try await runToCompletion(
-            "/usr/bin/env", ["python3", "-c", "import urllib.request,sys;print(urllib.request.urlopen(sys.argv[1]).read().decode())",
-                             "http://127.0.0.1:\(port)/__faults"], environment: ["PATH": "/usr/bin:/bin"])
-        print("faults injected (pass exit codes \(statuses)): \(stats.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
+            "/usr/bin/env",
+            [
+                "python3", "-c", "import urllib.request,sys;print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+                "http://127.0.0.1:\(port)/__faults",
+            ],
+            environment: ["PATH": "/usr/bin:/bin"]
+        )
+        print(
+            "faults injected (pass exit codes \(statuses)): \(stats.stdout.trimmingCharacters(in: .whitespacesAndNewlines))"
+        )
         #expect(statuses.contains(4), "a 20% fault rate should degrade some pass: \(statuses)")
         // Faults off: two clean passes (straight to the emulator) handle every orphan left.
         for pass in 7...8 {
-            let result = try await run.world.reconcile(["--grace", "0s", "--max-terminations", "1000", "--config", Self.unpaced])
+            let result = try await run.world.reconcile([
+                "--grace", "0s", "--max-terminations", "1000", "--config", Self.unpaced,
+            ])
             #expect([0, 3].contains(result.status), "pass \(pass): \(result.stderr.suffix(1000))")
             violations += try await run.checkInvariants(pass: pass, faults: false)
         }
@@ -183,7 +216,10 @@ struct RandomScenarioTests {
         #expect(left.isEmpty, "true orphans left two passes after the faults stopped: \(left)")
         #expect(violations.isEmpty, "\(violations.prefix(20))")
         let check = try await runToCompletion(
-            TestPaths.productsDirectory + "/costguard", ["ledger", "check", "--database", run.world.database], environment: run.world.environment)
+            TestPaths.productsDirectory + "/costguard",
+            ["ledger", "check", "--database", run.world.database],
+            environment: run.world.environment
+        )
         #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
         #expect(try Ledger.openReadOnly(path: run.world.database).openIntents().isEmpty)
     }

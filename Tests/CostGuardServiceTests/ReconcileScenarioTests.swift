@@ -26,8 +26,10 @@ struct ReconcileScenarioTests {
 
         func reconcile(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
             try await runToCompletion(
-                TestPaths.productsDirectory + "/costguard", ["reconcile", "--database", database] + arguments,
-                environment: environment)
+                TestPaths.productsDirectory + "/costguard",
+                ["reconcile", "--database", database] + arguments,
+                environment: environment
+            )
         }
 
         func state(_ id: String) async throws -> String { try await emr.describeCluster(id).status.state }
@@ -43,15 +45,30 @@ struct ReconcileScenarioTests {
         if !only.isEmpty { arguments += ["--only", only.joined(separator: ",")] }
         let setup = try await runToCompletion(TestPaths.python, arguments, environment: ["PATH": "/usr/bin:/bin"])
         guard setup.status == 0 else { throw TestKitError("\(script) failed: \(setup.stderr.suffix(1500))") }
-        let scenarios = try JSONDecoder().decode([String: Scenario].self, from: Data(contentsOf: URL(fileURLWithPath: out)))
+        let scenarios = try JSONDecoder().decode(
+            [String: Scenario].self,
+            from: Data(contentsOf: URL(fileURLWithPath: out))
+        )
         let environment = [
             "HOME": directory, "PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1",
             "AWS_ENDPOINT_URL": emulator.endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         ]
         let settings = try await AWSSettings.resolve(environment: environment, transport: NIOHTTPTransport())
         let context = AWSCallContext()
-        let emr = EMRClient(client: try settings.client(.emr, credentials: try settings.credentialChain(context: context), context: context))
-        return World(emulator: emulator, scenarios: scenarios, environment: environment, database: directory + "/ledger.sqlite", emr: emr)
+        let emr = EMRClient(
+            client: try settings.client(
+                .emr,
+                credentials: try settings.credentialChain(context: context),
+                context: context
+            )
+        )
+        return World(
+            emulator: emulator,
+            scenarios: scenarios,
+            environment: environment,
+            database: directory + "/ledger.sqlite",
+            emr: emr
+        )
     }
 
     @Test("dry run changes nothing; the real pass terminates exactly the orphans; the journal pairs every intent")
@@ -72,7 +89,9 @@ struct ReconcileScenarioTests {
         var ledger = try Ledger.openReadOnly(path: world.database)
         let dryJournal = try ledger.journal()
         #expect(dryJournal.allSatisfy { $0.kind == "decision" && $0.record.dryRun })
-        let wouldTerminate = Set(dryJournal.filter { $0.record.action == "would-terminate" }.compactMap(\.record.clusterID))
+        let wouldTerminate = Set(
+            dryJournal.filter { $0.record.action == "would-terminate" }.compactMap(\.record.clusterID)
+        )
         let orphans = Set(world.scenarios.values.filter { $0.expect == "terminate" }.flatMap(\.clusterIds))
         #expect(wouldTerminate == orphans)
 
@@ -112,15 +131,23 @@ struct ReconcileScenarioTests {
         // A second pass acts on nothing new and terminates nothing twice.
         let again = try await world.reconcile(["--grace", "0s", "--redrive-grace", "0s"])
         #expect(again.status == ExitStatus.orphansRemain.rawValue)
-        #expect(try Ledger.openReadOnly(path: world.database).journal().filter { $0.kind == "intent" }.count == intents.count)
+        #expect(
+            try Ledger.openReadOnly(path: world.database).journal().filter { $0.kind == "intent" }.count
+                == intents.count
+        )
         let check = try await runToCompletion(
-            TestPaths.productsDirectory + "/costguard", ["ledger", "check", "--database", world.database], environment: world.environment)
+            TestPaths.productsDirectory + "/costguard",
+            ["ledger", "check", "--database", world.database],
+            environment: world.environment
+        )
         #expect(check.status == 0, "\(check.stdout)")
     }
 
     @Test("the grace period, the cap and the unprotect opt-in (from a config file)")
     func graceCapUnprotect() async throws {
-        let world = try await makeWorld(only: ["stopped-while-waiting", "failed", "timed-out", "protected", "parallel-branch"])
+        let world = try await makeWorld(only: [
+            "stopped-while-waiting", "failed", "timed-out", "protected", "parallel-branch",
+        ])
         defer { world.emulator.stop() }
         // Default grace (15 min): everything just ended, so nothing is touched, and nothing needs attention yet.
         let grace = try await world.reconcile([])
@@ -129,13 +156,13 @@ struct ReconcileScenarioTests {
         // A cap of 2: two terminated, the rest deferred.
         let config = (world.environment["HOME"] ?? "/tmp") + "/costguard.toml"
         try """
-            # test configuration
-            [policy]
-            grace = "0s"
-            redrive_grace = "0s"
-            max_terminations_per_pass = 2
-            unprotect = true
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        # test configuration
+        [policy]
+        grace = "0s"
+        redrive_grace = "0s"
+        max_terminations_per_pass = 2
+        unprotect = true
+        """.write(toFile: config, atomically: true, encoding: .utf8)
         let capped = try await world.reconcile(["--config", config])
         #expect(capped.status == ExitStatus.orphansRemain.rawValue)
         #expect(capped.stderr.contains("terminated 2;"), "\(capped.stderr)")
@@ -147,9 +174,13 @@ struct ReconcileScenarioTests {
         }
         // The protected cluster lost its protection first, journaled as its own intent and outcome.
         let protectedID = try #require(world.scenarios["protected"]?.clusterIds.first)
-        let journal = try Ledger.openReadOnly(path: world.database).journal().filter { $0.record.clusterID == protectedID }
-        #expect(journal.filter { $0.kind != "decision" }.map { "\($0.kind):\($0.record.action)" }
-            == ["intent:unprotect", "outcome:unprotect", "intent:terminate", "outcome:terminate"])
+        let journal = try Ledger.openReadOnly(path: world.database).journal().filter {
+            $0.record.clusterID == protectedID
+        }
+        #expect(
+            journal.filter { $0.kind != "decision" }.map { "\($0.kind):\($0.record.action)" }
+                == ["intent:unprotect", "outcome:unprotect", "intent:terminate", "outcome:terminate"]
+        )
     }
 
     @Test("redrivable executions get the redrive grace; a redriven execution's cluster is live again")
@@ -179,17 +210,30 @@ struct ReconcileScenarioTests {
         let directory = try TestPaths.temporaryDirectory()
         let config = directory + "/bad.toml"
         try "[policy]\ngrace = \"15m\"\nmax_termination = 3\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let environment = ["HOME": directory, "PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1"]
+        let environment = [
+            "HOME": directory, "PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1",
+        ]
         let costguard = TestPaths.productsDirectory + "/costguard"
-        let bad = try await runToCompletion(costguard, ["reconcile", "--config", config, "--database", directory + "/l.sqlite"], environment: environment)
+        let bad = try await runToCompletion(
+            costguard,
+            ["reconcile", "--config", config, "--database", directory + "/l.sqlite"],
+            environment: environment
+        )
         #expect(bad.status == ExitStatus.configuration.rawValue)
         #expect(bad.stderr.contains("\(config) line 3: unknown key 'policy.max_termination'"), "\(bad.stderr)")
         try "[policy]\ngrace = \"soon\"\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let value = try await runToCompletion(costguard, ["reconcile", "--config", config, "--database", directory + "/l.sqlite"], environment: environment)
+        let value = try await runToCompletion(
+            costguard,
+            ["reconcile", "--config", config, "--database", directory + "/l.sqlite"],
+            environment: environment
+        )
         #expect(value.stderr.contains("line 2: policy.grace = \"soon\" is not a duration"), "\(value.stderr)")
         let flag = try await runToCompletion(costguard, ["reconcile", "--grace", "later"], environment: environment)
         #expect(flag.status == ExitStatus.usage.rawValue)
         #expect(flag.stderr.contains("--grace 'later' is not a duration"))
-        #expect(!FileManager.default.fileExists(atPath: directory + "/l.sqlite"), "a refused run must not create a ledger")
+        #expect(
+            !FileManager.default.fileExists(atPath: directory + "/l.sqlite"),
+            "a refused run must not create a ledger"
+        )
     }
 }

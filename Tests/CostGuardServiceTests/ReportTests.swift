@@ -8,15 +8,21 @@ import Testing
 /// `costguard report` and `journal`, the real binary, on a ledger filled by real reconcile passes on the emulator.
 @Suite("Report and journal", .serialized)
 struct ReportTests {
-    static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden").path
+    static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Golden"
+    ).path
 
     /// Replaces what differs between runs (cluster ids, times, request ids) with stable placeholders.
     static func normalize(_ text: String, names: [String: String]) -> String {
         var out = text
-        for (id, name) in names.sorted(by: { $0.key < $1.key }) { out = out.replacingOccurrences(of: id, with: "j-<\(name)>") }
+        for (id, name) in names.sorted(by: { $0.key < $1.key }) {
+            out = out.replacingOccurrences(of: id, with: "j-<\(name)>")
+        }
         out = out.replacingOccurrences(
-            of: #"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{3})?Z?)?"#, with: "<time>",
-            options: .regularExpression)
+            of: #"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{3})?Z?)?"#,
+            with: "<time>",
+            options: .regularExpression
+        )
         out = out.replacingOccurrences(of: #"idle [0-9dhms]+"#, with: "idle <duration>", options: .regularExpression)
         return out
     }
@@ -28,9 +34,16 @@ struct ReportTests {
         }
         let expected = try String(contentsOfFile: path, encoding: .utf8)
         if actual != expected {
-            try? actual.write(toFile: NSTemporaryDirectory() + "costguard-golden-actual-" + name, atomically: true, encoding: .utf8)
+            try? actual.write(
+                toFile: NSTemporaryDirectory() + "costguard-golden-actual-" + name,
+                atomically: true,
+                encoding: .utf8
+            )
         }
-        #expect(actual == expected, "\(name) differs from its golden file; run with COSTGUARD_UPDATE_GOLDEN=1 to update after review")
+        #expect(
+            actual == expected,
+            "\(name) differs from its golden file; run with COSTGUARD_UPDATE_GOLDEN=1 to update after review"
+        )
     }
 
     @Test("golden table, JSON (validated against its schema) and CSV (round-tripped through Python's csv)")
@@ -54,8 +67,13 @@ struct ReportTests {
         var outputs: [String: String] = [:]
         for format in ["table", "json", "csv"] {
             let result = try await runToCompletion(
-                costguard, ["report", "--database", world.database, "--all", "--sort", "name", "--format", format, "--config", config],
-                environment: environment)
+                costguard,
+                [
+                    "report", "--database", world.database, "--all", "--sort", "name", "--format", format, "--config",
+                    config,
+                ],
+                environment: environment
+            )
             #expect(result.status == 0, "\(result.stderr)")
             #expect(!result.stdout.contains("\u{1B}["), "no colour when NO_COLOR is set or stdout is not a terminal")
             outputs[format] = result.stdout
@@ -83,22 +101,35 @@ struct ReportTests {
             """
         let validated = try await runToCompletion(
             TestPaths.python,
-            ["-c", check, TestPaths.repositoryRoot + "/Deploy/schemas/report-v1.schema.json", directory + "/report.json", directory + "/report.csv"],
-            environment: ["PATH": "/usr/bin:/bin"])
+            [
+                "-c", check, TestPaths.repositoryRoot + "/Deploy/schemas/report-v1.schema.json",
+                directory + "/report.json", directory + "/report.csv",
+            ],
+            environment: ["PATH": "/usr/bin:/bin"]
+        )
         #expect(validated.status == 0, "\(validated.stderr.suffix(1500))")
         #expect(validated.stdout.hasPrefix("ok 7"))
 
         // The journal in JSON parses, and lists the terminations with their request ids.
-        let journal = try await runToCompletion(costguard, ["journal", "--database", world.database, "--format", "json"], environment: environment)
+        let journal = try await runToCompletion(
+            costguard,
+            ["journal", "--database", world.database, "--format", "json"],
+            environment: environment
+        )
         let document = try JSONSerialization.jsonObject(with: Data(journal.stdout.utf8)) as? [String: Any]
         let entries = document?["entries"] as? [[String: Any]] ?? []
         #expect(entries.filter { $0["kind"] as? String == "outcome" && $0["requestId"] != nil }.count == 2)
         let filtered = try await runToCompletion(
-            costguard, ["report", "--database", world.database, "--status", "protected", "--format", "csv"], environment: environment)
+            costguard,
+            ["report", "--database", world.database, "--status", "protected", "--format", "csv"],
+            environment: environment
+        )
         #expect(filtered.stdout.split(separator: "\r\n").count == 2)
     }
 
-    @Test("the orphan cost (gauge and the report's 'Leaking now') counts orphans (self-terminating ones too): not live, shared, grace, exempt, unknown or resolved clusters")
+    @Test(
+        "the orphan cost (gauge and the report's 'Leaking now') counts orphans (self-terminating ones too): not live, shared, grace, exempt, unknown or resolved clusters"
+    )
     func orphanCostGauge() throws {
         let now = Timestamp.systemNow()
         let ledger = try Ledger.open(path: try TestPaths.temporaryDirectory() + "/ledger.sqlite", now: now)
@@ -106,11 +137,20 @@ struct ReportTests {
         let dispositions = Disposition.allCases
         for number in dispositions.indices { try ledger.testing_writeBatch(number: number, now: now) }
         let created = now.adding(.seconds(-10 * 3600)).iso8601
-        try ledger.testing_execute(dispositions.enumerated().map { number, disposition in
-            "UPDATE clusters SET disposition = '\(disposition.rawValue)', state = 'WAITING', normalized_instance_hours = 100, "
-                + "cluster_created_at = '\(created)' WHERE id = 'j-BATCH\(number)'"
-        })
-        let report = ReportBuilder.build(try ledger.reportRecords(), options: { var o = ReportOptions(now: now); o.all = true; return o }())
+        try ledger.testing_execute(
+            dispositions.enumerated().map { number, disposition in
+                "UPDATE clusters SET disposition = '\(disposition.rawValue)', state = 'WAITING', normalized_instance_hours = 100, "
+                    + "cluster_created_at = '\(created)' WHERE id = 'j-BATCH\(number)'"
+            }
+        )
+        let report = ReportBuilder.build(
+            try ledger.reportRecords(),
+            options: {
+                var o = ReportOptions(now: now)
+                o.all = true
+                return o
+            }()
+        )
         let each = try #require(report.clusters.first?.costPerHourUSD)
         #expect(each > 0)
         #expect(Set(report.clusters.compactMap(\.costPerHourUSD)) == [each], "every cluster costs the same")

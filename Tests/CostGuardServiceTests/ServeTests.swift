@@ -21,7 +21,9 @@ final class NotifySocket: @unchecked Sendable {
         let bytes = Array(path.utf8)
         withUnsafeMutableBytes(of: &address.sun_path) { buffer in for (i, b) in bytes.enumerated() { buffer[i] = b } }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard bound == 0 else { throw TestKitError("bind \(path) failed") }
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
@@ -41,7 +43,9 @@ final class NotifySocket: @unchecked Sendable {
     }
 
     var messages: [String] { lock.withLock { received.map(\.1) } }
-    func times(of text: String) -> [ContinuousClock.Instant] { lock.withLock { received.filter { $0.1.contains(text) }.map(\.0) } }
+    func times(of text: String) -> [ContinuousClock.Instant] {
+        lock.withLock { received.filter { $0.1.contains(text) }.map(\.0) }
+    }
 
     /// Waits until a message containing `text` has arrived `count` times.
     func wait(for text: String, count: Int = 1, timeout: Duration = .seconds(30)) async -> Bool {
@@ -62,13 +66,19 @@ final class NotifySocket: @unchecked Sendable {
 /// `costguard serve`, the real binary, with a test-owned NOTIFY_SOCKET, against the emulator.
 @Suite("costguard serve", .serialized)
 struct ServeTests {
-    @Test("READY, STATUS, watchdog pings, the instance lock, SIGHUP reloads (and rejects a broken config), SIGTERM exits 0")
+    @Test(
+        "READY, STATUS, watchdog pings, the instance lock, SIGHUP reloads (and rejects a broken config), SIGTERM exits 0"
+    )
     func daemon() async throws {
         let world = try await ReconcileScenarioTests().makeWorld(only: ["stopped-while-waiting", "failed"])
         defer { world.emulator.stop() }
         let notify = try NotifySocket()
         let config = (world.environment["HOME"] ?? "/tmp") + "/serve.toml"
-        try "dry_run = true\n[policy]\ngrace = \"0s\"\nredrive_grace = \"0s\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "dry_run = true\n[policy]\ngrace = \"0s\"\nredrive_grace = \"0s\"\n".write(
+            toFile: config,
+            atomically: true,
+            encoding: .utf8
+        )
         var environment = world.environment
         environment["NOTIFY_SOCKET"] = notify.path
         // 2 s: a ping is sent only while AWS calls complete within the period, and on a loaded CI machine one
@@ -77,9 +87,11 @@ struct ServeTests {
         let metricsPort = freeLoopbackPort()
         let serve = Process()
         serve.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        serve.arguments = ["--default-signal=INT,TERM,HUP", TestPaths.productsDirectory + "/costguard", "serve",
-                           "--database", world.database, "--config", config, "--interval", "2s",
-                           "--metrics-address", "127.0.0.1:\(metricsPort)"]
+        serve.arguments = [
+            "--default-signal=INT,TERM,HUP", TestPaths.productsDirectory + "/costguard", "serve",
+            "--database", world.database, "--config", config, "--interval", "2s",
+            "--metrics-address", "127.0.0.1:\(metricsPort)",
+        ]
         serve.environment = environment
         serve.standardOutput = FileHandle.nullDevice
         serve.standardError = FileHandle.nullDevice
@@ -89,13 +101,13 @@ struct ServeTests {
         #expect(await notify.wait(for: "READY=1"), "\(notify.messages)")
         #expect(await notify.wait(for: "STATUS=pass 1:"), "\(notify.messages)")
         #if os(Linux)
-            // Only FoundationEssentials is loaded: Foundation, FoundationInternationalization and ICU would add ~6 MB
-            // of resident memory to a daemon budgeted at 40 MB (Benchmarks/README.md).
-            let maps = try String(contentsOfFile: "/proc/\(serve.processIdentifier)/maps", encoding: .utf8)
-            #expect(maps.contains("libFoundationEssentials"))
-            for library in ["libFoundation.so", "libFoundationInternationalization", "lib_FoundationICU"] {
-                #expect(!maps.contains(library), "serve loaded \(library)")
-            }
+        // Only FoundationEssentials is loaded: Foundation, FoundationInternationalization and ICU would add ~6 MB
+        // of resident memory to a daemon budgeted at 40 MB (Benchmarks/README.md).
+        let maps = try String(contentsOfFile: "/proc/\(serve.processIdentifier)/maps", encoding: .utf8)
+        #expect(maps.contains("libFoundationEssentials"))
+        for library in ["libFoundation.so", "libFoundationInternationalization", "lib_FoundationICU"] {
+            #expect(!maps.contains(library), "serve loaded \(library)")
+        }
         #endif
         #expect(notify.messages.contains { $0.contains("STATUS=pass 1: attention") })
         // Watchdog pings every WATCHDOG_USEC/2 = 1 s while healthy.
@@ -109,17 +121,24 @@ struct ServeTests {
 
         // /metrics, parsed by the Prometheus client library's own text parser: the pass counter moves.
         func scrape() async throws -> [String: Double] {
-            let result = try await runToCompletion(TestPaths.python, ["-c", """
-                import sys, urllib.request
-                from prometheus_client.parser import text_string_to_metric_families
-                text = urllib.request.urlopen(sys.argv[1] + "/metrics", timeout=5).read().decode()
-                for family in text_string_to_metric_families(text):
-                    for sample in family.samples:
-                        labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
-                        print(f"{sample.name}{{{labels}}} {sample.value}")
-                health = urllib.request.urlopen(sys.argv[1] + "/healthz", timeout=5)
-                print(f"healthz{{}} {health.status}")
-                """, "http://127.0.0.1:\(metricsPort)"], environment: ["PATH": "/usr/bin:/bin"])
+            let result = try await runToCompletion(
+                TestPaths.python,
+                [
+                    "-c",
+                    """
+                    import sys, urllib.request
+                    from prometheus_client.parser import text_string_to_metric_families
+                    text = urllib.request.urlopen(sys.argv[1] + "/metrics", timeout=5).read().decode()
+                    for family in text_string_to_metric_families(text):
+                        for sample in family.samples:
+                            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                            print(f"{sample.name}{{{labels}}} {sample.value}")
+                    health = urllib.request.urlopen(sys.argv[1] + "/healthz", timeout=5)
+                    print(f"healthz{{}} {health.status}")
+                    """, "http://127.0.0.1:\(metricsPort)",
+                ],
+                environment: ["PATH": "/usr/bin:/bin"]
+            )
             guard result.status == 0 else { throw TestKitError("scrape failed: \(result.stderr)") }
             var samples: [String: Double] = [:]
             for line in result.stdout.split(separator: "\n") {
@@ -139,7 +158,10 @@ struct ServeTests {
         let seen = Int(first["costguard_passes_total{outcome=attention}"] ?? 0)
         #expect(await notify.wait(for: "STATUS=pass \(seen + 1):"), "\(notify.messages)")
         let later = try await scrape()
-        #expect((later["costguard_passes_total{outcome=attention}"] ?? 0) > (first["costguard_passes_total{outcome=attention}"] ?? 0))
+        #expect(
+            (later["costguard_passes_total{outcome=attention}"] ?? 0)
+                > (first["costguard_passes_total{outcome=attention}"] ?? 0)
+        )
         // The ledger's read-cache hits: a counter from the first pass on, never going back.
         let hitsBefore = try #require(first["costguard_ledger_cache_hits_total{}"], "\(first.keys.sorted())")
         #expect((later["costguard_ledger_cache_hits_total{}"] ?? -1) >= hitsBefore)
@@ -152,7 +174,8 @@ struct ServeTests {
         let second = try await runToCompletion(
             TestPaths.productsDirectory + "/costguard",
             ["reconcile", "--database", world.database, "--grace", "0s", "--config", everyOpen],
-            environment: world.environment)
+            environment: world.environment
+        )
         #expect(second.status == ExitStatus.locked.rawValue, "\(second.stderr)")
         #expect(second.stderr.contains("pid \(serve.processIdentifier) costguard serve"), "\(second.stderr)")
         #expect(try Ledger.openReadOnly(path: world.database).lastQuickCheck()?.checkedAt == checkedBefore.checkedAt)
@@ -168,7 +191,11 @@ struct ServeTests {
         #expect(notify.messages.contains { $0.contains("RELOADING=1") && $0.contains("MONOTONIC_USEC=") })
         #expect(serve.isRunning)
         // A valid one changes behaviour: dry run off, the next pass terminates the orphans.
-        try "dry_run = false\n[policy]\ngrace = \"0s\"\nredrive_grace = \"0s\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "dry_run = false\n[policy]\ngrace = \"0s\"\nredrive_grace = \"0s\"\n".write(
+            toFile: config,
+            atomically: true,
+            encoding: .utf8
+        )
         kill(serve.processIdentifier, SIGHUP)
         #expect(await notify.wait(for: "configuration reloaded"), "\(notify.messages)")
         #expect(await notify.wait(for: "terminated 2;", timeout: .seconds(20)), "\(notify.messages)")
@@ -192,14 +219,18 @@ struct ServeWatchdogTests {
     @Test("a pass whose AWS calls hang stops the watchdog pings (systemd then restarts the service)")
     func hungPassStopsPings() async throws {
         // Every AWS answer takes 20 s: the first pass hangs in ListStateMachines.
-        let server = try await ScriptedServer.start(rules: [["delay": 20, "body": ["json": ["stateMachines": [] as [String]]]]])
+        let server = try await ScriptedServer.start(rules: [
+            ["delay": 20, "body": ["json": ["stateMachines": [] as [String]]]]
+        ])
         defer { server.stop() }
         let notify = try NotifySocket()
         let home = try TestPaths.temporaryDirectory()
         let serve = Process()
         serve.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        serve.arguments = ["--default-signal=INT,TERM,HUP", TestPaths.productsDirectory + "/costguard", "serve",
-                           "--database", home + "/ledger.sqlite", "--interval", "1s", "--metrics-address", "off"]
+        serve.arguments = [
+            "--default-signal=INT,TERM,HUP", TestPaths.productsDirectory + "/costguard", "serve",
+            "--database", home + "/ledger.sqlite", "--interval", "1s", "--metrics-address", "off",
+        ]
         serve.environment = [
             "HOME": home, "PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1",
             "AWS_ENDPOINT_URL": server.url, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
@@ -208,7 +239,12 @@ struct ServeWatchdogTests {
         serve.standardOutput = FileHandle.nullDevice
         serve.standardError = FileHandle.nullDevice
         try serve.run()
-        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL); serve.waitUntilExit() } }
+        defer {
+            if serve.isRunning {
+                kill(serve.processIdentifier, SIGKILL)
+                serve.waitUntilExit()
+            }
+        }
         #expect(await notify.wait(for: "READY=1"))
         // Allow the pings sent before the pass started; after that, none for the watchdog period and well beyond.
         try await Task.sleep(for: .milliseconds(1500))
@@ -223,14 +259,21 @@ struct ServeWatchdogTests {
 
 @Suite("costguard serve: stopping and crashing mid-pass", .serialized)
 struct ServeStopTests {
-    func startServe(_ world: ReconcileScenarioTests.World, notify: NotifySocket?, extra: [String] = []) throws -> Process {
+    func startServe(
+        _ world: ReconcileScenarioTests.World,
+        notify: NotifySocket?,
+        extra: [String] = []
+    ) throws -> Process {
         var environment = world.environment
         if let notify { environment["NOTIFY_SOCKET"] = notify.path }
         let serve = Process()
         serve.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        serve.arguments = ["--default-signal=INT,TERM,HUP", TestPaths.productsDirectory + "/costguard", "serve",
-                           "--database", world.database, "--interval", "1s", "--grace", "0s", "--redrive-grace", "0s",
-                           "--metrics-address", "off"] + extra
+        serve.arguments =
+            [
+                "--default-signal=INT,TERM,HUP", TestPaths.productsDirectory + "/costguard", "serve",
+                "--database", world.database, "--interval", "1s", "--grace", "0s", "--redrive-grace", "0s",
+                "--metrics-address", "off",
+            ] + extra
         serve.environment = environment
         serve.standardOutput = FileHandle.nullDevice
         serve.standardError = FileHandle.nullDevice
@@ -258,19 +301,28 @@ struct ServeStopTests {
         #expect(try ledger.openIntents().isEmpty)
     }
 
-    @Test("SIGKILL 50 times at random points of passes (some between a journal intent and its call), then a restart: the ledger checks out and every orphan is handled once")
+    @Test(
+        "SIGKILL 50 times at random points of passes (some between a journal intent and its call), then a restart: the ledger checks out and every orphan is handled once"
+    )
     func sigkillAndRestart() async throws {
         let world = try await ReconcileScenarioTests().makeWorld(
-            only: ["stopped-while-waiting", "failed", "timed-out", "parallel-branch", "map-iteration", "stopped-while-starting"])
+            only: [
+                "stopped-while-waiting", "failed", "timed-out", "parallel-branch", "map-iteration",
+                "stopped-while-starting",
+            ])
         defer { world.emulator.stop() }
         // TerminateJobFlows is held 1.5 s by a proxy: a kill can land after the intent is journaled and before the
         // call reaches the emulator. One termination per pass spreads the orphans over many rounds.
         let port = freeLoopbackPort()
         let proxy = try await BackgroundProcess.start(
             TestPaths.python,
-            [TestPaths.emulatorScript("fault_proxy.py"), "--port", "\(port)", "--upstream", world.emulator.endpoint,
-             "--rate", "0", "--delay", "TerminateJobFlows=1.5"],
-            environment: ["PATH": "/usr/bin:/bin"], readyPrefix: "ready")
+            [
+                TestPaths.emulatorScript("fault_proxy.py"), "--port", "\(port)", "--upstream", world.emulator.endpoint,
+                "--rate", "0", "--delay", "TerminateJobFlows=1.5",
+            ],
+            environment: ["PATH": "/usr/bin:/bin"],
+            readyPrefix: "ready"
+        )
         defer { proxy.stop() }
         var proxied = world
         proxied.environment["AWS_ENDPOINT_URL"] = "http://127.0.0.1:\(port)"
@@ -279,8 +331,10 @@ struct ServeStopTests {
         let rounds = Int(ProcessInfo.processInfo.environment["COSTGUARD_SIGKILL_ROUNDS"] ?? "") ?? 50
         func ledgerCheck() async throws -> (status: Int32, stdout: String, stderr: String) {
             try await runToCompletion(
-                TestPaths.productsDirectory + "/costguard", ["ledger", "check", "--database", world.database],
-                environment: world.environment)
+                TestPaths.productsDirectory + "/costguard",
+                ["ledger", "check", "--database", world.database],
+                environment: world.environment
+            )
         }
         // Where a pass reaches its termination depends on how fast the machine is (CI once drew 50 random waits and
         // none fell in the 1.5 s window), so every fifth round, the first among them, waits for the intent itself:
@@ -289,7 +343,8 @@ struct ServeStopTests {
             let deadline = ContinuousClock.now + limit
             while ContinuousClock.now < deadline {
                 if let ledger = try? Ledger.openReadOnly(path: world.database),
-                   let open = try? ledger.openIntents(), !open.isEmpty {
+                    let open = try? ledger.openIntents(), !open.isEmpty
+                {
                     return true
                 }
                 try? await Task.sleep(for: .milliseconds(20))
@@ -313,18 +368,26 @@ struct ServeStopTests {
                 // Killed before it created the ledger at all (on a loaded machine starting the process can take
                 // longer than the shortest wait): nothing recorded, and the check says how to create it.
                 let check = try await ledgerCheck()
-                #expect(check.status == 74 && check.stderr.contains("there is no ledger file here"), "round \(round): \(check.stderr)")
+                #expect(
+                    check.status == 74 && check.stderr.contains("there is no ledger file here"),
+                    "round \(round): \(check.stderr)"
+                )
                 continue
             }
             let killed = try Ledger.openReadOnly(path: world.database)
             if try !killed.openIntents().isEmpty { killedWithOpenIntent += 1 }
             // The ledger is created whole (built beside the path, then linked into place): a kill never leaves one
             // that is empty or half-migrated.
-            #expect(killed.schemaVersion == Migration.latestVersion, "round \(round): a kill left a ledger not fully created")
+            #expect(
+                killed.schemaVersion == Migration.latestVersion,
+                "round \(round): a kill left a ledger not fully created"
+            )
             let check = try await ledgerCheck()
             #expect(check.status == 0, "round \(round): \(check.stdout)")
         }
-        print("SIGKILL: \(rounds) kills, \(killedWithOpenIntent) with a journal intent open (between intent and outcome), \(killsOnIntent) of them made on seeing the intent")
+        print(
+            "SIGKILL: \(rounds) kills, \(killedWithOpenIntent) with a journal intent open (between intent and outcome), \(killsOnIntent) of them made on seeing the intent"
+        )
         #expect(killedWithOpenIntent >= 1, "no kill landed between an intent and its outcome")
         // A final, uninterrupted pass completes every interrupted record and handles the orphans.
         let final = try await world.reconcile(["--grace", "0s", "--redrive-grace", "0s"])
@@ -333,17 +396,25 @@ struct ServeStopTests {
         #expect(try ledger.openIntents().isEmpty)
         // What a kill during creation left beside the ledger, the next start removed.
         let directory = (world.database as NSString).deletingLastPathComponent
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".creating") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter {
+            $0.hasSuffix(".creating")
+        }
         #expect(leftovers == [], "temporary files of killed creations were left: \(leftovers)")
         let journal = try ledger.journal()
         for intent in journal.filter({ $0.kind == "intent" }) {
-            #expect(journal.filter { $0.intentSeq == intent.seq }.count == 1, "intent \(intent.seq) has no single outcome")
+            #expect(
+                journal.filter { $0.intentSeq == intent.seq }.count == 1,
+                "intent \(intent.seq) has no single outcome"
+            )
         }
         // Each orphan terminated, and at most one successful terminate outcome per cluster.
         let orphans = world.scenarios.values.flatMap(\.clusterIds)
         for id in orphans {
             #expect(["TERMINATED", "TERMINATING"].contains(try await world.state(id)), "\(id)")
-            #expect(journal.filter { $0.kind == "outcome" && $0.record.clusterID == id && $0.result == .succeeded }.count <= 1)
+            #expect(
+                journal.filter { $0.kind == "outcome" && $0.record.clusterID == id && $0.result == .succeeded }.count
+                    <= 1
+            )
         }
         #expect(try ledger.testing_count("SELECT count(*) FROM passes WHERE outcome = 'running'") == 0)
     }

@@ -51,16 +51,22 @@ public func fuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         // (swift-foundation's JSONScanner, computing an error's source location in deeply nested arrays — found by
         // this target, kept in regressions/lists/). The reader never hands such input on.
         let data = Data(bytes)
-        if let executions = try? JSONReader.read(bytes, { (reader: inout JSONReader) throws(JSONReadError) in
-            try SFN.ListExecutionsOutput(reading: &reader)
-        }) {
+        if let executions = try? JSONReader.read(
+            bytes,
+            { (reader: inout JSONReader) throws(JSONReadError) in
+                try SFN.ListExecutionsOutput(reading: &reader)
+            }
+        ) {
             guard executions == (try? JSONDecoder().decode(SFN.ListExecutionsOutput.self, from: data)) else {
                 fatalError("JSONReader and JSONDecoder disagree on a ListExecutions answer")
             }
         }
-        if let clusters = try? JSONReader.read(bytes, { (reader: inout JSONReader) throws(JSONReadError) in
-            try EMR.ListClustersOutput(reading: &reader)
-        }) {
+        if let clusters = try? JSONReader.read(
+            bytes,
+            { (reader: inout JSONReader) throws(JSONReadError) in
+                try EMR.ListClustersOutput(reading: &reader)
+            }
+        ) {
             guard clusters == (try? JSONDecoder().decode(EMR.ListClustersOutput.self, from: data)) else {
                 fatalError("JSONReader and JSONDecoder disagree on a ListClusters answer")
             }

@@ -1,4 +1,5 @@
 import CostGuardCore
+
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
 #else
@@ -35,13 +36,19 @@ public struct AWSSettings: Sendable {
     ///
     /// - Parameter profile: `--profile` (or the configuration file's profile), if given; else `AWS_PROFILE`,
     ///   `AWS_DEFAULT_PROFILE`, `default`, as for the other settings.
-    public static func caBundle(environment: [String: String], profile: String? = nil) throws(AWSError) -> (path: String, source: String)? {
+    public static func caBundle(
+        environment: [String: String],
+        profile: String? = nil
+    ) throws(AWSError) -> (path: String, source: String)? {
         func checked(_ path: String, _ source: String) throws(AWSError) -> (path: String, source: String) {
             guard FileManager.default.isReadableFile(atPath: path) else {
                 throw AWSError(
-                    kind: .configuration, service: "config", operation: "ca_bundle",
+                    kind: .configuration,
+                    service: "config",
+                    operation: "ca_bundle",
                     message: "cannot read the CA bundle \(path) (set by \(source)). Fix: point it at a readable PEM "
-                        + "file of certificates, or remove it")
+                        + "file of certificates, or remove it"
+                )
             }
             return (path, source)
         }
@@ -49,7 +56,10 @@ public struct AWSSettings: Sendable {
         let files = try SharedConfigFiles.load(environment: environment)
         let name = profileName(profile, environment: environment).name
         guard let value = files.profile(name)?["ca_bundle"], !value.isEmpty else { return nil }
-        return try checked(SharedConfigFiles.expand(value, home: environment["HOME"] ?? ""), "ca_bundle of profile \(name) in \(files.configPath)")
+        return try checked(
+            SharedConfigFiles.expand(value, home: environment["HOME"] ?? ""),
+            "ca_bundle of profile \(name) in \(files.configPath)"
+        )
     }
 
     /// Resolves the settings.
@@ -60,7 +70,9 @@ public struct AWSSettings: Sendable {
     ///   - profile: `--profile`, if given.
     ///   - transport: used only to ask IMDS for the region when nothing else sets it.
     public static func resolve(
-        environment: [String: String], region: String? = nil, profile: String? = nil,
+        environment: [String: String],
+        region: String? = nil,
+        profile: String? = nil,
         transport: any HTTPTransport
     ) async throws(AWSError) -> AWSSettings {
         let files = try SharedConfigFiles.load(environment: environment)
@@ -68,9 +80,12 @@ public struct AWSSettings: Sendable {
         let profileValues = files.profile(profileName)
         if explicitProfile, profileValues == nil {
             throw AWSError(
-                kind: .configuration, service: "config", operation: "profile",
+                kind: .configuration,
+                service: "config",
+                operation: "profile",
                 message: "the profile '\(profileName)' is in neither \(files.configPath) nor \(files.credentialsPath)"
-                    + (files.profileNames.isEmpty ? "" : " (found: \(files.profileNames.joined(separator: ", ")))"))
+                    + (files.profileNames.isEmpty ? "" : " (found: \(files.profileNames.joined(separator: ", ")))")
+            )
         }
         var candidates: [(String?, String)] = [
             (region, "--region"), (environment["AWS_REGION"], "AWS_REGION"),
@@ -92,28 +107,43 @@ public struct AWSSettings: Sendable {
         candidates.removeAll()
         guard let (regionName, regionSource) = resolvedRegion else {
             throw AWSError(
-                kind: .configuration, service: "config", operation: "region",
+                kind: .configuration,
+                service: "config",
+                operation: "region",
                 message: "no AWS region is set (EC2 instance metadata: \(metadataReason)). Fix: pass --region, set "
-                    + "AWS_REGION, or add 'region = …' to profile \(profileName) in \(files.configPath)")
+                    + "AWS_REGION, or add 'region = …' to profile \(profileName) in \(files.configPath)"
+            )
         }
         guard regionName.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }), !regionName.isEmpty else {
             throw AWSError(
-                kind: .configuration, service: "config", operation: "region",
-                message: "the region '\(regionName)' from \(regionSource) is not a region name like us-east-1")
+                kind: .configuration,
+                service: "config",
+                operation: "region",
+                message: "the region '\(regionName)' from \(regionSource) is not a region name like us-east-1"
+            )
         }
         let attemptsText = environment["AWS_MAX_ATTEMPTS"] ?? profileValues?["max_attempts"]
         var attempts = 3
         if let attemptsText {
             guard let value = Int(attemptsText), value >= 1 else {
                 throw AWSError(
-                    kind: .configuration, service: "config", operation: "max_attempts",
-                    message: "max_attempts must be a whole number ≥ 1, not '\(attemptsText)'")
+                    kind: .configuration,
+                    service: "config",
+                    operation: "max_attempts",
+                    message: "max_attempts must be a whole number ≥ 1, not '\(attemptsText)'"
+                )
             }
             attempts = value
         }
         return AWSSettings(
-            region: regionName, regionSource: regionSource, profileName: profileName,
-            profileExplicit: explicitProfile, files: files, environment: environment, maxAttempts: attempts)
+            region: regionName,
+            regionSource: regionSource,
+            profileName: profileName,
+            profileExplicit: explicitProfile,
+            files: files,
+            environment: environment,
+            maxAttempts: attempts
+        )
     }
 
     /// Standard-mode retry settings with `maxAttempts` from the environment or profile.
@@ -126,16 +156,27 @@ public struct AWSSettings: Sendable {
     /// The endpoint of `service` in this region.
     public func endpoint(_ service: AWSService) throws(AWSError) -> Endpoint {
         try Endpoint.resolve(
-            service, region: region, environment: environment, profile: files.profile(profileName), files: files)
+            service,
+            region: region,
+            environment: environment,
+            profile: files.profile(profileName),
+            files: files
+        )
     }
 
     /// A client for `service` that signs with `credentials`.
     public func client(
-        _ service: AWSService, credentials: any CredentialProvider, context: AWSCallContext
+        _ service: AWSService,
+        credentials: any CredentialProvider,
+        context: AWSCallContext
     ) throws(AWSError) -> AWSServiceClient {
         AWSServiceClient(
-            service: service, region: region, endpoint: try endpoint(service), credentials: credentials,
-            context: context)
+            service: service,
+            region: region,
+            endpoint: try endpoint(service),
+            credentials: credentials,
+            context: context
+        )
     }
 
     /// The default credential chain for these settings: environment (unless a profile was named), web identity
@@ -144,17 +185,37 @@ public struct AWSSettings: Sendable {
         let stsEndpoint = try endpoint(.sts)
         let region = self.region
         let makeSTS: STSClientFactory = { credentials in
-            STSClient(client: AWSServiceClient(
-                service: .sts, region: region, endpoint: stsEndpoint, credentials: credentials, context: context))
+            STSClient(
+                client: AWSServiceClient(
+                    service: .sts,
+                    region: region,
+                    endpoint: stsEndpoint,
+                    credentials: credentials,
+                    context: context
+                )
+            )
         }
         var sources: [any CredentialSource] = []
         if !profileExplicit { sources.append(EnvironmentCredentialSource(environment: environment)) }
-        sources.append(WebIdentityCredentialSource(
-            tokenFile: environment["AWS_WEB_IDENTITY_TOKEN_FILE"], roleARN: environment["AWS_ROLE_ARN"],
-            sessionName: environment["AWS_ROLE_SESSION_NAME"], origin: "environment", makeSTS: makeSTS))
-        sources.append(ProfileCredentialSource(
-            files: files, profileName: profileName, explicit: profileExplicit, environment: environment,
-            transport: context.transport, makeSTS: makeSTS))
+        sources.append(
+            WebIdentityCredentialSource(
+                tokenFile: environment["AWS_WEB_IDENTITY_TOKEN_FILE"],
+                roleARN: environment["AWS_ROLE_ARN"],
+                sessionName: environment["AWS_ROLE_SESSION_NAME"],
+                origin: "environment",
+                makeSTS: makeSTS
+            )
+        )
+        sources.append(
+            ProfileCredentialSource(
+                files: files,
+                profileName: profileName,
+                explicit: profileExplicit,
+                environment: environment,
+                transport: context.transport,
+                makeSTS: makeSTS
+            )
+        )
         sources.append(ContainerCredentialSource(environment: environment, transport: context.transport))
         sources.append(IMDSCredentialSource(environment: environment, transport: context.transport))
         return CredentialChain(sources: sources, now: context.now)

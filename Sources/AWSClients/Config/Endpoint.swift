@@ -74,10 +74,14 @@ public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
     /// profile's `[services]` block for the service, then the profile's `endpoint_url`, then the default — unless
     /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` (or the profile's `ignore_configured_endpoint_urls`) is true.
     public static func resolve(
-        _ service: AWSService, region: String, environment: [String: String],
-        profile: SharedConfigFiles.Profile?, files: SharedConfigFiles?
+        _ service: AWSService,
+        region: String,
+        environment: [String: String],
+        profile: SharedConfigFiles.Profile?,
+        files: SharedConfigFiles?
     ) throws(AWSError) -> Endpoint {
-        let ignore = (environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]
+        let ignore =
+            (environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]
             ?? profile?["ignore_configured_endpoint_urls"])?.lowercased() == "true"
         var candidates: [(String?, String)] = []
         if !ignore {
@@ -85,15 +89,20 @@ public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
             candidates.append((environment["AWS_ENDPOINT_URL_\(id)"], "AWS_ENDPOINT_URL_\(id)"))
             candidates.append((environment["AWS_ENDPOINT_URL"], "AWS_ENDPOINT_URL"))
             if let servicesName = profile?["services"], let block = files?.services[servicesName] {
-                candidates.append((block.blocks[id.lowercased()]?["endpoint_url"], "[services \(servicesName)] \(id.lowercased())"))
+                candidates.append(
+                    (block.blocks[id.lowercased()]?["endpoint_url"], "[services \(servicesName)] \(id.lowercased())")
+                )
             }
             candidates.append((profile?["endpoint_url"], "profile \(profile?.name ?? "") endpoint_url"))
         }
         for case let (value?, source) in candidates where !value.isEmpty {
             guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
                 throw AWSError(
-                    kind: .configuration, service: service.signingName, operation: "endpoint",
-                    message: "\(source) is '\(value)', which is not an http:// or https:// URL")
+                    kind: .configuration,
+                    service: service.signingName,
+                    operation: "endpoint",
+                    message: "\(source) is '\(value)', which is not an http:// or https:// URL"
+                )
             }
             return Endpoint(url: value.hasSuffix("/") ? String(value.dropLast()) : value, source: source)
         }

@@ -55,7 +55,9 @@ public struct SharedConfigFiles: Sendable {
             for section in try parse(text, path: configPath) {
                 if section.header == "default" {
                     // `[profile default]` wins over `[default]` when both exist, as in the CLI.
-                    if files.configProfiles["default"] == nil { files.configProfiles["default"] = section.profile("default") }
+                    if files.configProfiles["default"] == nil {
+                        files.configProfiles["default"] = section.profile("default")
+                    }
                 } else if section.header.hasPrefix("profile ") {
                     let name = section.header.dropFirst("profile ".count).trimmingWhitespaceAndNewlines
                     files.configProfiles[name] = section.profile(name)
@@ -142,15 +144,21 @@ public struct SharedConfigFiles: Sendable {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         guard let data = FileContents.read(path) else {
             throw AWSError(
-                kind: .configuration, service: "config", operation: "read",
-                message: "cannot read \(path); check its permissions")
+                kind: .configuration,
+                service: "config",
+                operation: "read",
+                message: "cannot read \(path); check its permissions"
+            )
         }
         return String(decoding: data, as: UTF8.self)
     }
 
     static func malformed(_ path: String, _ line: Int, _ problem: String) -> AWSError {
         AWSError(
-            kind: .configuration, service: "config", operation: "parse",
-            message: "\(path) line \(line): \(problem)")
+            kind: .configuration,
+            service: "config",
+            operation: "parse",
+            message: "\(path) line \(line): \(problem)"
+        )
     }
 }

@@ -1,5 +1,6 @@
 import AWSSigV4
 public import CostGuardCore
+
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
 #else
@@ -19,8 +20,12 @@ public struct AssumeRoleCredentialSource: CredentialSource {
     public let makeSTS: STSClientFactory
 
     public init(
-        roleARN: String, sessionName: String, externalID: String?, durationSeconds: Int?,
-        base: any CredentialSource, makeSTS: @escaping STSClientFactory
+        roleARN: String,
+        sessionName: String,
+        externalID: String?,
+        durationSeconds: Int?,
+        base: any CredentialSource,
+        makeSTS: @escaping STSClientFactory
     ) {
         self.roleARN = roleARN
         self.sessionName = sessionName
@@ -41,8 +46,14 @@ public struct AssumeRoleCredentialSource: CredentialSource {
         }
         let sts = makeSTS(StaticCredentialProvider(baseCredentials, name: base.name))
         do {
-            return .loaded(try await sts.assumeRole(
-                roleARN: roleARN, sessionName: sessionName, externalID: externalID, durationSeconds: durationSeconds))
+            return .loaded(
+                try await sts.assumeRole(
+                    roleARN: roleARN,
+                    sessionName: sessionName,
+                    externalID: externalID,
+                    durationSeconds: durationSeconds
+                )
+            )
         } catch {
             throw AWSError.credentials(name, "could not assume the role: \(error)")
         }
@@ -60,10 +71,17 @@ public struct WebIdentityCredentialSource: CredentialSource {
     public let origin: String
     public let makeSTS: STSClientFactory
 
-    public init(tokenFile: String?, roleARN: String?, sessionName: String?, origin: String, makeSTS: @escaping STSClientFactory) {
+    public init(
+        tokenFile: String?,
+        roleARN: String?,
+        sessionName: String?,
+        origin: String,
+        makeSTS: @escaping STSClientFactory
+    ) {
         self.tokenFile = tokenFile.flatMap { $0.isEmpty ? nil : $0 }
         self.roleARN = roleARN.flatMap { $0.isEmpty ? nil : $0 }
-        self.sessionName = sessionName.flatMap { $0.isEmpty ? nil : $0 } ?? "costguard-\(Int(Date().timeIntervalSince1970))"
+        self.sessionName =
+            sessionName.flatMap { $0.isEmpty ? nil : $0 } ?? "costguard-\(Int(Date().timeIntervalSince1970))"
         self.origin = origin
         self.makeSTS = makeSTS
     }
@@ -73,7 +91,10 @@ public struct WebIdentityCredentialSource: CredentialSource {
     public func load(now: Timestamp) async throws(AWSError) -> CredentialLoad {
         guard let tokenFile else { return .notConfigured("AWS_WEB_IDENTITY_TOKEN_FILE is not set") }
         guard let roleARN else {
-            throw AWSError.credentials(name, "a web identity token file is set but no role ARN (AWS_ROLE_ARN or role_arn)")
+            throw AWSError.credentials(
+                name,
+                "a web identity token file is set but no role ARN (AWS_ROLE_ARN or role_arn)"
+            )
         }
         guard let data = FileManager.default.contents(atPath: tokenFile), !data.isEmpty else {
             throw AWSError.credentials(name, "cannot read the web identity token file \(tokenFile)")
@@ -81,7 +102,9 @@ public struct WebIdentityCredentialSource: CredentialSource {
         let token = String(decoding: data, as: UTF8.self).trimmingWhitespaceAndNewlines
         let sts = makeSTS(StaticCredentialProvider(AWSCredentials(accessKeyID: "", secretAccessKey: ""), name: "none"))
         do {
-            return .loaded(try await sts.assumeRoleWithWebIdentity(roleARN: roleARN, sessionName: sessionName, token: token))
+            return .loaded(
+                try await sts.assumeRoleWithWebIdentity(roleARN: roleARN, sessionName: sessionName, token: token)
+            )
         } catch {
             throw AWSError.credentials(name, "could not assume \(roleARN) with the web identity token: \(error)")
         }

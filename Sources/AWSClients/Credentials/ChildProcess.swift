@@ -1,9 +1,10 @@
+internal import Dispatch
+
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Darwin)
 internal import Darwin
 #endif
-internal import Dispatch
 
 /// Runs a program to its end (for `credential_process`): `posix_spawnp` (a name without `/` is looked up in `PATH`),
 /// standard input from `/dev/null`, standard output and error read as they come, so a child that prints a lot
@@ -40,7 +41,8 @@ enum ChildProcess {
 
     /// Runs `arguments` (the program first) on a Dispatch worker, off the concurrency pool: the reads block.
     static func run(_ arguments: [String]) async throws(Failure) -> Finished {
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Finished, Failure>, Never>) in
+        let result = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<Finished, Failure>, Never>) in
             DispatchQueue.global().async { continuation.resume(returning: runBlocking(arguments)) }
         }
         return try result.get()
@@ -62,9 +64,9 @@ enum ChildProcess {
         }
 
         #if canImport(Darwin)
-            var actions: posix_spawn_file_actions_t? = nil
+        var actions: posix_spawn_file_actions_t? = nil
         #else
-            var actions = posix_spawn_file_actions_t()
+        var actions = posix_spawn_file_actions_t()
         #endif
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -96,7 +98,10 @@ enum ChildProcess {
         var errors: [UInt8] = []
         var overflow = false
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-        var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0),
+            pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0),
+        ]
         while fds.contains(where: { $0.fd >= 0 }) {
             if poll(&fds, nfds_t(fds.count), -1) < 0 {
                 if errno == EINTR { continue }

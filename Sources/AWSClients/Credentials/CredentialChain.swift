@@ -24,7 +24,8 @@ public actor CredentialChain: CredentialProvider {
     public private(set) var loads = 0
 
     public init(
-        sources: [any CredentialSource], refreshBefore: Duration = .seconds(300),
+        sources: [any CredentialSource],
+        refreshBefore: Duration = .seconds(300),
         now: @escaping @Sendable () -> Timestamp
     ) {
         self.sources = sources
@@ -91,7 +92,8 @@ public actor CredentialChain: CredentialProvider {
             "chain",
             "no AWS credentials found. Tried, in order: " + tried.joined(separator: "; ")
                 + ". Fix: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a profile in "
-                + "~/.aws/config, or run on EC2/ECS with a role")
+                + "~/.aws/config, or run on EC2/ECS with a role"
+        )
     }
 
     private static func await(_ task: Task<AWSCredentials, any Error>) async throws(AWSError) -> AWSCredentials {

@@ -23,9 +23,14 @@ public struct EnvironmentCredentialSource: CredentialSource {
         case (let key?, let secret?):
             let token = environment["AWS_SESSION_TOKEN"] ?? environment["AWS_SECURITY_TOKEN"]
             let expiration = environment["AWS_CREDENTIAL_EXPIRATION"].flatMap(Timestamp.init(iso8601:))
-            return .loaded(AWSCredentials(
-                accessKeyID: key, secretAccessKey: secret, sessionToken: token?.isEmpty == true ? nil : token,
-                expiration: expiration))
+            return .loaded(
+                AWSCredentials(
+                    accessKeyID: key,
+                    secretAccessKey: secret,
+                    sessionToken: token?.isEmpty == true ? nil : token,
+                    expiration: expiration
+                )
+            )
         }
     }
 }

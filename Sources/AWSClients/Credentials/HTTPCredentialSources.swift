@@ -1,5 +1,6 @@
 import AWSSigV4
 public import CostGuardCore
+
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
 #else
@@ -32,7 +33,11 @@ struct CredentialDocument: Decodable {
             expiration = parsed
         }
         return AWSCredentials(
-            accessKeyID: key, secretAccessKey: secret, sessionToken: Token ?? SessionToken, expiration: expiration)
+            accessKeyID: key,
+            secretAccessKey: secret,
+            sessionToken: Token ?? SessionToken,
+            expiration: expiration
+        )
     }
 
     static func decode(_ bytes: [UInt8], source: String) throws(AWSError) -> CredentialDocument {
@@ -60,7 +65,9 @@ public struct ContainerCredentialSource: CredentialSource {
         self.timeout = timeout
     }
 
-    static let allowedHTTPHosts: Set<String> = ["127.0.0.1", "localhost", "[::1]", "169.254.170.2", "169.254.170.23", "[fd00:ec2::23]"]
+    static let allowedHTTPHosts: Set<String> = [
+        "127.0.0.1", "localhost", "[::1]", "169.254.170.2", "169.254.170.23", "[fd00:ec2::23]",
+    ]
 
     public func load(now: Timestamp) async throws(AWSError) -> CredentialLoad {
         let url: String
@@ -68,11 +75,14 @@ public struct ContainerCredentialSource: CredentialSource {
             url = "http://169.254.170.2" + (relative.hasPrefix("/") ? relative : "/" + relative)
         } else if let full = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"], !full.isEmpty {
             let host = Endpoint(url: full, source: "").host.split(separator: ":").first.map(String.init) ?? ""
-            let loopback = host.hasPrefix("127.") || Self.allowedHTTPHosts.contains(host)
+            let loopback =
+                host.hasPrefix("127.") || Self.allowedHTTPHosts.contains(host)
                 || Self.allowedHTTPHosts.contains(Endpoint(url: full, source: "").host)
             guard full.hasPrefix("https://") || (full.hasPrefix("http://") && loopback) else {
                 throw AWSError.credentials(
-                    name, "AWS_CONTAINER_CREDENTIALS_FULL_URI must be HTTPS or a loopback/ECS/EKS address, not \(full)")
+                    name,
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI must be HTTPS or a loopback/ECS/EKS address, not \(full)"
+                )
             }
             url = full
         } else {
@@ -89,7 +99,10 @@ public struct ContainerCredentialSource: CredentialSource {
         }
         let response: HTTPResponse
         do {
-            response = try await transport.send(HTTPRequest(method: "GET", url: url, headers: headers), timeout: timeout)
+            response = try await transport.send(
+                HTTPRequest(method: "GET", url: url, headers: headers),
+                timeout: timeout
+            )
         } catch {
             throw AWSError.credentials(name, "no answer from \(url): \(error)")
         }
@@ -190,9 +203,12 @@ public struct IMDSCredentialSource: CredentialSource {
     func sessionToken() async throws -> String? {
         let response = try await transport.send(
             HTTPRequest(
-                method: "PUT", url: endpoint + "/latest/api/token",
-                headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")]),
-            timeout: timeout)
+                method: "PUT",
+                url: endpoint + "/latest/api/token",
+                headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")]
+            ),
+            timeout: timeout
+        )
         if response.status == 200 { return String(decoding: response.body, as: UTF8.self) }
         if [403, 404, 405].contains(response.status),
             environment["AWS_EC2_METADATA_V1_DISABLED"]?.lowercased() != "true"
@@ -207,7 +223,10 @@ public struct IMDSCredentialSource: CredentialSource {
         if let token { headers.append(("X-aws-ec2-metadata-token", token)) }
         let response: HTTPResponse
         do {
-            response = try await transport.send(HTTPRequest(method: "GET", url: endpoint + path, headers: headers), timeout: timeout)
+            response = try await transport.send(
+                HTTPRequest(method: "GET", url: endpoint + path, headers: headers),
+                timeout: timeout
+            )
         } catch {
             throw AWSError.credentials(name, "GET \(path) failed: \(error)")
         }

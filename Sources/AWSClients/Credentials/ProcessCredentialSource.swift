@@ -27,12 +27,18 @@ public struct ProcessCredentialSource: CredentialSource {
         }
         guard finished.succeeded else {
             let detail = String(decoding: finished.errors.prefix(300), as: UTF8.self).trimmingWhitespaceAndNewlines
-            throw AWSError.credentials(name, "'\(program)' \(finished.statusText)\(detail.isEmpty ? "" : ": \(detail)")")
+            throw AWSError.credentials(
+                name,
+                "'\(program)' \(finished.statusText)\(detail.isEmpty ? "" : ": \(detail)")"
+            )
         }
         let output = finished.output
         let document = try CredentialDocument.decode(Array(output), source: name)
         guard document.Version == 1 else {
-            throw AWSError.credentials(name, "the output must have \"Version\": 1 (got \(document.Version.map(String.init) ?? "none"))")
+            throw AWSError.credentials(
+                name,
+                "the output must have \"Version\": 1 (got \(document.Version.map(String.init) ?? "none"))"
+            )
         }
         return .loaded(try document.credentials(source: name))
     }

@@ -56,7 +56,9 @@ public struct PermissionProbe: Sendable {
             var iterator = sfn.listStateMachines().makeAsyncIterator()
             _ = try await iterator.next()
         }
-        await probe("states:DescribeStateMachine") { () async throws(AWSError) in _ = try await sfn.describeStateMachine(machine) }
+        await probe("states:DescribeStateMachine") { () async throws(AWSError) in
+            _ = try await sfn.describeStateMachine(machine)
+        }
         await probe("states:ListStateMachineVersions") { () async throws(AWSError) in
             var iterator = sfn.listStateMachineVersions(machine).makeAsyncIterator()
             _ = try await iterator.next()
@@ -65,7 +67,9 @@ public struct PermissionProbe: Sendable {
             var iterator = sfn.listExecutions(.stateMachine(machine), pageSize: 1).makeAsyncIterator()
             _ = try await iterator.next()
         }
-        await probe("states:DescribeExecution") { () async throws(AWSError) in _ = try await sfn.describeExecution(execution) }
+        await probe("states:DescribeExecution") { () async throws(AWSError) in
+            _ = try await sfn.describeExecution(execution)
+        }
         await probe("states:GetExecutionHistory") { () async throws(AWSError) in
             var iterator = sfn.getExecutionHistory(execution, pageSize: 1).makeAsyncIterator()
             _ = try await iterator.next()
@@ -78,7 +82,9 @@ public struct PermissionProbe: Sendable {
             var iterator = emr.listClusters(states: [.starting]).makeAsyncIterator()
             _ = try await iterator.next()
         }
-        await probe("elasticmapreduce:DescribeCluster") { () async throws(AWSError) in _ = try await emr.describeCluster(cluster) }
+        await probe("elasticmapreduce:DescribeCluster") { () async throws(AWSError) in
+            _ = try await emr.describeCluster(cluster)
+        }
         await probe("elasticmapreduce:ListInstanceGroups") { () async throws(AWSError) in
             var iterator = emr.listInstanceGroups(cluster).makeAsyncIterator()
             _ = try await iterator.next()

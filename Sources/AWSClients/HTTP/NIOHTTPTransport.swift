@@ -64,7 +64,12 @@ public struct NIOHTTPTransport: HTTPTransport {
         if !hasHost { headers.add(name: "Host", value: target.hostHeader) }
         let hasBody = !request.body.isEmpty || request.method == "POST" || request.method == "PUT"
         if hasBody { headers.replaceOrAdd(name: "Content-Length", value: String(request.body.count)) }
-        let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method), uri: target.uri, headers: headers)
+        let head = HTTPRequestHead(
+            version: .http1_1,
+            method: HTTPMethod(rawValue: request.method),
+            uri: target.uri,
+            headers: headers
+        )
         let body = hasBody && !request.body.isEmpty ? ByteBuffer(bytes: request.body) : nil
         let channel = connection.channel
         let promise = channel.eventLoop.makePromise(of: ExchangeResult.self)
@@ -130,7 +135,9 @@ public struct NIOHTTPTransport: HTTPTransport {
         if error is NIOConnectionError { return TransportError(.connect, "\(error)") }
         // A failed handshake (an untrusted certificate, a wrong host name) happens before any request byte leaves:
         // nothing reached the server. Any other TLS failure may come after the request was sent.
-        if let error = error as? NIOSSLError, case .handshakeFailed = error { return TransportError(.connect, "TLS: \(error)") }
+        if let error = error as? NIOSSLError, case .handshakeFailed = error {
+            return TransportError(.connect, "TLS: \(error)")
+        }
         if error is NIOSSLExtraError { return TransportError(.connect, "TLS: \(error)") }
         if error is NIOSSLError || error is BoringSSLError { return TransportError(.connectionLost, "TLS: \(error)") }
         return TransportError(.other, "\(error)")
@@ -140,8 +147,10 @@ public struct NIOHTTPTransport: HTTPTransport {
 extension TimeAmount {
     init(_ duration: Duration) {
         let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds.multipliedReportingOverflow(by: 1_000_000_000).overflow
-            ? .max : seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        self = .nanoseconds(
+            seconds.multipliedReportingOverflow(by: 1_000_000_000).overflow
+                ? .max : seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        )
     }
 }
 
@@ -180,7 +189,9 @@ struct Target {
         var host = Substring(authority)
         var port = tls ? 443 : 80
         if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { throw TransportError(.other, "'\(url)': unclosed IPv6 address") }
+            guard let close = authority.firstIndex(of: "]") else {
+                throw TransportError(.other, "'\(url)': unclosed IPv6 address")
+            }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
             if !after.isEmpty {
@@ -204,7 +215,11 @@ struct Target {
 
     /// Whether `host` is an IP literal (no SNI for those).
     static func isIPAddress(_ host: String) -> Bool {
-        host.contains(":") || (!host.isEmpty && host.utf8.allSatisfy { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".") })
+        host.contains(":")
+            || (!host.isEmpty
+                && host.utf8.allSatisfy {
+                    ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".")
+                })
     }
 }
 
@@ -314,7 +329,11 @@ final class ConnectionPool: Sendable {
                 for (key, connections) in idle {
                     var fresh: [PooledConnection] = []
                     for connection in connections {
-                        if connection.isFresh(notIdleBefore: stale) { fresh.append(connection) } else { expired.append(connection) }
+                        if connection.isFresh(notIdleBefore: stale) {
+                            fresh.append(connection)
+                        } else {
+                            expired.append(connection)
+                        }
                     }
                     idle[key] = fresh.isEmpty ? nil : fresh
                 }
@@ -342,7 +361,9 @@ final class ConnectionPool: Sendable {
 
     private func connect(_ key: Target.Key, deadline: NIODeadline) async throws -> any Channel {
         let remaining = deadline - .now()
-        guard remaining > .zero else { throw TransportError(.timeout, "no time left to connect to \(key.host):\(key.port)") }
+        guard remaining > .zero else {
+            throw TransportError(.timeout, "no time left to connect to \(key.host):\(key.port)")
+        }
         let context: NIOSSLContext?
         do {
             context = key.tls ? try tlsContext() : nil
@@ -360,7 +381,9 @@ final class ConnectionPool: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     var promise: EventLoopPromise<Void>?
                     if let context {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: context, serverHostname: serverName)
+                        )
                         promise = channel.eventLoop.makePromise(of: Void.self)
                         handshake.withLock { $0 = promise?.futureResult }
                     }
@@ -434,7 +457,11 @@ final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func begin(
-        head: HTTPRequestHead, body: ByteBuffer?, limit: Int, deadline: NIODeadline, promise: EventLoopPromise<ExchangeResult>
+        head: HTTPRequestHead,
+        body: ByteBuffer?,
+        limit: Int,
+        deadline: NIODeadline,
+        promise: EventLoopPromise<ExchangeResult>
     ) {
         guard let context, context.channel.isActive, pending == nil else {
             promise.fail(TransportError(.connect, Self.closedBeforeSending))
@@ -485,9 +512,14 @@ final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
             pending = nil
             current.timer?.cancel()
             var body = current.body
-            current.promise.succeed(ExchangeResult(
-                status: current.status, headers: current.headers, body: body.readBytes(length: body.readableBytes) ?? [],
-                keepAlive: current.keepAlive))
+            current.promise.succeed(
+                ExchangeResult(
+                    status: current.status,
+                    headers: current.headers,
+                    body: body.readBytes(length: body.readableBytes) ?? [],
+                    keepAlive: current.keepAlive
+                )
+            )
         }
     }
 

@@ -1,12 +1,13 @@
 import AWSSigV4
 public import CostGuardCore
 public import Logging
+internal import Synchronization
+
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
 #else
 internal import Foundation
 #endif
-internal import Synchronization
 
 /// What every AWS call shares: transport, retry strategy and quota, clock, sleeper, logger and call observer.
 public struct AWSCallContext: Sendable {
@@ -118,7 +119,10 @@ public struct AWSServiceClient: Sendable {
     public var answerCounts: (reused: Int, read: Int) { answers.counts }
 
     public init(
-        service: AWSService, region: String, endpoint: Endpoint, credentials: any CredentialProvider,
+        service: AWSService,
+        region: String,
+        endpoint: Endpoint,
+        credentials: any CredentialProvider,
         context: AWSCallContext
     ) {
         self.service = service
@@ -141,7 +145,10 @@ public struct AWSServiceClient: Sendable {
     ///   - idempotent: whether a failure after the request may have been applied can be retried.
     /// - Returns: the decoded response shape.
     public func callJSON<Input: Encodable, Output: Decodable>(
-        _ operation: String, _ input: Input, as output: Output.Type = Output.self, idempotent: Bool = true
+        _ operation: String,
+        _ input: Input,
+        as output: Output.Type = Output.self,
+        idempotent: Bool = true
     ) async throws(AWSError) -> Output {
         let request = try encodeJSON(operation, input)
         let response = try await sendJSON(operation, body: request, idempotent: idempotent)
@@ -162,10 +169,14 @@ public struct AWSServiceClient: Sendable {
             return try JSONDecoder().decode(Output.self, from: Data(body))
         } catch {
             throw AWSError(
-                kind: .malformedResponse, service: service.signingName, operation: operation,
+                kind: .malformedResponse,
+                service: service.signingName,
+                operation: operation,
                 message: "the response is not the expected JSON: \(Self.describe(error))",
-                statusCode: response.status, requestID: Self.requestID(response),
-                rawBody: String(decoding: response.body.prefix(2048), as: UTF8.self))
+                statusCode: response.status,
+                requestID: Self.requestID(response),
+                rawBody: String(decoding: response.body.prefix(2048), as: UTF8.self)
+            )
         }
     }
 
@@ -178,7 +189,12 @@ public struct AWSServiceClient: Sendable {
             }
             return Array(try JSONEncoder().encode(input))
         } catch {
-            throw AWSError(kind: .configuration, service: service.signingName, operation: operation, message: "\(error)")
+            throw AWSError(
+                kind: .configuration,
+                service: service.signingName,
+                operation: operation,
+                message: "\(error)"
+            )
         }
     }
 
@@ -188,16 +204,21 @@ public struct AWSServiceClient: Sendable {
             preconditionFailure("\(service) does not speak JSON")
         }
         return try await send(
-            operation, body: body,
+            operation,
+            body: body,
             headers: [
                 ("Content-Type", "application/x-amz-json-\(version)"), ("X-Amz-Target", "\(prefix).\(operation)"),
             ],
-            idempotent: idempotent, signed: true)
+            idempotent: idempotent,
+            signed: true
+        )
     }
 
     /// Calls a JSON-protocol operation whose answer carries nothing but its request id (the mutating calls).
     public func callJSONReturningRequestID<Input: Encodable>(
-        _ operation: String, _ input: Input, idempotent: Bool = true
+        _ operation: String,
+        _ input: Input,
+        idempotent: Bool = true
     ) async throws(AWSError) -> String? {
         Self.requestID(try await sendJSON(operation, body: try encodeJSON(operation, input), idempotent: idempotent))
     }
@@ -206,22 +227,34 @@ public struct AWSServiceClient: Sendable {
     ///
     /// - Parameter signed: `false` for the operations AWS serves without a signature (AssumeRoleWithWebIdentity).
     public func callQuery(
-        _ operation: String, _ parameters: [(String, String)], idempotent: Bool = true, signed: Bool = true
+        _ operation: String,
+        _ parameters: [(String, String)],
+        idempotent: Bool = true,
+        signed: Bool = true
     ) async throws(AWSError) -> String {
         guard case .query(let apiVersion) = wireProtocol else { preconditionFailure("\(service) does not speak query") }
         let pairs = [("Action", operation), ("Version", apiVersion)] + parameters
-        let form = pairs.map { "\(SigV4Signer.uriEncode($0.0, keepSlash: false))=\(SigV4Signer.uriEncode($0.1, keepSlash: false))" }
-            .joined(separator: "&")
+        let form = pairs.map {
+            "\(SigV4Signer.uriEncode($0.0, keepSlash: false))=\(SigV4Signer.uriEncode($0.1, keepSlash: false))"
+        }
+        .joined(separator: "&")
         let response = try await send(
-            operation, body: Array(form.utf8),
+            operation,
+            body: Array(form.utf8),
             headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
-            idempotent: idempotent, signed: signed)
+            idempotent: idempotent,
+            signed: signed
+        )
         return String(decoding: response.body, as: UTF8.self)
     }
 
     /// Signs and sends one call with retries; returns the successful response or throws the final error.
     func send(
-        _ operation: String, body: [UInt8], headers: [(String, String)], idempotent: Bool, signed: Bool
+        _ operation: String,
+        body: [UInt8],
+        headers: [(String, String)],
+        idempotent: Bool,
+        signed: Bool
     ) async throws(AWSError) -> HTTPResponse {
         var attempt = 0
         var retryCost = 0
@@ -235,16 +268,28 @@ public struct AWSServiceClient: Sendable {
                 if wait > .zero {
                     context.logger.debug(
                         "waiting for the rate limit",
-                        metadata: ["operation": "\(service.signingName):\(operation)", "wait": "\(wait)"])
+                        metadata: ["operation": "\(service.signingName):\(operation)", "wait": "\(wait)"]
+                    )
                     do {
                         try await context.sleep(wait)
                     } catch {
-                        throw AWSError(kind: .transport, service: service.signingName, operation: operation, message: "cancelled")
+                        throw AWSError(
+                            kind: .transport,
+                            service: service.signingName,
+                            operation: operation,
+                            message: "cancelled"
+                        )
                     }
                 }
             }
             // Credentials and signing failures are final: retrying would not change them.
-            let request = try await buildRequest(operation, body: body, headers: headers, payloadHash: payloadHash, signed: signed)
+            let request = try await buildRequest(
+                operation,
+                body: body,
+                headers: headers,
+                payloadHash: payloadHash,
+                signed: signed
+            )
             let failure: AWSError
             let decision: RetryClassifier.Decision
             var isTimeout = false
@@ -254,13 +299,21 @@ public struct AWSServiceClient: Sendable {
                     if let serverDate = response.header("Date").flatMap(HTTPDate.parse) {
                         // The header is whole seconds: the middle of its second is the better estimate.
                         context.clockSkew.observe(
-                            serverDate.millisecondsSinceEpoch + 500 - context.now().millisecondsSinceEpoch)
+                            serverDate.millisecondsSinceEpoch + 500 - context.now().millisecondsSinceEpoch
+                        )
                     }
                     context.retry.recordSuccess(retryCost: retryCost)
                     context.rateLimiter?.recordSuccess(region: region)
-                    context.observer(AWSCallRecord(
-                        service: service.signingName, operation: operation, outcome: "ok", attempts: attempt,
-                        throttles: throttles, requestID: Self.requestID(response)))
+                    context.observer(
+                        AWSCallRecord(
+                            service: service.signingName,
+                            operation: operation,
+                            outcome: "ok",
+                            attempts: attempt,
+                            throttles: throttles,
+                            requestID: Self.requestID(response)
+                        )
+                    )
                     return response
                 }
                 failure = decodeError(operation, response)
@@ -269,7 +322,9 @@ public struct AWSServiceClient: Sendable {
                     throttles += 1
                     context.rateLimiter?.recordThrottle(region: region)
                 }
-                if decision == .clockSkew, !skewRetried, let serverDate = response.header("Date").flatMap(HTTPDate.parse) {
+                if decision == .clockSkew, !skewRetried,
+                    let serverDate = response.header("Date").flatMap(HTTPDate.parse)
+                {
                     let offset = serverDate.millisecondsSinceEpoch - context.now().millisecondsSinceEpoch
                     if abs(offset) > 4 * 60 * 1000 {
                         // Signed with a clock AWS rejects: adopt the server's offset for every call, retry once.
@@ -277,31 +332,51 @@ public struct AWSServiceClient: Sendable {
                         skewRetried = true
                         context.logger.warning(
                             "clock skew detected; correcting",
-                            metadata: ["offset_ms": "\(offset)", "operation": "\(operation)"])
+                            metadata: ["offset_ms": "\(offset)", "operation": "\(operation)"]
+                        )
                         continue
                     }
                 }
             case .failure(let transportError):
                 if transportError.reason == .other && transportError.detail == "cancelled" {
-                    throw AWSError(kind: .transport, service: service.signingName, operation: operation, message: "cancelled")
+                    throw AWSError(
+                        kind: .transport,
+                        service: service.signingName,
+                        operation: operation,
+                        message: "cancelled"
+                    )
                 }
                 failure = AWSError(
-                    kind: .transport, service: service.signingName, operation: operation,
-                    message: transportError.description)
+                    kind: .transport,
+                    service: service.signingName,
+                    operation: operation,
+                    message: transportError.description
+                )
                 decision = RetryClassifier.classify(transportError)
                 isTimeout = transportError.reason == .timeout
             }
             guard
                 let (delay, cost) = context.retry.retry(
-                    after: attempt, decision: decision, idempotent: idempotent, isTimeout: isTimeout,
-                    random: context.random())
+                    after: attempt,
+                    decision: decision,
+                    idempotent: idempotent,
+                    isTimeout: isTimeout,
+                    random: context.random()
+                )
             else {
                 var final = failure
                 final.attempts = attempt
-                context.observer(AWSCallRecord(
-                    service: service.signingName, operation: operation,
-                    outcome: failure.kind == .transport ? "transport" : (failure.isThrottling ? "throttled" : "error"),
-                    attempts: attempt, throttles: throttles, requestID: failure.requestID))
+                context.observer(
+                    AWSCallRecord(
+                        service: service.signingName,
+                        operation: operation,
+                        outcome: failure.kind == .transport
+                            ? "transport" : (failure.isThrottling ? "throttled" : "error"),
+                        attempts: attempt,
+                        throttles: throttles,
+                        requestID: failure.requestID
+                    )
+                )
                 throw final
             }
             retryCost += cost
@@ -310,7 +385,8 @@ public struct AWSServiceClient: Sendable {
                 metadata: [
                     "service": "\(service.signingName)", "operation": "\(operation)", "attempt": "\(attempt)",
                     "delay": "\(delay)", "error": "\(failure.code ?? failure.message)",
-                ])
+                ]
+            )
             do {
                 try await context.sleep(delay)
             } catch {
@@ -333,7 +409,11 @@ public struct AWSServiceClient: Sendable {
     }
 
     func buildRequest(
-        _ operation: String, body: [UInt8], headers: [(String, String)], payloadHash: String, signed: Bool
+        _ operation: String,
+        body: [UInt8],
+        headers: [(String, String)],
+        payloadHash: String,
+        signed: Bool
     ) async throws(AWSError) -> HTTPRequest {
         var all: [(name: String, value: String)] = [("Host", endpoint.host)] + headers.map { (name: $0.0, value: $0.1) }
         all.append(("User-Agent", "costguard/\(CostGuardVersion.current)"))
@@ -341,10 +421,14 @@ public struct AWSServiceClient: Sendable {
             // Typed throws: a provider's failure is already an AWSError.
             let creds: AWSCredentials = try await credentials.credentials()
             let signer = SigV4Signer(credentials: creds, region: region, service: service.signingName)
-            let skewed = Timestamp(millisecondsSinceEpoch: context.now().millisecondsSinceEpoch + context.clockSkew.milliseconds)
+            let skewed = Timestamp(
+                millisecondsSinceEpoch: context.now().millisecondsSinceEpoch + context.clockSkew.milliseconds
+            )
             let signature = signer.sign(
-                SigV4Request(method: "POST", path: "/", headers: all, payloadHash: payloadHash), at: skewed,
-                keys: signingKeys)
+                SigV4Request(method: "POST", path: "/", headers: all, payloadHash: payloadHash),
+                at: skewed,
+                keys: signingKeys
+            )
             all.append(contentsOf: signature.headers)
         }
         return HTTPRequest(method: "POST", url: endpoint.url + "/", headers: all, body: body)
@@ -380,9 +464,15 @@ public struct AWSServiceClient: Sendable {
         }
         let requestID = Self.requestID(response) ?? (parsed ? XMLText.first("RequestId", in: text) : nil)
         return AWSError(
-            kind: .service, service: service.signingName, operation: operation,
-            code: code ?? (response.status == 429 ? "TooManyRequestsException" : nil), message: message,
-            statusCode: response.status, requestID: requestID, rawBody: parsed ? nil : text)
+            kind: .service,
+            service: service.signingName,
+            operation: operation,
+            code: code ?? (response.status == 429 ? "TooManyRequestsException" : nil),
+            message: message,
+            statusCode: response.status,
+            requestID: requestID,
+            rawBody: parsed ? nil : text
+        )
     }
 
     static func requestID(_ response: HTTPResponse) -> String? {
@@ -405,6 +495,7 @@ public struct AWSServiceClient: Sendable {
     }
 
     static func path(_ keys: [any CodingKey]) -> String {
-        keys.isEmpty ? "the top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        keys.isEmpty
+            ? "the top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
     }
 }

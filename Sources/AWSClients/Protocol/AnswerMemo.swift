@@ -1,10 +1,11 @@
 internal import CostGuardCore
+internal import Synchronization
+
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Darwin)
 internal import Darwin
 #endif
-internal import Synchronization
 
 /// The last answers to the list calls a pass repeats, with what was read from them: an answer byte for byte the same
 /// as the one kept for the same request is not read again.

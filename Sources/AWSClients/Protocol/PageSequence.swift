@@ -27,8 +27,11 @@ public struct PageSequence<Page: Sendable>: AsyncSequence, Sendable {
                 if seen.contains(nextToken) {
                     done = true
                     throw AWSError(
-                        kind: .malformedResponse, service: "pagination", operation: sequence.operation,
-                        message: "the service returned the same page token twice; the listing is incomplete")
+                        kind: .malformedResponse,
+                        service: "pagination",
+                        operation: sequence.operation,
+                        message: "the service returned the same page token twice; the listing is incomplete"
+                    )
                 }
                 seen.insert(nextToken)
                 token = nextToken

@@ -34,7 +34,9 @@ enum XMLText {
                         let scalar = Unicode.Scalar(code)
                     {
                         replacement = String(Character(scalar))
-                    } else if entity.hasPrefix("#"), let code = UInt32(entity.dropFirst()), let scalar = Unicode.Scalar(code) {
+                    } else if entity.hasPrefix("#"), let code = UInt32(entity.dropFirst()),
+                        let scalar = Unicode.Scalar(code)
+                    {
                         replacement = String(Character(scalar))
                     }
                 }

@@ -29,11 +29,14 @@ public final class RateLimiter: Sendable {
     public static func defaultQuota(service: String, operation: String, region: String) -> Quota {
         let large = ["us-east-1", "us-west-2", "eu-west-1"].contains(region)
         switch (service, operation) {
-        case ("states", "ListExecutions"): return large ? Quota(burst: 200, perSecond: 5) : Quota(burst: 100, perSecond: 2)
-        case ("states", "DescribeExecution"): return large ? Quota(burst: 300, perSecond: 15) : Quota(burst: 250, perSecond: 10)
+        case ("states", "ListExecutions"):
+            return large ? Quota(burst: 200, perSecond: 5) : Quota(burst: 100, perSecond: 2)
+        case ("states", "DescribeExecution"):
+            return large ? Quota(burst: 300, perSecond: 15) : Quota(burst: 250, perSecond: 10)
         case ("states", "GetExecutionHistory"): return Quota(burst: 400, perSecond: 20)
         case ("states", "DescribeStateMachineForExecution"): return Quota(burst: 200, perSecond: 1)
-        case ("states", "StopExecution"): return large ? Quota(burst: 1000, perSecond: 200) : Quota(burst: 500, perSecond: 25)
+        case ("states", "StopExecution"):
+            return large ? Quota(burst: 1000, perSecond: 200) : Quota(burst: 500, perSecond: 25)
         case ("states", _): return Quota(burst: 100, perSecond: 5)
         case ("elasticmapreduce", "TerminateJobFlows"), ("elasticmapreduce", "SetTerminationProtection"),
             ("elasticmapreduce", "CancelSteps"):
@@ -82,7 +85,8 @@ public final class RateLimiter: Sendable {
 
     /// The quota CostGuard keeps to for an operation: the account's (configured or AWS's default) × share.
     public func effectiveQuota(service: String, operation: String, region: String) -> Quota {
-        let full = configuration.quotas["\(service):\(operation)"] ?? configuration.quotas["\(service):*"]
+        let full =
+            configuration.quotas["\(service):\(operation)"] ?? configuration.quotas["\(service):*"]
             ?? Self.defaultQuota(service: service, operation: operation, region: region)
         return Quota(burst: max(1, full.burst * configuration.share), perSecond: full.perSecond * configuration.share)
     }

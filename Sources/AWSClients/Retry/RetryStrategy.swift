@@ -51,7 +51,11 @@ public final class RetryStrategy: Sendable {
     ///   - random: a number in `0..<1` (injected for tests).
     /// - Returns: the wait before the next attempt and the quota it cost, or `nil` to give up.
     public func retry(
-        after attempt: Int, decision: RetryClassifier.Decision, idempotent: Bool, isTimeout: Bool, random: Double
+        after attempt: Int,
+        decision: RetryClassifier.Decision,
+        idempotent: Bool,
+        isTimeout: Bool,
+        random: Double
     ) -> (delay: Duration, cost: Int)? {
         guard attempt < configuration.maxAttempts else { return nil }
         switch decision {

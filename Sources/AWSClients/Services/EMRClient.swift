@@ -17,7 +17,9 @@ public struct EMRClient: Sendable {
         var createdBefore: Timestamp?
         var marker: String?
         enum CodingKeys: String, CodingKey {
-            case states = "ClusterStates", createdAfter = "CreatedAfter", createdBefore = "CreatedBefore"
+            case states = "ClusterStates"
+            case createdAfter = "CreatedAfter"
+            case createdBefore = "CreatedBefore"
             case marker = "Marker"
         }
 
@@ -31,14 +33,20 @@ public struct EMRClient: Sendable {
 
     /// `ListClusters` (50 per page, unsorted), filtered by state and creation time on the server.
     public func listClusters(
-        states: [ClusterState]? = nil, createdAfter: Timestamp? = nil, createdBefore: Timestamp? = nil
+        states: [ClusterState]? = nil,
+        createdAfter: Timestamp? = nil,
+        createdBefore: Timestamp? = nil
     ) -> PageSequence<EMR.ListClustersOutput> {
         PageSequence(operation: "ListClusters") { marker async throws(AWSError) in
             let page: EMR.ListClustersOutput = try await client.callJSON(
                 "ListClusters",
                 ListClustersInput(
-                    states: states?.map(\.rawValue), createdAfter: createdAfter, createdBefore: createdBefore,
-                    marker: marker))
+                    states: states?.map(\.rawValue),
+                    createdAfter: createdAfter,
+                    createdBefore: createdBefore,
+                    marker: marker
+                )
+            )
             return (page, page.marker)
         }
     }
@@ -46,19 +54,28 @@ public struct EMRClient: Sendable {
     struct ClusterInput: Encodable {
         var clusterId: String
         var marker: String?
-        enum CodingKeys: String, CodingKey { case clusterId = "ClusterId", marker = "Marker" }
+        enum CodingKeys: String, CodingKey {
+            case clusterId = "ClusterId"
+            case marker = "Marker"
+        }
     }
 
     /// `DescribeCluster`.
     public func describeCluster(_ id: String) async throws(AWSError) -> EMR.Cluster {
-        let output: EMR.DescribeClusterOutput = try await client.callJSON("DescribeCluster", ClusterInput(clusterId: id))
+        let output: EMR.DescribeClusterOutput = try await client.callJSON(
+            "DescribeCluster",
+            ClusterInput(clusterId: id)
+        )
         return output.cluster
     }
 
     struct JobFlowsInput: Encodable {
         var jobFlowIds: [String]
         var terminationProtected: Bool?
-        enum CodingKeys: String, CodingKey { case jobFlowIds = "JobFlowIds", terminationProtected = "TerminationProtected" }
+        enum CodingKeys: String, CodingKey {
+            case jobFlowIds = "JobFlowIds"
+            case terminationProtected = "TerminationProtected"
+        }
     }
 
     /// `TerminateJobFlows` for at most 10 clusters. Terminating a cluster that is already terminating or terminated
@@ -75,21 +92,29 @@ public struct EMRClient: Sendable {
     @discardableResult
     public func setTerminationProtection(_ ids: [String], protected: Bool) async throws(AWSError) -> String? {
         try await client.callJSONReturningRequestID(
-            "SetTerminationProtection", JobFlowsInput(jobFlowIds: ids, terminationProtected: protected))
+            "SetTerminationProtection",
+            JobFlowsInput(jobFlowIds: ids, terminationProtected: protected)
+        )
     }
 
     struct ListStepsInput: Encodable {
         var clusterId: String
         var stepStates: [String]?
         var marker: String?
-        enum CodingKeys: String, CodingKey { case clusterId = "ClusterId", stepStates = "StepStates", marker = "Marker" }
+        enum CodingKeys: String, CodingKey {
+            case clusterId = "ClusterId"
+            case stepStates = "StepStates"
+            case marker = "Marker"
+        }
     }
 
     /// `ListSteps`.
     public func listSteps(_ clusterID: String, states: [String]? = nil) -> PageSequence<EMR.ListStepsOutput> {
         PageSequence(operation: "ListSteps") { marker async throws(AWSError) in
             let page: EMR.ListStepsOutput = try await client.callJSON(
-                "ListSteps", ListStepsInput(clusterId: clusterID, stepStates: states, marker: marker))
+                "ListSteps",
+                ListStepsInput(clusterId: clusterID, stepStates: states, marker: marker)
+            )
             return (page, page.marker)
         }
     }
@@ -99,20 +124,26 @@ public struct EMRClient: Sendable {
         var stepIds: [String]
         var option: String
         enum CodingKeys: String, CodingKey {
-            case clusterId = "ClusterId", stepIds = "StepIds", option = "StepCancellationOption"
+            case clusterId = "ClusterId"
+            case stepIds = "StepIds"
+            case option = "StepCancellationOption"
         }
     }
 
     /// `CancelSteps` (`SEND_INTERRUPT`).
     public func cancelSteps(_ clusterID: String, stepIDs: [String]) async throws(AWSError) -> EMR.CancelStepsOutput {
         try await client.callJSON(
-            "CancelSteps", CancelStepsInput(clusterId: clusterID, stepIds: stepIDs, option: "SEND_INTERRUPT"))
+            "CancelSteps",
+            CancelStepsInput(clusterId: clusterID, stepIds: stepIDs, option: "SEND_INTERRUPT")
+        )
     }
 
     /// `GetAutoTerminationPolicy`: the cluster's idle timeout in seconds, `nil` when it has no policy.
     public func autoTerminationPolicy(_ clusterID: String) async throws(AWSError) -> Int? {
         let output: EMR.GetAutoTerminationPolicyOutput = try await client.callJSON(
-            "GetAutoTerminationPolicy", ClusterInput(clusterId: clusterID))
+            "GetAutoTerminationPolicy",
+            ClusterInput(clusterId: clusterID)
+        )
         return output.autoTerminationPolicy?.idleTimeout
     }
 
@@ -120,7 +151,9 @@ public struct EMRClient: Sendable {
     public func listInstanceGroups(_ clusterID: String) -> PageSequence<EMR.ListInstanceGroupsOutput> {
         PageSequence(operation: "ListInstanceGroups") { marker async throws(AWSError) in
             let page: EMR.ListInstanceGroupsOutput = try await client.callJSON(
-                "ListInstanceGroups", ClusterInput(clusterId: clusterID, marker: marker))
+                "ListInstanceGroups",
+                ClusterInput(clusterId: clusterID, marker: marker)
+            )
             return (page, page.marker)
         }
     }
@@ -129,7 +162,9 @@ public struct EMRClient: Sendable {
     public func listInstanceFleets(_ clusterID: String) -> PageSequence<EMR.ListInstanceFleetsOutput> {
         PageSequence(operation: "ListInstanceFleets") { marker async throws(AWSError) in
             let page: EMR.ListInstanceFleetsOutput = try await client.callJSON(
-                "ListInstanceFleets", ClusterInput(clusterId: clusterID, marker: marker))
+                "ListInstanceFleets",
+                ClusterInput(clusterId: clusterID, marker: marker)
+            )
             return (page, page.marker)
         }
     }

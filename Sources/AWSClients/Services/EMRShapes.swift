@@ -5,7 +5,10 @@ public enum EMR {
     public struct StateChangeReason: Codable, Sendable, Equatable {
         public var code: String?
         public var message: String?
-        enum CodingKeys: String, CodingKey { case code = "Code", message = "Message" }
+        enum CodingKeys: String, CodingKey {
+            case code = "Code"
+            case message = "Message"
+        }
     }
 
     public struct Timeline: Codable, Sendable, Equatable {
@@ -13,7 +16,9 @@ public enum EMR {
         public var readyDateTime: Timestamp?
         public var endDateTime: Timestamp?
         enum CodingKeys: String, CodingKey {
-            case creationDateTime = "CreationDateTime", readyDateTime = "ReadyDateTime", endDateTime = "EndDateTime"
+            case creationDateTime = "CreationDateTime"
+            case readyDateTime = "ReadyDateTime"
+            case endDateTime = "EndDateTime"
         }
     }
 
@@ -22,7 +27,9 @@ public enum EMR {
         public var stateChangeReason: StateChangeReason?
         public var timeline: Timeline?
         enum CodingKeys: String, CodingKey {
-            case state = "State", stateChangeReason = "StateChangeReason", timeline = "Timeline"
+            case state = "State"
+            case stateChangeReason = "StateChangeReason"
+            case timeline = "Timeline"
         }
     }
 
@@ -33,7 +40,10 @@ public enum EMR {
         public var normalizedInstanceHours: Int?
         public var clusterArn: String?
         enum CodingKeys: String, CodingKey {
-            case id = "Id", name = "Name", status = "Status", normalizedInstanceHours = "NormalizedInstanceHours"
+            case id = "Id"
+            case name = "Name"
+            case status = "Status"
+            case normalizedInstanceHours = "NormalizedInstanceHours"
             case clusterArn = "ClusterArn"
         }
     }
@@ -41,13 +51,19 @@ public enum EMR {
     public struct ListClustersOutput: Codable, Sendable, Equatable {
         public var clusters: [ClusterSummary]
         public var marker: String?
-        enum CodingKeys: String, CodingKey { case clusters = "Clusters", marker = "Marker" }
+        enum CodingKeys: String, CodingKey {
+            case clusters = "Clusters"
+            case marker = "Marker"
+        }
     }
 
     public struct Tag: Codable, Sendable, Equatable {
         public var key: String
         public var value: String?
-        enum CodingKeys: String, CodingKey { case key = "Key", value = "Value" }
+        enum CodingKeys: String, CodingKey {
+            case key = "Key"
+            case value = "Value"
+        }
     }
 
     public struct Cluster: Codable, Sendable, Equatable {
@@ -62,57 +78,84 @@ public enum EMR {
         /// The cluster ends after its last step (created with `KeepJobFlowAliveWhenNoSteps: false`).
         public var autoTerminate: Bool?
         enum CodingKeys: String, CodingKey {
-            case id = "Id", name = "Name", status = "Status", tags = "Tags", terminationProtected = "TerminationProtected"
-            case normalizedInstanceHours = "NormalizedInstanceHours", clusterArn = "ClusterArn"
-            case instanceCollectionType = "InstanceCollectionType", autoTerminate = "AutoTerminate"
+            case id = "Id"
+            case name = "Name"
+            case status = "Status"
+            case tags = "Tags"
+            case terminationProtected = "TerminationProtected"
+            case normalizedInstanceHours = "NormalizedInstanceHours"
+            case clusterArn = "ClusterArn"
+            case instanceCollectionType = "InstanceCollectionType"
+            case autoTerminate = "AutoTerminate"
         }
     }
 
     public struct AutoTerminationPolicy: Codable, Sendable, Equatable {
         /// Seconds of idleness after which EMR terminates the cluster (60…604800).
         public var idleTimeout: Int?
-        enum CodingKeys: String, CodingKey { case idleTimeout = "IdleTimeout" }
+        enum CodingKeys: String, CodingKey {
+            case idleTimeout = "IdleTimeout"
+        }
     }
 
     public struct GetAutoTerminationPolicyOutput: Codable, Sendable {
         /// Absent when the cluster has no auto-termination policy.
         public var autoTerminationPolicy: AutoTerminationPolicy?
-        enum CodingKeys: String, CodingKey { case autoTerminationPolicy = "AutoTerminationPolicy" }
+        enum CodingKeys: String, CodingKey {
+            case autoTerminationPolicy = "AutoTerminationPolicy"
+        }
     }
 
     public struct DescribeClusterOutput: Codable, Sendable {
         public var cluster: Cluster
-        enum CodingKeys: String, CodingKey { case cluster = "Cluster" }
+        enum CodingKeys: String, CodingKey {
+            case cluster = "Cluster"
+        }
     }
 
     public struct StepStatus: Codable, Sendable, Equatable {
         public var state: String
-        enum CodingKeys: String, CodingKey { case state = "State" }
+        enum CodingKeys: String, CodingKey {
+            case state = "State"
+        }
     }
 
     public struct StepSummary: Codable, Sendable, Equatable {
         public var id: String
         public var name: String?
         public var status: StepStatus
-        enum CodingKeys: String, CodingKey { case id = "Id", name = "Name", status = "Status" }
+        enum CodingKeys: String, CodingKey {
+            case id = "Id"
+            case name = "Name"
+            case status = "Status"
+        }
     }
 
     public struct ListStepsOutput: Codable, Sendable {
         public var steps: [StepSummary]
         public var marker: String?
-        enum CodingKeys: String, CodingKey { case steps = "Steps", marker = "Marker" }
+        enum CodingKeys: String, CodingKey {
+            case steps = "Steps"
+            case marker = "Marker"
+        }
     }
 
     public struct CancelStepsInfo: Codable, Sendable, Equatable {
         public var stepId: String?
         public var status: String?
         public var reason: String?
-        enum CodingKeys: String, CodingKey { case stepId = "StepId", status = "Status", reason = "Reason" }
+        enum CodingKeys: String, CodingKey {
+            case stepId = "StepId"
+            case status = "Status"
+            case reason = "Reason"
+        }
     }
 
     public struct CancelStepsOutput: Codable, Sendable {
         public var cancelStepsInfoList: [CancelStepsInfo]?
-        enum CodingKeys: String, CodingKey { case cancelStepsInfoList = "CancelStepsInfoList" }
+        enum CodingKeys: String, CodingKey {
+            case cancelStepsInfoList = "CancelStepsInfoList"
+        }
     }
 
     public struct InstanceGroup: Codable, Sendable, Equatable {
@@ -125,22 +168,33 @@ public enum EMR {
         public var runningInstanceCount: Int?
         public var bidPrice: String?
         enum CodingKeys: String, CodingKey {
-            case id = "Id", name = "Name", market = "Market", instanceGroupType = "InstanceGroupType"
-            case instanceType = "InstanceType", requestedInstanceCount = "RequestedInstanceCount"
-            case runningInstanceCount = "RunningInstanceCount", bidPrice = "BidPrice"
+            case id = "Id"
+            case name = "Name"
+            case market = "Market"
+            case instanceGroupType = "InstanceGroupType"
+            case instanceType = "InstanceType"
+            case requestedInstanceCount = "RequestedInstanceCount"
+            case runningInstanceCount = "RunningInstanceCount"
+            case bidPrice = "BidPrice"
         }
     }
 
     public struct ListInstanceGroupsOutput: Codable, Sendable {
         public var instanceGroups: [InstanceGroup]
         public var marker: String?
-        enum CodingKeys: String, CodingKey { case instanceGroups = "InstanceGroups", marker = "Marker" }
+        enum CodingKeys: String, CodingKey {
+            case instanceGroups = "InstanceGroups"
+            case marker = "Marker"
+        }
     }
 
     public struct InstanceTypeSpecification: Codable, Sendable, Equatable {
         public var instanceType: String?
         public var weightedCapacity: Int?
-        enum CodingKeys: String, CodingKey { case instanceType = "InstanceType", weightedCapacity = "WeightedCapacity" }
+        enum CodingKeys: String, CodingKey {
+            case instanceType = "InstanceType"
+            case weightedCapacity = "WeightedCapacity"
+        }
     }
 
     public struct InstanceFleet: Codable, Sendable, Equatable {
@@ -153,8 +207,11 @@ public enum EMR {
         public var provisionedSpotCapacity: Int?
         public var instanceTypeSpecifications: [InstanceTypeSpecification]?
         enum CodingKeys: String, CodingKey {
-            case id = "Id", name = "Name", instanceFleetType = "InstanceFleetType"
-            case targetOnDemandCapacity = "TargetOnDemandCapacity", targetSpotCapacity = "TargetSpotCapacity"
+            case id = "Id"
+            case name = "Name"
+            case instanceFleetType = "InstanceFleetType"
+            case targetOnDemandCapacity = "TargetOnDemandCapacity"
+            case targetSpotCapacity = "TargetSpotCapacity"
             case provisionedOnDemandCapacity = "ProvisionedOnDemandCapacity"
             case provisionedSpotCapacity = "ProvisionedSpotCapacity"
             case instanceTypeSpecifications = "InstanceTypeSpecifications"
@@ -164,7 +221,10 @@ public enum EMR {
     public struct ListInstanceFleetsOutput: Codable, Sendable {
         public var instanceFleets: [InstanceFleet]
         public var marker: String?
-        enum CodingKeys: String, CodingKey { case instanceFleets = "InstanceFleets", marker = "Marker" }
+        enum CodingKeys: String, CodingKey {
+            case instanceFleets = "InstanceFleets"
+            case marker = "Marker"
+        }
     }
 
     struct Empty: Codable, Sendable {}
@@ -176,7 +236,8 @@ extension EMR.StateChangeReason: JSONReadable {
     static let fields: JSONFields = ["Code", "Message"]
 
     public init(reading reader: inout JSONReader) throws(JSONReadError) {
-        var code: String?, message: String?
+        var code: String?
+        var message: String?
         try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
             switch field {
             // Clusters in one state mostly share its reason: one string for all of them.
@@ -193,7 +254,9 @@ extension EMR.Timeline: JSONReadable {
     static let fields: JSONFields = ["CreationDateTime", "ReadyDateTime", "EndDateTime"]
 
     public init(reading reader: inout JSONReader) throws(JSONReadError) {
-        var creation: Timestamp?, ready: Timestamp?, end: Timestamp?
+        var creation: Timestamp?
+        var ready: Timestamp?
+        var end: Timestamp?
         try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
             switch field {
             case 0: creation = try reader.readOptionalTimestamp()
@@ -210,7 +273,9 @@ extension EMR.ClusterStatus: JSONReadable {
     static let fields: JSONFields = ["State", "StateChangeReason", "Timeline"]
 
     public init(reading reader: inout JSONReader) throws(JSONReadError) {
-        var state: String?, reason: EMR.StateChangeReason?, timeline: EMR.Timeline?
+        var state: String?
+        var reason: EMR.StateChangeReason?
+        var timeline: EMR.Timeline?
         try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
             switch field {
             case 0: state = try reader.readString()
@@ -228,7 +293,11 @@ extension EMR.ClusterSummary: JSONReadable {
     static let fields: JSONFields = ["Id", "Name", "Status", "NormalizedInstanceHours", "ClusterArn"]
 
     public init(reading reader: inout JSONReader) throws(JSONReadError) {
-        var id: String?, name: String?, status: EMR.ClusterStatus?, hours: Int?, arn: String?
+        var id: String?
+        var name: String?
+        var status: EMR.ClusterStatus?
+        var hours: Int?
+        var arn: String?
         try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
             switch field {
             case 0: id = try reader.readString()

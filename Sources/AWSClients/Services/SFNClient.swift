@@ -22,7 +22,9 @@ public struct SFNClient: Sendable {
     public func listStateMachines() -> PageSequence<SFN.ListStateMachinesOutput> {
         PageSequence(operation: "ListStateMachines") { token async throws(AWSError) in
             let page: SFN.ListStateMachinesOutput = try await client.callJSON(
-                "ListStateMachines", ListStateMachinesInput(maxResults: 1000, nextToken: token))
+                "ListStateMachines",
+                ListStateMachinesInput(maxResults: 1000, nextToken: token)
+            )
             return (page, page.nextToken)
         }
     }
@@ -46,7 +48,9 @@ public struct SFNClient: Sendable {
     public func listStateMachineVersions(_ arn: String) -> PageSequence<SFN.ListStateMachineVersionsOutput> {
         PageSequence(operation: "ListStateMachineVersions") { token async throws(AWSError) in
             let page: SFN.ListStateMachineVersionsOutput = try await client.callJSON(
-                "ListStateMachineVersions", ListVersionsInput(stateMachineArn: arn, nextToken: token))
+                "ListStateMachineVersions",
+                ListVersionsInput(stateMachineArn: arn, nextToken: token)
+            )
             return (page, page.nextToken)
         }
     }
@@ -79,7 +83,9 @@ public struct SFNClient: Sendable {
 
     /// `ListExecutions`, newest first, `pageSize` per page (at most 1000).
     public func listExecutions(
-        _ parent: ExecutionParent, status: ExecutionStatus? = nil, pageSize: Int = 1000
+        _ parent: ExecutionParent,
+        status: ExecutionStatus? = nil,
+        pageSize: Int = 1000
     ) -> PageSequence<SFN.ListExecutionsOutput> {
         PageSequence(operation: "ListExecutions") { token async throws(AWSError) in
             let page = try await listExecutionsPage(parent, status: status, pageSize: pageSize, token: token)
@@ -92,7 +98,11 @@ public struct SFNClient: Sendable {
     public func listRedrivenExecutions(_ stateMachine: String) -> PageSequence<SFN.ListExecutionsOutput> {
         PageSequence(operation: "ListExecutions") { token async throws(AWSError) in
             let input = ListExecutionsInput(
-                stateMachineArn: stateMachine, maxResults: 1000, nextToken: token, redriveFilter: "REDRIVEN")
+                stateMachineArn: stateMachine,
+                maxResults: 1000,
+                nextToken: token,
+                redriveFilter: "REDRIVEN"
+            )
             let page: SFN.ListExecutionsOutput = try await client.callJSON("ListExecutions", input)
             return (page, page.nextToken)
         }
@@ -100,7 +110,10 @@ public struct SFNClient: Sendable {
 
     /// One page of `ListExecutions` (newest first), for callers that choose each page's size.
     public func listExecutionsPage(
-        _ parent: ExecutionParent, status: ExecutionStatus? = nil, pageSize: Int, token: String?
+        _ parent: ExecutionParent,
+        status: ExecutionStatus? = nil,
+        pageSize: Int,
+        token: String?
     ) async throws(AWSError) -> SFN.ListExecutionsOutput {
         var input = ListExecutionsInput(statusFilter: status?.rawValue, maxResults: pageSize, nextToken: token)
         switch parent {
@@ -109,8 +122,12 @@ public struct SFNClient: Sendable {
         }
         let page: SFN.ListExecutionsOutput = try await client.callJSON("ListExecutions", input)
         if let next = page.nextToken, next == token {
-            throw AWSError(kind: .malformedResponse, service: "states", operation: "ListExecutions",
-                           message: "the page's nextToken repeats the request's token (the listing would never end)")
+            throw AWSError(
+                kind: .malformedResponse,
+                service: "states",
+                operation: "ListExecutions",
+                message: "the page's nextToken repeats the request's token (the listing would never end)"
+            )
         }
         return page
     }
@@ -132,14 +149,21 @@ public struct SFNClient: Sendable {
     ///
     /// - Parameter startToken: a `nextToken` saved from an earlier read, to resume there (valid 24 h).
     public func getExecutionHistory(
-        _ arn: String, startToken: String? = nil, pageSize: Int = 500
+        _ arn: String,
+        startToken: String? = nil,
+        pageSize: Int = 500
     ) -> PageSequence<SFN.GetExecutionHistoryOutput> {
         PageSequence(operation: "GetExecutionHistory") { token async throws(AWSError) in
             let page: SFN.GetExecutionHistoryOutput = try await client.callJSON(
                 "GetExecutionHistory",
                 HistoryInput(
-                    executionArn: arn, maxResults: pageSize, nextToken: token ?? startToken, reverseOrder: false,
-                    includeExecutionData: true))
+                    executionArn: arn,
+                    maxResults: pageSize,
+                    nextToken: token ?? startToken,
+                    reverseOrder: false,
+                    includeExecutionData: true
+                )
+            )
             return (page, page.nextToken)
         }
     }
@@ -154,7 +178,9 @@ public struct SFNClient: Sendable {
     public func listMapRuns(_ executionARN: String) -> PageSequence<SFN.ListMapRunsOutput> {
         PageSequence(operation: "ListMapRuns") { token async throws(AWSError) in
             let page: SFN.ListMapRunsOutput = try await client.callJSON(
-                "ListMapRuns", ListMapRunsInput(executionArn: executionARN, maxResults: 1000, nextToken: token))
+                "ListMapRuns",
+                ListMapRunsInput(executionArn: executionARN, maxResults: 1000, nextToken: token)
+            )
             return (page, page.nextToken)
         }
     }

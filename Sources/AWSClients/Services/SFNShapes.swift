@@ -174,15 +174,23 @@ extension SFN.HistoryEvent {
         let output = taskSubmittedEventDetails ?? taskSucceededEventDetails
         let failed = taskFailedEventDetails ?? taskTimedOutEventDetails
         return HistoryEventFact(
-            id: id, previousID: previousEventId, type: type, timestamp: timestamp,
+            id: id,
+            previousID: previousEventId,
+            type: type,
+            timestamp: timestamp,
             resourceType: scheduled?.resourceType ?? output?.resourceType ?? failed?.resourceType,
-            resource: scheduled?.resource ?? output?.resource ?? failed?.resource, parameters: scheduled?.parameters,
-            output: output?.output, outputTruncated: output?.outputDetails?.truncated,
-            mapRunARN: mapRunStartedEventDetails?.mapRunArn, input: executionStartedEventDetails?.input,
+            resource: scheduled?.resource ?? output?.resource ?? failed?.resource,
+            parameters: scheduled?.parameters,
+            output: output?.output,
+            outputTruncated: output?.outputDetails?.truncated,
+            mapRunARN: mapRunStartedEventDetails?.mapRunArn,
+            input: executionStartedEventDetails?.input,
             inputTruncated: executionStartedEventDetails?.inputDetails?.truncated,
             assignedVariables: stateExitedEventDetails?.assignedVariables,
             variablesTruncated: stateExitedEventDetails?.assignedVariablesDetails?.truncated,
-            taskRoleARN: scheduled?.taskCredentials?.roleArn, taskRegion: scheduled?.region)
+            taskRoleARN: scheduled?.taskCredentials?.roleArn,
+            taskRegion: scheduled?.region
+        )
     }
 }
 
@@ -195,9 +203,17 @@ extension SFN.ExecutionListItem: JSONReadable {
     ]
 
     public init(reading reader: inout JSONReader) throws(JSONReadError) {
-        var executionArn: String?, stateMachineArn: String?, status: String?, startDate: Timestamp?
-        var name: String?, stopDate: Timestamp?, mapRunArn: String?, redriveCount: Int?, redriveDate: Timestamp?
-        var versionArn: String?, aliasArn: String?
+        var executionArn: String?
+        var stateMachineArn: String?
+        var status: String?
+        var startDate: Timestamp?
+        var name: String?
+        var stopDate: Timestamp?
+        var mapRunArn: String?
+        var redriveCount: Int?
+        var redriveDate: Timestamp?
+        var versionArn: String?
+        var aliasArn: String?
         try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
             switch field {
             case 0: executionArn = try reader.readString()
@@ -220,9 +236,18 @@ extension SFN.ExecutionListItem: JSONReadable {
         guard let status else { throw reader.missing("status") }
         guard let startDate else { throw reader.missing("startDate") }
         self.init(
-            executionArn: executionArn, stateMachineArn: stateMachineArn, name: name, status: status, startDate: startDate,
-            stopDate: stopDate, mapRunArn: mapRunArn, redriveCount: redriveCount, redriveDate: redriveDate,
-            stateMachineVersionArn: versionArn, stateMachineAliasArn: aliasArn)
+            executionArn: executionArn,
+            stateMachineArn: stateMachineArn,
+            name: name,
+            status: status,
+            startDate: startDate,
+            stopDate: stopDate,
+            mapRunArn: mapRunArn,
+            redriveCount: redriveCount,
+            redriveDate: redriveDate,
+            stateMachineVersionArn: versionArn,
+            stateMachineAliasArn: aliasArn
+        )
     }
 }
 
@@ -230,7 +255,10 @@ extension SFN.StateMachineListItem: JSONReadable {
     static let fields: JSONFields = ["stateMachineArn", "name", "type", "creationDate"]
 
     public init(reading reader: inout JSONReader) throws(JSONReadError) {
-        var stateMachineArn: String?, name: String?, type: String?, creationDate: Timestamp?
+        var stateMachineArn: String?
+        var name: String?
+        var type: String?
+        var creationDate: Timestamp?
         try reader.readObject(fields: Self.fields) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
             switch field {
             case 0: stateMachineArn = try reader.readString()

@@ -27,7 +27,10 @@ public struct STSClient: Sendable {
 
     /// `AssumeRole`.
     public func assumeRole(
-        roleARN: String, sessionName: String, externalID: String? = nil, durationSeconds: Int? = nil
+        roleARN: String,
+        sessionName: String,
+        externalID: String? = nil,
+        durationSeconds: Int? = nil
     ) async throws(AWSError) -> AWSCredentials {
         var parameters = [("RoleArn", roleARN), ("RoleSessionName", sessionName)]
         if let externalID { parameters.append(("ExternalId", externalID)) }
@@ -38,7 +41,10 @@ public struct STSClient: Sendable {
 
     /// `AssumeRoleWithWebIdentity`: unsigned, as AWS serves it (the web identity token is the proof).
     public func assumeRoleWithWebIdentity(
-        roleARN: String, sessionName: String, token: String, durationSeconds: Int? = nil
+        roleARN: String,
+        sessionName: String,
+        token: String,
+        durationSeconds: Int? = nil
     ) async throws(AWSError) -> AWSCredentials {
         var parameters = [("RoleArn", roleARN), ("RoleSessionName", sessionName), ("WebIdentityToken", token)]
         if let durationSeconds { parameters.append(("DurationSeconds", String(durationSeconds))) }
@@ -52,14 +58,20 @@ public struct STSClient: Sendable {
             let token = XMLText.first("SessionToken", in: xml)
         else { throw malformed(operation, xml) }
         return AWSCredentials(
-            accessKeyID: key, secretAccessKey: secret, sessionToken: token,
-            expiration: XMLText.first("Expiration", in: xml).flatMap(Timestamp.init(iso8601:)))
+            accessKeyID: key,
+            secretAccessKey: secret,
+            sessionToken: token,
+            expiration: XMLText.first("Expiration", in: xml).flatMap(Timestamp.init(iso8601:))
+        )
     }
 
     func malformed(_ operation: String, _ xml: String) -> AWSError {
         // The body is not kept: it would carry credentials if only some fields were missing.
         AWSError(
-            kind: .malformedResponse, service: "sts", operation: operation,
-            message: "the response lacks the expected fields (\(xml.utf8.count) bytes)")
+            kind: .malformedResponse,
+            service: "sts",
+            operation: operation,
+            message: "the response lacks the expected fields (\(xml.utf8.count) bytes)"
+        )
     }
 }

@@ -42,7 +42,9 @@ public struct ConfigFile: Sendable, Equatable {
                 guard content.hasSuffix("]") else { throw fail("a table header must end with ']'") }
                 table = String(content.dropFirst().dropLast()).trimmingWhitespace
                 guard ["policy", "serve", "prices", "report", "rate_limits"].contains(table) else {
-                    throw fail("unknown table [\(table)]; the tables are [policy], [serve], [prices], [report] and [rate_limits]")
+                    throw fail(
+                        "unknown table [\(table)]; the tables are [policy], [serve], [prices], [report] and [rate_limits]"
+                    )
                 }
                 continue
             }
@@ -61,13 +63,17 @@ public struct ConfigFile: Sendable, Equatable {
                 return b
             }
             func strings() throws(Problem) -> [String] {
-                guard case .array(let a) = value else { throw fail("\(qualified) must be an array of strings, like [\"a\", \"b\"]") }
+                guard case .array(let a) = value else {
+                    throw fail("\(qualified) must be an array of strings, like [\"a\", \"b\"]")
+                }
                 return a
             }
             func duration() throws(Problem) -> Duration {
                 let text = try string()
                 guard let parsed = DurationText.parse(text) else {
-                    throw fail("\(qualified) = \"\(text)\" is not a duration; write it like \"90s\", \"15m\", \"1h30m\"")
+                    throw fail(
+                        "\(qualified) = \"\(text)\" is not a duration; write it like \"90s\", \"15m\", \"1h30m\""
+                    )
                 }
                 return parsed
             }
@@ -82,28 +88,36 @@ public struct ConfigFile: Sendable, Equatable {
             case "policy.self_termination_wait": config.policy.selfTerminationWait = try duration()
             case "policy.unprotect": config.policy.unprotect = try bool()
             case "policy.max_terminations_per_pass":
-                guard case .integer(let n) = value, n >= 0 else { throw fail("\(qualified) must be a whole number ≥ 0") }
+                guard case .integer(let n) = value, n >= 0 else {
+                    throw fail("\(qualified) must be a whole number ≥ 0")
+                }
                 config.policy.maxTerminationsPerPass = n
             case "policy.on_aborted", "policy.on_failed", "policy.on_timed_out", "policy.on_succeeded":
                 let text = try string()
                 guard let action = OrphanAction(rawValue: text) else {
                     throw fail("\(qualified) = \"\(text)\" must be \"terminate\" or \"report\"")
                 }
-                let status: ExecutionStatus = switch key {
-                case "on_aborted": .aborted
-                case "on_failed": .failed
-                case "on_timed_out": .timedOut
-                default: .succeeded
-                }
+                let status: ExecutionStatus =
+                    switch key {
+                    case "on_aborted": .aborted
+                    case "on_failed": .failed
+                    case "on_timed_out": .timedOut
+                    default: .succeeded
+                    }
                 actionsSeen[status] = action
             case "policy.exempt_tags":
                 config.policy.exemptTags = try strings().map { item throws(Problem) in
                     // "key" or "key=value"; an empty key would match nothing (found by fuzzing: it crashed).
                     let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                     guard let key = parts.first, !key.isEmpty else {
-                        throw fail("policy.exempt_tags has an entry \"\(item)\" without a tag key; write \"key\" or \"key=value\"")
+                        throw fail(
+                            "policy.exempt_tags has an entry \"\(item)\" without a tag key; write \"key\" or \"key=value\""
+                        )
                     }
-                    return PolicyConfiguration.ExemptTag(key: String(key), value: parts.count > 1 ? String(parts[1]) : nil)
+                    return PolicyConfiguration.ExemptTag(
+                        key: String(key),
+                        value: parts.count > 1 ? String(parts[1]) : nil
+                    )
                 }
                 if !config.policy.exemptTags.contains(where: { $0.key == "costguard:exempt" }) {
                     config.policy.exemptTags.append(.init(key: "costguard:exempt", value: "true"))
@@ -111,20 +125,29 @@ public struct ConfigFile: Sendable, Equatable {
             case "policy.exempt_state_machines": config.policy.exemptStateMachines = try strings()
             case "prices.spot_fraction", "prices.normalized_hour_usd", "report.notice_hours":
                 let text = try string()
-                guard let number = Double(text), number >= 0 else { throw fail("\(qualified) = \"\(text)\" must be a number ≥ 0 in quotes") }
-                if key == "spot_fraction" { config.prices.spotFraction = number }
-                else if key == "normalized_hour_usd" { config.prices.normalizedHourRate = number }
-                else { config.noticeHours = number }
+                guard let number = Double(text), number >= 0 else {
+                    throw fail("\(qualified) = \"\(text)\" must be a number ≥ 0 in quotes")
+                }
+                if key == "spot_fraction" {
+                    config.prices.spotFraction = number
+                } else if key == "normalized_hour_usd" {
+                    config.prices.normalizedHourRate = number
+                } else {
+                    config.noticeHours = number
+                }
             case _ where table == "prices":
                 // "m5.xlarge" = "0.192/0.048" (EC2/EMR USD per hour), or "eu-west-1:m5.xlarge" for one region.
                 let text = try string()
                 let parts = text.split(separator: "/")
-                guard parts.count == 2, let ec2 = Double(parts[0]), let emr = Double(parts[1]), ec2 >= 0, emr >= 0 else {
+                guard parts.count == 2, let ec2 = Double(parts[0]), let emr = Double(parts[1]), ec2 >= 0, emr >= 0
+                else {
                     throw fail("prices.\(key) = \"\(text)\" must be \"EC2/EMR\" USD per hour, like \"0.192/0.048\"")
                 }
                 let price = PriceTable.Price(ec2: ec2, emr: emr)
                 if let colon = key.firstIndex(of: ":") {
-                    config.prices.regional[String(key[..<colon]), default: [:]][String(key[key.index(after: colon)...])] = price
+                    config.prices.regional[String(key[..<colon]), default: [:]][
+                        String(key[key.index(after: colon)...])
+                    ] = price
                 } else {
                     config.prices.prices[key] = price
                 }
@@ -132,7 +155,9 @@ public struct ConfigFile: Sendable, Equatable {
             case "rate_limits.share":
                 let text = try string()
                 guard let share = Double(text), share > 0, share <= 1 else {
-                    throw fail("rate_limits.share = \"\(text)\" must be a number in quotes above 0 and at most 1, like \"0.5\"")
+                    throw fail(
+                        "rate_limits.share = \"\(text)\" must be a number in quotes above 0 and at most 1, like \"0.5\""
+                    )
                 }
                 config.rateLimits.share = share
             case "rate_limits.max_pause": config.rateLimits.maxPause = try duration()
@@ -140,8 +165,11 @@ public struct ConfigFile: Sendable, Equatable {
                 // "states:ListExecutions" = "200/5": the account's bucket (burst/refill per second).
                 let text = try string()
                 let parts = key.split(separator: ":")
-                guard parts.count == 2, ["states", "elasticmapreduce", "sts"].contains(parts[0]), !parts[1].isEmpty else {
-                    throw fail("unknown key 'rate_limits.\(key)'; quotas are keyed \"service:Operation\" (states, elasticmapreduce or sts), like \"states:ListExecutions\"")
+                guard parts.count == 2, ["states", "elasticmapreduce", "sts"].contains(parts[0]), !parts[1].isEmpty
+                else {
+                    throw fail(
+                        "unknown key 'rate_limits.\(key)'; quotas are keyed \"service:Operation\" (states, elasticmapreduce or sts), like \"states:ListExecutions\""
+                    )
                 }
                 guard let quota = RateQuota(text) else {
                     throw fail("rate_limits.\"\(key)\" = \"\(text)\" must be \"burst/per-second\", like \"200/5\"")
@@ -176,7 +204,9 @@ public struct ConfigFile: Sendable, Equatable {
             return .string(s)
         }
         if text.hasPrefix("[") {
-            guard text.hasSuffix("]") else { throw fail("the array value of \(key) must end with ']' on the same line") }
+            guard text.hasSuffix("]") else {
+                throw fail("the array value of \(key) must end with ']' on the same line")
+            }
             let inner = text.dropFirst().dropLast().trimmingWhitespace
             if inner.isEmpty { return .array([]) }
             var items: [String] = []

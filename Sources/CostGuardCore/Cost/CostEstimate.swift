@@ -24,7 +24,11 @@ public struct CostEstimate: Sendable, Equatable {
     /// Estimates the hourly cost of `units` in `region`; with no units, falls back to normalized instance hours
     /// accrued over `hoursRunning`.
     public static func estimate(
-        units: [Unit], region: String, prices: PriceTable, normalizedInstanceHours: Int?, hoursRunning: Double
+        units: [Unit],
+        region: String,
+        prices: PriceTable,
+        normalizedInstanceHours: Int?,
+        hoursRunning: Double
     ) -> CostEstimate {
         var total = 0.0
         var unpriced: [String] = []
@@ -40,10 +44,18 @@ public struct CostEstimate: Sendable, Equatable {
         }
         if let nih = normalizedInstanceHours, nih > 0, hoursRunning > 0 {
             // NormalizedInstanceHours accrue over the cluster's life: turn them into a rate.
-            return CostEstimate(perHour: Double(nih) / hoursRunning * prices.normalizedHourRate, basis: "normalized-instance-hours", unpricedTypes: unpriced)
+            return CostEstimate(
+                perHour: Double(nih) / hoursRunning * prices.normalizedHourRate,
+                basis: "normalized-instance-hours",
+                unpricedTypes: unpriced
+            )
         }
         if !units.isEmpty && total > 0 {
-            return CostEstimate(perHour: total, basis: "capacity (partial: no price for \(unpriced.joined(separator: ", ")))", unpricedTypes: unpriced)
+            return CostEstimate(
+                perHour: total,
+                basis: "capacity (partial: no price for \(unpriced.joined(separator: ", ")))",
+                unpricedTypes: unpriced
+            )
         }
         return CostEstimate(perHour: nil, basis: "unknown", unpricedTypes: unpriced)
     }

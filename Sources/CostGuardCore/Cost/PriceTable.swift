@@ -48,7 +48,9 @@ public struct PriceTable: Sendable, Equatable {
             ("c6i", 0.17, 0.043), ("r5", 0.252, 0.063), ("r5d", 0.288, 0.072), ("r6g", 0.2016, 0.0504),
             ("r6i", 0.252, 0.063), ("r7g", 0.2142, 0.0536), ("i3", 0.312, 0.078),
         ]
-        let sizes: [(String, Double)] = [("xlarge", 1), ("2xlarge", 2), ("4xlarge", 4), ("8xlarge", 8), ("12xlarge", 12), ("16xlarge", 16)]
+        let sizes: [(String, Double)] = [
+            ("xlarge", 1), ("2xlarge", 2), ("4xlarge", 4), ("8xlarge", 8), ("12xlarge", 12), ("16xlarge", 16),
+        ]
         for (family, ec2, emr) in xlarge {
             for (size, factor) in sizes {
                 table["\(family).\(size)"] = Price(ec2: ec2 * factor, emr: emr * factor)

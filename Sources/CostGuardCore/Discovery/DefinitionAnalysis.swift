@@ -45,7 +45,10 @@ public struct DefinitionAnalysis: Sendable, Equatable {
     }
 
     private static func walk(
-        _ machine: [String: JSONValue], depth: Int, into analysis: inout DefinitionAnalysis, resources: inout Set<String>,
+        _ machine: [String: JSONValue],
+        depth: Int,
+        into analysis: inout DefinitionAnalysis,
+        resources: inout Set<String>,
         problems: inout [String]
     ) {
         guard depth < 64 else {

@@ -147,7 +147,9 @@ public enum ClusterMentions {
                 continue
             }
             var end = index + 2
-            while end < bytes.count, (bytes[end] >= 0x30 && bytes[end] <= 0x39) || (bytes[end] >= 0x41 && bytes[end] <= 0x5A) {
+            while end < bytes.count,
+                (bytes[end] >= 0x30 && bytes[end] <= 0x39) || (bytes[end] >= 0x41 && bytes[end] <= 0x5A)
+            {
                 end += 1
             }
             let length = end - index - 2

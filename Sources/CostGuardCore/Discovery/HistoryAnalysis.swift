@@ -28,10 +28,21 @@ public struct HistoryEventFact: Sendable, Hashable {
     public var taskRegion: String?
 
     public init(
-        id: Int, previousID: Int? = nil, type: String, timestamp: Timestamp, resourceType: String? = nil,
-        resource: String? = nil, parameters: String? = nil, output: String? = nil, outputTruncated: Bool? = nil,
-        mapRunARN: String? = nil, input: String? = nil, inputTruncated: Bool? = nil,
-        assignedVariables: [String: String]? = nil, variablesTruncated: Bool? = nil, taskRoleARN: String? = nil,
+        id: Int,
+        previousID: Int? = nil,
+        type: String,
+        timestamp: Timestamp,
+        resourceType: String? = nil,
+        resource: String? = nil,
+        parameters: String? = nil,
+        output: String? = nil,
+        outputTruncated: Bool? = nil,
+        mapRunARN: String? = nil,
+        input: String? = nil,
+        inputTruncated: Bool? = nil,
+        assignedVariables: [String: String]? = nil,
+        variablesTruncated: Bool? = nil,
+        taskRoleARN: String? = nil,
         taskRegion: String? = nil
     ) {
         self.id = id
@@ -196,7 +207,8 @@ public struct HistoryAnalyzer: Sendable {
             for (eventID, resource) in pendingCreates.sorted(by: { $0.key < $1.key }) {
                 result.problems.append(
                     "\(resource) task scheduled at event \(eventID) never reported a cluster id: a cluster may exist "
-                        + "that CostGuard cannot name")
+                        + "that CostGuard cannot name"
+                )
             }
         }
         return result
@@ -205,7 +217,9 @@ public struct HistoryAnalyzer: Sendable {
     private mutating func handle(_ event: HistoryEventFact) {
         // Variables come with every kind of state's exit event (TaskStateExited, PassStateExited, …).
         if event.variablesTruncated == true {
-            findings.problems.append("the variables assigned at event \(event.id) are truncated: they may name a cluster")
+            findings.problems.append(
+                "the variables assigned at event \(event.id) are truncated: they may name a cluster"
+            )
         }
         if let variables = event.assignedVariables {
             for (name, value) in variables.sorted(by: { $0.key < $1.key }) {
@@ -222,7 +236,9 @@ public struct HistoryAnalyzer: Sendable {
             if let arn = event.mapRunARN { findings.mapRunARNs.append(arn) }
         case "ExecutionStarted":
             if event.inputTruncated == true {
-                findings.problems.append("the input of the execution (event \(event.id)) is truncated: it may name a cluster")
+                findings.problems.append(
+                    "the input of the execution (event \(event.id)) is truncated: it may name a cluster"
+                )
             }
             mention(event.input, at: event.id, where: "execution input")
         case "TaskScheduled":
@@ -252,13 +268,16 @@ public struct HistoryAnalyzer: Sendable {
                     case .optionalCluster where !EMRAction.unitIDs(in: parameters).isEmpty:
                         // The cluster that owns these groups is found before acting (its groups are read then).
                         for unit in EMRAction.unitIDs(in: parameters) {
-                            findings.unitReferences.append(.init(unitID: unit, resource: "\(type):\(resource)", eventID: event.id))
+                            findings.unitReferences.append(
+                                .init(unitID: unit, resource: "\(type):\(resource)", eventID: event.id)
+                            )
                         }
                     case .cluster where EMRAction.namesNonClusterResource(parameters):
                         break
                     default:
                         findings.problems.append(
-                            "\(type):\(resource) at event \(event.id) does not name its cluster in its parameters")
+                            "\(type):\(resource) at event \(event.id) does not name its cluster in its parameters"
+                        )
                     }
                 }
                 if Self.addsSteps(action), let cluster = named.first {
@@ -269,7 +288,13 @@ public struct HistoryAnalyzer: Sendable {
                 }
                 for id in named {
                     findings.references.append(
-                        .init(clusterID: id, kind: Self.referenceKind(action), resource: "\(type):\(resource)", eventID: event.id))
+                        .init(
+                            clusterID: id,
+                            kind: Self.referenceKind(action),
+                            resource: "\(type):\(resource)",
+                            eventID: event.id
+                        )
+                    )
                     if action == "terminateCluster" || action.lowercased() == "terminatejobflows" {
                         pendingTerminations[event.id] = id
                     }
@@ -293,7 +318,8 @@ public struct HistoryAnalyzer: Sendable {
                 guard let id = Self.clusterID(inOutput: output) else {
                     if event.type == "TaskSucceeded" || pendingCreates[scheduled ?? -1] != nil {
                         findings.problems.append(
-                            "the output of \(type):\(resource) at event \(event.id) has no ClusterId or JobFlowId")
+                            "the output of \(type):\(resource) at event \(event.id) has no ClusterId or JobFlowId"
+                        )
                     }
                     return
                 }
@@ -306,18 +332,29 @@ public struct HistoryAnalyzer: Sendable {
                     let place = resolved.flatMap { pendingCreatePlaces[$0] }
                     findings.creations.append(
                         .init(
-                            clusterID: id, eventID: event.id, eventType: event.type, resource: "\(type):\(resource)",
-                            account: place?.account, region: place?.region))
+                            clusterID: id,
+                            eventID: event.id,
+                            eventType: event.type,
+                            resource: "\(type):\(resource)",
+                            account: place?.account,
+                            region: place?.region
+                        )
+                    )
                 }
             case .usesCluster:
-                if event.type == "TaskSucceeded", let scheduled, let id = pendingTerminations.removeValue(forKey: scheduled) {
+                if event.type == "TaskSucceeded", let scheduled,
+                    let id = pendingTerminations.removeValue(forKey: scheduled)
+                {
                     findings.terminatedItself.insert(id)
                 }
                 if let scheduled, let cluster = pendingStepTasks[scheduled], let output = event.output,
                     let value = try? JSONValue(parsing: output)
                 {
-                    let ids = ([value["StepId"]] + (value["StepIds"]?.array ?? []).map(Optional.some)).compactMap { $0?.string }
-                    for stepID in ids where !findings.steps.contains(where: { $0.clusterID == cluster && $0.stepID == stepID }) {
+                    let ids = ([value["StepId"]] + (value["StepIds"]?.array ?? []).map(Optional.some)).compactMap {
+                        $0?.string
+                    }
+                    for stepID in ids
+                    where !findings.steps.contains(where: { $0.clusterID == cluster && $0.stepID == stepID }) {
                         findings.steps.append(.init(clusterID: cluster, stepID: stepID, eventID: event.id))
                     }
                 }
@@ -334,7 +371,8 @@ public struct HistoryAnalyzer: Sendable {
             if let scheduled = scheduledEvent(of: event.id), let resource = pendingCreates[scheduled] {
                 if event.type == "TaskTimedOut" {
                     findings.problems.append(
-                        "\(resource) task scheduled at event \(scheduled) timed out before reporting a cluster id")
+                        "\(resource) task scheduled at event \(scheduled) timed out before reporting a cluster id"
+                    )
                 }
                 pendingCreates[scheduled] = nil
             }
@@ -389,7 +427,8 @@ public struct HistoryAnalyzer: Sendable {
 
     static func referenceKind(_ action: String) -> String {
         switch action {
-        case "addStep", "cancelStep", "setClusterTerminationProtection", "terminateCluster", "modifyInstanceFleetByName",
+        case "addStep", "cancelStep", "setClusterTerminationProtection", "terminateCluster",
+            "modifyInstanceFleetByName",
             "modifyInstanceGroupByName":
             return action
         default:

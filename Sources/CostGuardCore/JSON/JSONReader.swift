@@ -18,7 +18,12 @@ public struct JSONReadError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        let location = path.isEmpty ? "" : " at " + path.enumerated().map { $0.offset == 0 || $0.element.hasPrefix("[") ? $0.element : "." + $0.element }.joined()
+        let location =
+            path.isEmpty
+            ? ""
+            : " at "
+                + path.enumerated().map { $0.offset == 0 || $0.element.hasPrefix("[") ? $0.element : "." + $0.element }
+                .joined()
         return "\(message)\(location) (byte \(offset))"
     }
 
@@ -49,7 +54,8 @@ public struct JSONFields: Sendable, ExpressibleByArrayLiteral {
     public init(_ names: [String]) {
         precondition(names.count <= 64, "at most 64 fields")
         self.names = names
-        var utf8: [UInt8] = [], spans: [(start: Int, count: Int)] = []
+        var utf8: [UInt8] = []
+        var spans: [(start: Int, count: Int)] = []
         for name in names {
             spans.append((utf8.count, name.utf8.count))
             utf8 += name.utf8
@@ -88,12 +94,15 @@ public struct JSONFields: Sendable, ExpressibleByArrayLiteral {
     private static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
         var offset = 0
         while offset + 8 <= count {
-            guard a.loadUnaligned(fromByteOffset: offset, as: UInt64.self) == b.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            guard
+                a.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                    == b.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
             else { return false }
             offset += 8
         }
         while offset < count {
-            guard a.load(fromByteOffset: offset, as: UInt8.self) == b.load(fromByteOffset: offset, as: UInt8.self) else { return false }
+            guard a.load(fromByteOffset: offset, as: UInt8.self) == b.load(fromByteOffset: offset, as: UInt8.self)
+            else { return false }
             offset += 1
         }
         return true
@@ -115,13 +124,18 @@ public struct JSONReader: ~Copyable {
     static let maximumDepth = 512
 
     /// Reads one document from `bytes` with `body`, and checks that nothing follows it.
-    public static func read<T>(_ bytes: [UInt8], _ body: (inout JSONReader) throws(JSONReadError) -> T) throws(JSONReadError) -> T {
+    public static func read<T>(
+        _ bytes: [UInt8],
+        _ body: (inout JSONReader) throws(JSONReadError) -> T
+    ) throws(JSONReadError) -> T {
         let result: Result<T, JSONReadError> = bytes.withUnsafeBufferPointer { buffer in
             var reader = JSONReader(bytes: buffer)
             do throws(JSONReadError) {
                 let value = try body(&reader)
                 reader.skipWhitespace()
-                guard reader.index == buffer.count else { return .failure(reader.error("unexpected data after the document")) }
+                guard reader.index == buffer.count else {
+                    return .failure(reader.error("unexpected data after the document"))
+                }
                 return .success(value)
             } catch {
                 return .failure(error)
@@ -183,7 +197,9 @@ public struct JSONReader: ~Copyable {
     }
 
     /// Reads an object: calls `body` with each key, which must read or skip the key's value.
-    public mutating func readObject(_ body: (inout JSONReader, String) throws(JSONReadError) -> Void) throws(JSONReadError) {
+    public mutating func readObject(
+        _ body: (inout JSONReader, String) throws(JSONReadError) -> Void
+    ) throws(JSONReadError) {
         try readMembers { (reader: inout JSONReader) throws(JSONReadError) in
             let key = try reader.readString()
             try reader.expect(UInt8(ascii: ":"), "':' after a key")
@@ -199,7 +215,8 @@ public struct JSONReader: ~Copyable {
     /// which must read its value; other keys' values are skipped (validated). A key of interest given twice is
     /// refused: which of the two values counts is ambiguous (decoders differ), so the answer is not trusted.
     public mutating func readObject(
-        fields: JSONFields, _ body: (inout JSONReader, Int) throws(JSONReadError) -> Void
+        fields: JSONFields,
+        _ body: (inout JSONReader, Int) throws(JSONReadError) -> Void
     ) throws(JSONReadError) {
         var seen: UInt64 = 0
         // AWS sends an object's keys in the order of its shape's members, which is the order `fields` lists them in:
@@ -221,7 +238,9 @@ public struct JSONReader: ~Copyable {
             try reader.expect(UInt8(ascii: ":"), "':' after a key")
             do throws(JSONReadError) {
                 if let field {
-                    guard seen & (1 << field) == 0 else { throw reader.error("the key \"\(fields.names[field])\" appears twice") }
+                    guard seen & (1 << field) == 0 else {
+                        throw reader.error("the key \"\(fields.names[field])\" appears twice")
+                    }
                     seen |= 1 << field
                     next = field + 1
                     try body(&reader, field)
@@ -236,7 +255,8 @@ public struct JSONReader: ~Copyable {
 
     /// The braces and commas of an object: calls `member` at each member's key (an opening quote), to read the key,
     /// the colon and the value.
-    private mutating func readMembers(_ member: (inout JSONReader) throws(JSONReadError) -> Void) throws(JSONReadError) {
+    private mutating func readMembers(_ member: (inout JSONReader) throws(JSONReadError) -> Void) throws(JSONReadError)
+    {
         try expect(UInt8(ascii: "{"), "an object")
         try enter()
         defer { depth -= 1 }
@@ -333,11 +353,19 @@ public struct JSONReader: ~Copyable {
     /// Reads one page of a list answer: the items under the required key `items`, and the optional pagination token
     /// under `token`.
     public mutating func readPage<Item: JSONReadable>(
-        items itemsKey: String, token tokenKey: String, of type: Item.Type
+        items itemsKey: String,
+        token tokenKey: String,
+        of type: Item.Type
     ) throws(JSONReadError) -> (items: [Item], token: String?) {
-        var items: [Item]?, token: String?
-        try readObject(fields: JSONFields([itemsKey, tokenKey])) { (reader: inout JSONReader, field: Int) throws(JSONReadError) in
-            if field == 0 { items = try reader.readArray(of: Item.self) } else { token = try reader.readOptionalString() }
+        var items: [Item]?
+        var token: String?
+        try readObject(fields: JSONFields([itemsKey, tokenKey])) {
+            (reader: inout JSONReader, field: Int) throws(JSONReadError) in
+            if field == 0 {
+                items = try reader.readArray(of: Item.self)
+            } else {
+                token = try reader.readOptionalString()
+            }
         }
         guard let items else { throw missing(itemsKey) }
         return (items, token)
@@ -419,7 +447,8 @@ public struct JSONReader: ~Copyable {
                     var scalar = try readHex4()
                     if (0xD800..<0xDC00).contains(scalar) {
                         // A high surrogate must be followed by an escaped low surrogate.
-                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                            bytes[index + 1] == UInt8(ascii: "u")
                         else { throw error("an unpaired surrogate in a string") }
                         index += 2
                         let low = try readHex4()
@@ -446,14 +475,17 @@ public struct JSONReader: ~Copyable {
     private mutating func skipPlainWords() {
         guard let base = bytes.baseAddress else { return }
         let raw = UnsafeRawPointer(base)
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
         while index + 8 <= bytes.count {
             let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
             // A byte ≥ 0x80, a byte < 0x20, or a byte equal to '"' or '\\' (a zero byte after the XOR) sets its high
             // bit in `special`; the tests never miss such a byte (they may flag a byte that is none, which only stops
             // the word loop early).
-            let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
-            let special = word | ((word &- ones &* 0x20) & ~word)
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let special =
+                word | ((word &- ones &* 0x20) & ~word)
                 | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
             guard special & highs == 0 else { return }
             index += 8
@@ -499,7 +531,9 @@ public struct JSONReader: ~Copyable {
         var count = 0
         func digits(_ reader: inout JSONReader, _ value: inout UInt64, _ count: inout Int) -> Int {
             let first = reader.index
-            while reader.index < reader.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(reader.bytes[reader.index]) {
+            while reader.index < reader.bytes.count,
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(reader.bytes[reader.index])
+            {
                 if count < 16 { value = value &* 10 &+ UInt64(reader.bytes[reader.index] &- UInt8(ascii: "0")) }
                 count += 1
                 reader.index += 1
@@ -511,7 +545,9 @@ public struct JSONReader: ~Copyable {
         let leading = index
         let integerDigits = digits(&self, &value, &count)
         guard integerDigits > 0 else { throw error("expected a number") }
-        guard integerDigits == 1 || bytes[leading] != UInt8(ascii: "0") else { throw error("a number with a leading zero") }
+        guard integerDigits == 1 || bytes[leading] != UInt8(ascii: "0") else {
+            throw error("a number with a leading zero")
+        }
         var fractionDigits = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
@@ -524,13 +560,20 @@ public struct JSONReader: ~Copyable {
             index += 1
             integral = false
             exponent = true
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-            var ignored: UInt64 = 0, ignoredCount = 16
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
+            var ignored: UInt64 = 0
+            var ignoredCount = 16
             guard digits(&self, &ignored, &ignoredCount) > 0 else { throw error("a number without exponent digits") }
         }
         return NumberRead(
-            range: start..<index, integral: integral, digits: count <= 15 && !exponent ? value : nil,
-            fractionDigits: fractionDigits, negative: negative)
+            range: start..<index,
+            integral: integral,
+            digits: count <= 15 && !exponent ? value : nil,
+            fractionDigits: fractionDigits,
+            negative: negative
+        )
     }
 
     private func text(of number: NumberRead) -> String {
@@ -564,7 +607,9 @@ public struct JSONReader: ~Copyable {
         }
         let text = text(of: number)
         if number.integral, let value = Int(text) { return value }
-        if !number.integral, let double = Double(text), double == double.rounded(), let value = Int(exactly: double) { return value }
+        if !number.integral, let double = Double(text), double == double.rounded(), let value = Int(exactly: double) {
+            return value
+        }
         throw JSONReadError(offset: number.range.lowerBound, message: "\(text) is not an integer")
     }
 
@@ -588,7 +633,10 @@ public struct JSONReader: ~Copyable {
         if peek() == UInt8(ascii: "\"") {
             let text = try readString()
             guard let parsed = Timestamp(iso8601: text) else {
-                throw JSONReadError(offset: start, message: "'\(text)' is neither epoch seconds nor an ISO-8601 timestamp")
+                throw JSONReadError(
+                    offset: start,
+                    message: "'\(text)' is neither epoch seconds nor an ISO-8601 timestamp"
+                )
             }
             return parsed
         }
@@ -604,11 +652,14 @@ public struct JSONReader: ~Copyable {
         switch peek() {
         case UInt8(ascii: "{"):
             var members: [String: JSONValue] = [:]
-            try readObject { (reader: inout JSONReader, key: String) throws(JSONReadError) in members[key] = try reader.readValue() }
+            try readObject { (reader: inout JSONReader, key: String) throws(JSONReadError) in
+                members[key] = try reader.readValue()
+            }
             return .object(members)
         case UInt8(ascii: "["):
             var elements: [JSONValue] = []
-            try readArray { (reader: inout JSONReader) throws(JSONReadError) in elements.append(try reader.readValue()) }
+            try readArray { (reader: inout JSONReader) throws(JSONReadError) in elements.append(try reader.readValue())
+            }
             return .array(elements)
         case UInt8(ascii: "\""): return .string(try readString())
         case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool(try readBool())
@@ -623,8 +674,10 @@ public struct JSONReader: ~Copyable {
     /// Skips any value (validating it).
     public mutating func skipValue() throws(JSONReadError) {
         switch peek() {
-        case UInt8(ascii: "{"): try readObject { (reader: inout JSONReader, _: String) throws(JSONReadError) in try reader.skipValue() }
-        case UInt8(ascii: "["): try readArray { (reader: inout JSONReader) throws(JSONReadError) in try reader.skipValue() }
+        case UInt8(ascii: "{"):
+            try readObject { (reader: inout JSONReader, _: String) throws(JSONReadError) in try reader.skipValue() }
+        case UInt8(ascii: "["):
+            try readArray { (reader: inout JSONReader) throws(JSONReadError) in try reader.skipValue() }
         case UInt8(ascii: "\""): _ = try readString()
         case UInt8(ascii: "t"), UInt8(ascii: "f"): _ = try readBool()
         case UInt8(ascii: "n"): _ = try readNull()

@@ -12,8 +12,13 @@ public struct JournalRecord: Sendable, Hashable {
     public var reason: String
 
     public init(
-        action: String, clusterID: String? = nil, executionARN: String? = nil, region: String? = nil,
-        account: String? = nil, dryRun: Bool, reason: String
+        action: String,
+        clusterID: String? = nil,
+        executionARN: String? = nil,
+        region: String? = nil,
+        account: String? = nil,
+        dryRun: Bool,
+        reason: String
     ) {
         self.action = action
         self.clusterID = clusterID

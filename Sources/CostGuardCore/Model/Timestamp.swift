@@ -35,7 +35,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// This time moved by `duration`.
     public func adding(_ duration: Duration) -> Timestamp {
         let (seconds, attoseconds) = duration.components
-        return Timestamp(millisecondsSinceEpoch: millisecondsSinceEpoch + seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+        return Timestamp(
+            millisecondsSinceEpoch: millisecondsSinceEpoch + seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        )
     }
 
     /// The time from `earlier` to this one.
@@ -166,7 +168,9 @@ extension Timestamp: Codable {
             // converting to milliseconds). Found by fuzzing the history decoder.
             guard let time = Timestamp(plausibleSecondsSinceEpoch: seconds) else {
                 throw DecodingError.dataCorruptedError(
-                    in: container, debugDescription: "\(seconds) is not a plausible time in epoch seconds")
+                    in: container,
+                    debugDescription: "\(seconds) is not a plausible time in epoch seconds"
+                )
             }
             self = time
             return
@@ -174,7 +178,9 @@ extension Timestamp: Codable {
         let text = try container.decode(String.self)
         guard let parsed = Timestamp(iso8601: text) else {
             throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "'\(text)' is neither epoch seconds nor an ISO-8601 timestamp")
+                in: container,
+                debugDescription: "'\(text)' is neither epoch seconds nor an ISO-8601 timestamp"
+            )
         }
         self = parsed
     }

@@ -30,9 +30,15 @@ public struct ExecutionFacts: Sendable, Hashable {
     public var qualifiedStateMachineARNs: [String]
 
     public init(
-        arn: String, stateMachineARN: String, status: ExecutionStatus, stopDate: Timestamp? = nil,
-        redriveStatus: RedriveStatus? = nil, redriveCount: Int = 0, historyComplete: Bool = true,
-        goneWithStateMachine: Bool = false, qualifiedStateMachineARNs: [String] = []
+        arn: String,
+        stateMachineARN: String,
+        status: ExecutionStatus,
+        stopDate: Timestamp? = nil,
+        redriveStatus: RedriveStatus? = nil,
+        redriveCount: Int = 0,
+        historyComplete: Bool = true,
+        goneWithStateMachine: Bool = false,
+        qualifiedStateMachineARNs: [String] = []
     ) {
         self.qualifiedStateMachineARNs = qualifiedStateMachineARNs
         self.goneWithStateMachine = goneWithStateMachine
@@ -67,9 +73,16 @@ public struct ClusterFacts: Sendable, Hashable {
     public var referencedBy: [ExecutionFacts]
 
     public init(
-        id: String, scope: Scope, state: ClusterState, observedThisPass: Bool, terminationProtected: Bool? = nil,
-        tags: [String: String]? = nil, autoTerminate: Bool? = nil, autoTerminationPolicy: AutoTerminationPolicy = .unread,
-        creator: ExecutionFacts, referencedBy: [ExecutionFacts] = []
+        id: String,
+        scope: Scope,
+        state: ClusterState,
+        observedThisPass: Bool,
+        terminationProtected: Bool? = nil,
+        tags: [String: String]? = nil,
+        autoTerminate: Bool? = nil,
+        autoTerminationPolicy: AutoTerminationPolicy = .unread,
+        creator: ExecutionFacts,
+        referencedBy: [ExecutionFacts] = []
     ) {
         self.autoTerminate = autoTerminate
         self.autoTerminationPolicy = autoTerminationPolicy
@@ -160,9 +173,15 @@ public struct PolicyInput: Sendable {
     public var now: Timestamp
 
     public init(
-        clusters: [ClusterFacts], degradedScopes: Set<Scope> = [], uncertainReferenceScopes: [Scope: String] = [:],
-        refusals: [String: Refusal] = [:], busy: [String: String] = [:], unitReferences: [Scope: [UnitReference]] = [:],
-        clusterUnits: [String: Set<String>] = [:], actionsStopped: String? = nil, now: Timestamp
+        clusters: [ClusterFacts],
+        degradedScopes: Set<Scope> = [],
+        uncertainReferenceScopes: [Scope: String] = [:],
+        refusals: [String: Refusal] = [:],
+        busy: [String: String] = [:],
+        unitReferences: [Scope: [UnitReference]] = [:],
+        clusterUnits: [String: Set<String>] = [:],
+        actionsStopped: String? = nil,
+        now: Timestamp
     ) {
         self.unitReferences = unitReferences
         self.clusterUnits = clusterUnits

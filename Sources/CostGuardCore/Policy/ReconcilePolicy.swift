@@ -38,7 +38,8 @@ public enum ReconcilePolicy {
                     decision.action = nil
                 } else if terminations >= configuration.maxTerminationsPerPass {
                     decision.disposition = .deferred
-                    decision.reason = "deferred: the cap of \(configuration.maxTerminationsPerPass) terminations per pass "
+                    decision.reason =
+                        "deferred: the cap of \(configuration.maxTerminationsPerPass) terminations per pass "
                         + "was reached; " + decision.reason
                     decision.action = nil
                 } else {
@@ -51,12 +52,21 @@ public enum ReconcilePolicy {
 
     static func decideOne(_ cluster: ClusterFacts, input: PolicyInput, configuration: PolicyConfiguration) -> Decision {
         func verdict(
-            _ disposition: Disposition, _ reason: String, since: Timestamp? = nil, action: Decision.Action? = nil,
+            _ disposition: Disposition,
+            _ reason: String,
+            since: Timestamp? = nil,
+            action: Decision.Action? = nil,
             pending: Decision.Pending? = nil
         ) -> Decision {
             Decision(
-                clusterID: cluster.id, scope: cluster.scope, disposition: disposition, reason: reason, action: action,
-                pending: pending, orphanedSince: since)
+                clusterID: cluster.id,
+                scope: cluster.scope,
+                disposition: disposition,
+                reason: reason,
+                action: action,
+                pending: pending,
+                orphanedSince: since
+            )
         }
         let creator = cluster.creator
         if cluster.state.hasEnded || cluster.state == .terminating {
@@ -67,19 +77,23 @@ public enum ReconcilePolicy {
             return verdict(
                 .unknown,
                 "created in account \(cluster.scope.account) (a task with another account's role), which CostGuard "
-                    + "does not observe from account \(home): not observable, never acted on")
+                    + "does not observe from account \(home): not observable, never acted on"
+            )
         }
         guard cluster.observedThisPass, cluster.state != .unknown else {
             return verdict(.unknown, "the cluster's state was not observed this pass")
         }
-        if let tags = cluster.tags, let tag = configuration.exemptTags.first(where: { tag in
-            tags[tag.key].map { value in tag.value == nil || tag.value == value } ?? false
-        }) {
+        if let tags = cluster.tags,
+            let tag = configuration.exemptTags.first(where: { tag in
+                tags[tag.key].map { value in tag.value == nil || tag.value == value } ?? false
+            })
+        {
             return verdict(.exempt, "exempt by tag \(tag.key)\(tag.value.map { "=\($0)" } ?? "")")
         }
         // The state machine, or the version or alias the execution was started on (`…:stateMachine:etl:prod`).
         if let pattern = configuration.exemptStateMachines.first(where: { pattern in
-            glob(pattern, matches: creator.stateMachineARN) || creator.qualifiedStateMachineARNs.contains { glob(pattern, matches: $0) }
+            glob(pattern, matches: creator.stateMachineARN)
+                || creator.qualifiedStateMachineARNs.contains { glob(pattern, matches: $0) }
         }) {
             return verdict(.exempt, "exempt: state machine matches \(pattern)")
         }
@@ -91,13 +105,22 @@ public enum ReconcilePolicy {
             return verdict(.unknown, "the history of \(creator.arn) is incomplete")
         }
         if let running = cluster.referencedBy.first(where: { !$0.status.hasEnded }) {
-            return verdict(.shared, String(concatenating: "execution ", running.arn, " (", running.status.rawValue, ") uses it"))
+            return verdict(
+                .shared,
+                String(concatenating: "execution ", running.arn, " (", running.status.rawValue, ") uses it")
+            )
         }
         if let step = input.busy[cluster.id] {
-            return verdict(.shared, "busy: \(step), which no workflow CostGuard follows gave it: someone else is using it")
+            return verdict(
+                .shared,
+                "busy: \(step), which no workflow CostGuard follows gave it: someone else is using it"
+            )
         }
         if let holder = input.uncertainReferenceScopes[cluster.scope] {
-            return verdict(.unknown, "held: a running execution in \(cluster.scope) may use any cluster there: \(holder)")
+            return verdict(
+                .unknown,
+                "held: a running execution in \(cluster.scope) may use any cluster there: \(holder)"
+            )
         }
         guard let stopped = creator.stopDate else {
             return verdict(.unknown, "execution \(creator.arn) is \(creator.status.rawValue) with no stop date")
@@ -109,17 +132,33 @@ public enum ReconcilePolicy {
             ? "execution \(creator.arn) no longer exists: its state machine was deleted (found gone at \(stopped))"
             : "execution \(creator.arn) \(creator.status.rawValue) at \(stopped)"
         if action == .report {
-            return verdict(.reportOnly, "\(ended); \(creator.status.rawValue) is configured report-only", since: lastUse)
+            return verdict(
+                .reportOnly,
+                "\(ended); \(creator.status.rawValue) is configured report-only",
+                since: lastUse
+            )
         }
         let idle = input.now.since(lastUse)
         if idle < configuration.grace {
-            return verdict(.grace, "\(ended); within the \(DurationText.format(configuration.grace)) grace period", since: lastUse)
+            return verdict(
+                .grace,
+                "\(ended); within the \(DurationText.format(configuration.grace)) grace period",
+                since: lastUse
+            )
         }
         if creator.redriveStatus == .redrivable && idle < configuration.redriveGrace {
-            return verdict(.grace, "\(ended) and can be redriven; within the \(DurationText.format(configuration.redriveGrace)) redrive grace", since: lastUse)
+            return verdict(
+                .grace,
+                "\(ended) and can be redriven; within the \(DurationText.format(configuration.redriveGrace)) redrive grace",
+                since: lastUse
+            )
         }
         if input.degradedScopes.contains(cluster.scope) {
-            return verdict(.unknown, "\(ended); but AWS reads in \(cluster.scope) were incomplete this pass", since: lastUse)
+            return verdict(
+                .unknown,
+                "\(ended); but AWS reads in \(cluster.scope) were incomplete this pass",
+                since: lastUse
+            )
         }
         // A cluster that will end itself after a failed or timed-out workflow is left to (not killed mid-step), for
         // a bounded wait; an ABORTED creator was stopped on purpose.
@@ -131,13 +170,19 @@ public enum ReconcilePolicy {
                     return verdict(
                         .selfTerminating,
                         "\(ended); \(how): left to end itself until \(lastUse.adding(wait)) (self-termination wait "
-                            + "\(DurationText.format(wait)))", since: lastUse)
+                            + "\(DurationText.format(wait)))",
+                        since: lastUse
+                    )
                 }
-                overdue = "; it did not end itself within the \(DurationText.format(wait)) self-termination wait (\(how))"
+                overdue =
+                    "; it did not end itself within the \(DurationText.format(wait)) self-termination wait (\(how))"
             } else if idle < wait, cluster.autoTerminationPolicy == .unread {
                 return verdict(
-                    .unknown, "\(ended); whether an auto-termination policy ends it is not known yet", since: lastUse,
-                    pending: .autoTerminationPolicy)
+                    .unknown,
+                    "\(ended); whether an auto-termination policy ends it is not known yet",
+                    since: lastUse,
+                    pending: .autoTerminationPolicy
+                )
             }
         }
         // A RUNNING execution in this scope acts on an instance group or fleet without naming its cluster: this
@@ -147,21 +192,27 @@ public enum ReconcilePolicy {
                 return verdict(
                     .unknown,
                     "\(ended); execution \(first.executionARN) (RUNNING) acts on instance group \(first.unitID) without "
-                        + "naming its cluster: this cluster's groups are read before acting", since: lastUse,
-                    pending: .instanceGroups)
+                        + "naming its cluster: this cluster's groups are read before acting",
+                    since: lastUse,
+                    pending: .instanceGroups
+                )
             }
             if let user = units.first(where: { owned.contains($0.unitID) }) {
                 return verdict(
                     .shared,
                     "execution \(user.executionARN) (RUNNING) uses it: \(user.resource) names its instance group "
-                        + user.unitID)
+                        + user.unitID
+                )
             }
         }
         switch cluster.terminationProtected {
         case nil:
             return verdict(
-                .unknown, "\(ended); its termination protection is not known yet", since: lastUse,
-                pending: .clusterDescription)
+                .unknown,
+                "\(ended); its termination protection is not known yet",
+                since: lastUse,
+                pending: .clusterDescription
+            )
         case true? where !configuration.unprotect:
             return verdict(.protected, "\(ended); termination-protected (set unprotect = true to act)", since: lastUse)
         default:
@@ -171,14 +222,18 @@ public enum ReconcilePolicy {
             return verdict(
                 .unknown,
                 "\(ended); set aside: AWS refused to terminate it \(refusal.count) time(s), last at \(refusal.at) "
-                    + "(\(refusal.code): \(refusal.message)); next try after \(refusal.retryAt)", since: lastUse)
+                    + "(\(refusal.code): \(refusal.message)); next try after \(refusal.retryAt)",
+                since: lastUse
+            )
         }
         let refs = cluster.referencedBy.isEmpty ? "no other execution uses it" : "no running execution uses it"
         return verdict(
             .orphan,
             "\(ended), \(refs), idle \(DurationText.format(idle)) (grace \(DurationText.format(configuration.grace)))"
-                + overdue, since: lastUse,
-            action: .terminate(unprotectFirst: cluster.terminationProtected == true))
+                + overdue,
+            since: lastUse,
+            action: .terminate(unprotectFirst: cluster.terminationProtected == true)
+        )
     }
 
     /// How a cluster will end itself within `wait`, in words, or `nil` when it will not: created with AutoTerminate

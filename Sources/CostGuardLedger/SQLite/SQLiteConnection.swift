@@ -40,14 +40,22 @@ package final class SQLiteConnection {
         self.path = path
         sqlite3_extended_result_codes(db, 1)
         let context = Unmanaged.passUnretained(changes).toOpaque()
-        sqlite3_update_hook(db, { context, _, _, table, _ in
-            guard let context, let table else { return }
-            Unmanaged<ChangeCounter>.fromOpaque(context).takeUnretainedValue().rowChanged(table: table)
-        }, context)
-        sqlite3_rollback_hook(db, { context in
-            guard let context else { return }
-            Unmanaged<ChangeCounter>.fromOpaque(context).takeUnretainedValue().count &+= 1
-        }, context)
+        sqlite3_update_hook(
+            db,
+            { context, _, _, table, _ in
+                guard let context, let table else { return }
+                Unmanaged<ChangeCounter>.fromOpaque(context).takeUnretainedValue().rowChanged(table: table)
+            },
+            context
+        )
+        sqlite3_rollback_hook(
+            db,
+            { context in
+                guard let context else { return }
+                Unmanaged<ChangeCounter>.fromOpaque(context).takeUnretainedValue().count &+= 1
+            },
+            context
+        )
     }
 
     deinit {
@@ -132,7 +140,12 @@ package final class SQLiteConnection {
         if rc != SQLITE_OK {
             let message = errorMessage.map { String(cString: $0) } ?? lastMessage
             sqlite3_free(errorMessage)
-            throw SQLiteError(code: sqlite3_extended_errcode(handle), message: message, sql: sql, systemErrno: sqlite3_system_errno(handle))
+            throw SQLiteError(
+                code: sqlite3_extended_errcode(handle),
+                message: message,
+                sql: sql,
+                systemErrno: sqlite3_system_errno(handle)
+            )
         }
     }
 
@@ -192,7 +205,12 @@ package final class SQLiteConnection {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_DONE { return }
             guard rc == SQLITE_ROW else {
-                throw SQLiteError(code: sqlite3_extended_errcode(handle), message: lastMessage, sql: sql, systemErrno: sqlite3_system_errno(handle))
+                throw SQLiteError(
+                    code: sqlite3_extended_errcode(handle),
+                    message: lastMessage,
+                    sql: sql,
+                    systemErrno: sqlite3_system_errno(handle)
+                )
             }
             var values: [SQLValue] = []
             values.reserveCapacity(Int(columnCount))
@@ -259,7 +277,12 @@ package final class SQLiteConnection {
         var statement: OpaquePointer?
         let rc = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
         guard rc == SQLITE_OK, let statement else {
-            throw SQLiteError(code: sqlite3_extended_errcode(handle), message: lastMessage, sql: sql, systemErrno: sqlite3_system_errno(handle))
+            throw SQLiteError(
+                code: sqlite3_extended_errcode(handle),
+                message: lastMessage,
+                sql: sql,
+                systemErrno: sqlite3_system_errno(handle)
+            )
         }
         return statement
     }

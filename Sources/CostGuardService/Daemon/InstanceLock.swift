@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-    internal import Glibc
+internal import Glibc
 #endif
 
 /// One CostGuard per ledger: an exclusive `flock` on `costguard.lock` beside the ledger, holding the holder's pid

@@ -14,7 +14,10 @@ public final class MetricsServer: Sendable {
     ///   - metrics: renders the Prometheus text exposition.
     ///   - health: `nil` when healthy, else why not (answered with 503).
     public init(
-        host: String, port: Int, metrics: @escaping @Sendable () -> String, health: @escaping @Sendable () -> String?
+        host: String,
+        port: Int,
+        metrics: @escaping @Sendable () -> String,
+        health: @escaping @Sendable () -> String?
     ) async throws {
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -76,7 +79,10 @@ public final class MetricsServer: Sendable {
                 headers.add(name: "Content-Type", value: contentType)
                 headers.add(name: "Content-Length", value: String(body.utf8.count))
                 headers.add(name: "Connection", value: "close")
-                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+                context.write(
+                    wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
+                    promise: nil
+                )
                 context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
                 // The completion runs on the channel's event loop: the context is used there only.
                 let bound = NIOLoopBound(context, eventLoop: context.eventLoop)

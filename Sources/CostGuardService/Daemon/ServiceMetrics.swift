@@ -37,9 +37,12 @@ public final class ServiceMetrics: Sendable {
         let key = CallKey(service: call.service, operation: call.operation, outcome: call.outcome)
         let counter = callCounters.withLock { counters in
             if let known = counters[key] { return known }
-            let made = Counter(label: "costguard_aws_calls_total", dimensions: [
-                ("service", call.service), ("operation", call.operation), ("outcome", call.outcome),
-            ])
+            let made = Counter(
+                label: "costguard_aws_calls_total",
+                dimensions: [
+                    ("service", call.service), ("operation", call.operation), ("outcome", call.outcome),
+                ]
+            )
             counters[key] = made
             return made
         }
@@ -50,7 +53,9 @@ public final class ServiceMetrics: Sendable {
     /// Records a finished pass.
     public func record(_ summary: PassSummary, duration: Duration, orphanCostPerHour: Double?, now: Timestamp) {
         Counter(label: "costguard_passes_total", dimensions: [("outcome", summary.outcome.rawValue)]).increment()
-        passDuration.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        passDuration.recordNanoseconds(
+            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+        )
         if !summary.terminated.isEmpty { terminations.increment(by: summary.terminated.count) }
         let seen = knownDispositions.withLock { known -> Set<String> in
             known.formUnion(summary.dispositions.keys.map(\.rawValue))

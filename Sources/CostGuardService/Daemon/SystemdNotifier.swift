@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-    internal import Glibc
+internal import Glibc
 #endif
 
 /// The systemd notify protocol, spoken directly: one datagram per message to `$NOTIFY_SOCKET` (a path, or an
@@ -34,7 +34,9 @@ public struct SystemdNotifier: Sendable {
         let bytes = Array(message.utf8)
         let sent = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddrPointer in
-                bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), sockaddrPointer, length) }
+                bytes.withUnsafeBytes {
+                    sendto(fd, $0.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), sockaddrPointer, length)
+                }
             }
         }
         return sent == bytes.count

@@ -53,7 +53,8 @@ public struct Report: Codable, Sendable, Equatable {
         public var costBasis: String
 
         enum CodingKeys: String, CodingKey {
-            case clusterId, clusterName, region, account, executionArn, stateMachineArn, executionStatus, executionEndedAt
+            case clusterId, clusterName, region, account, executionArn, stateMachineArn, executionStatus,
+                executionEndedAt
             case clusterState, disposition, reason, orphanedSince, actionTaken, actionAt, costPerHourUSD, costSoFarUSD
             case totalCostUSD, savedUSD, costBasis
         }
@@ -124,7 +125,9 @@ public struct ReportOptions: Sendable {
 /// Builds the report from ledger records: filters, costs, totals. Pure.
 public enum ReportBuilder {
     public static func build(
-        _ records: [ClusterReportRecord], untracked: [UntrackedCluster] = [], options: ReportOptions
+        _ records: [ClusterReportRecord],
+        untracked: [UntrackedCluster] = [],
+        options: ReportOptions
     ) -> Report {
         let resolved: Set<String> = ["terminated", "ended"]
         var rows: [Report.Row] = []
@@ -160,52 +163,87 @@ public enum ReportBuilder {
         // allowed to do, its job; an unknown one is not proven an orphan; a resolved one no longer bills).
         let leaking = rows.filter { orphanDispositionNames.contains($0.disposition) }
         let strays = untracked.filter { cluster in
-            (options.region.map { cluster.region == $0 } ?? true) && (options.account.map { cluster.account == $0 } ?? true)
+            (options.region.map { cluster.region == $0 } ?? true)
+                && (options.account.map { cluster.account == $0 } ?? true)
                 && options.stateMachine == nil && (options.dispositions.map { $0.contains("untracked") } ?? true)
         }.map { untrackedRow($0, options: options) }
         return Report(
-            generatedAt: options.now.iso8601, priceTableAsOf: PriceTable.shippedAsOf, noticeHours: options.noticeHours,
+            generatedAt: options.now.iso8601,
+            priceTableAsOf: PriceTable.shippedAsOf,
+            noticeHours: options.noticeHours,
             clusters: rows,
             totals: Report.Totals(
-                clusters: rows.count, costPerHourUSD: round(leaking.compactMap(\.costPerHourUSD).reduce(0, +)),
+                clusters: rows.count,
+                costPerHourUSD: round(leaking.compactMap(\.costPerHourUSD).reduce(0, +)),
                 costSoFarUSD: round(rows.compactMap(\.costSoFarUSD).reduce(0, +)),
-                savedUSD: round(rows.compactMap(\.savedUSD).reduce(0, +)), byDisposition: byDisposition),
-            untracked: strays.isEmpty ? nil : strays)
+                savedUSD: round(rows.compactMap(\.savedUSD).reduce(0, +)),
+                byDisposition: byDisposition
+            ),
+            untracked: strays.isEmpty ? nil : strays
+        )
     }
 
     static func untrackedRow(_ cluster: UntrackedCluster, options: ReportOptions) -> Report.UntrackedRow {
         let age = cluster.createdAt.map { hours(from: $0, to: options.now) }
         let estimate = CostEstimate.estimate(
-            units: [], region: cluster.region, prices: options.prices,
-            normalizedInstanceHours: cluster.normalizedInstanceHours, hoursRunning: age ?? 0)
+            units: [],
+            region: cluster.region,
+            prices: options.prices,
+            normalizedInstanceHours: cluster.normalizedInstanceHours,
+            hoursRunning: age ?? 0
+        )
         return Report.UntrackedRow(
-            clusterId: cluster.id, clusterName: cluster.name, region: cluster.region, account: cluster.account,
-            clusterState: cluster.state, createdAt: cluster.createdAt?.iso8601, firstSeenAt: cluster.firstSeenAt?.iso8601,
-            ageHours: age.map(round), costPerHourUSD: estimate.perHour.map(round),
-            totalCostUSD: estimate.perHour.flatMap { rate in age.map { round(rate * $0) } }, costBasis: estimate.basis)
+            clusterId: cluster.id,
+            clusterName: cluster.name,
+            region: cluster.region,
+            account: cluster.account,
+            clusterState: cluster.state,
+            createdAt: cluster.createdAt?.iso8601,
+            firstSeenAt: cluster.firstSeenAt?.iso8601,
+            ageHours: age.map(round),
+            costPerHourUSD: estimate.perHour.map(round),
+            totalCostUSD: estimate.perHour.flatMap { rate in age.map { round(rate * $0) } },
+            costBasis: estimate.basis
+        )
     }
 
     static func row(_ record: ClusterReportRecord, options: ReportOptions) -> Report.Row {
-        let end = (record.endedAt ?? (record.disposition == "terminated" ? record.dispositionAt : nil))
+        let end =
+            (record.endedAt ?? (record.disposition == "terminated" ? record.dispositionAt : nil))
             .flatMap(Timestamp.init(iso8601:)) ?? options.now
         let hoursRunning = record.createdAt.flatMap(Timestamp.init(iso8601:)).map { hours(from: $0, to: end) } ?? 0
         let estimate = CostEstimate.estimate(
-            units: record.capacity.map { .init(instanceType: $0.instanceType, spot: $0.market == "SPOT", instances: $0.instances) },
-            region: record.region, prices: options.prices, normalizedInstanceHours: record.normalizedInstanceHours,
-            hoursRunning: hoursRunning)
+            units: record.capacity.map {
+                .init(instanceType: $0.instanceType, spot: $0.market == "SPOT", instances: $0.instances)
+            },
+            region: record.region,
+            prices: options.prices,
+            normalizedInstanceHours: record.normalizedInstanceHours,
+            hoursRunning: hoursRunning
+        )
         let perHour = estimate.perHour
         let orphanHours = record.orphanedSince.flatMap(Timestamp.init(iso8601:)).map { hours(from: $0, to: end) }
         return Report.Row(
-            clusterId: record.clusterID, clusterName: record.name, region: record.region, account: record.account,
-            executionArn: record.executionARN, stateMachineArn: record.stateMachineARN,
-            executionStatus: record.executionStatus, executionEndedAt: record.executionEndedAt,
-            clusterState: record.clusterState, disposition: record.disposition, reason: record.reason,
-            orphanedSince: record.orphanedSince, actionTaken: record.lastAction, actionAt: record.lastActionAt,
+            clusterId: record.clusterID,
+            clusterName: record.name,
+            region: record.region,
+            account: record.account,
+            executionArn: record.executionARN,
+            stateMachineArn: record.stateMachineARN,
+            executionStatus: record.executionStatus,
+            executionEndedAt: record.executionEndedAt,
+            clusterState: record.clusterState,
+            disposition: record.disposition,
+            reason: record.reason,
+            orphanedSince: record.orphanedSince,
+            actionTaken: record.lastAction,
+            actionAt: record.lastActionAt,
             costPerHourUSD: perHour.map(round),
             costSoFarUSD: perHour.flatMap { rate in orphanHours.map { round(rate * $0) } },
             totalCostUSD: perHour.map { round($0 * hoursRunning) },
             savedUSD: record.disposition == "terminated" ? perHour.map { round($0 * options.noticeHours) } : nil,
-            costBasis: estimate.basis)
+            costBasis: estimate.basis
+        )
     }
 
     static func hours(from start: Timestamp, to end: Timestamp) -> Double {
@@ -227,7 +265,10 @@ extension ReportBuilder {
     /// What the orphans cost per hour (the daemon's `costguard_orphan_cost_per_hour_usd`, the report's "Leaking
     /// now"), read by disposition (indexed): a pass with no orphan reads no cluster row for it.
     public static func orphanCostPerHour(_ ledger: Ledger, now: Timestamp) throws(LedgerError) -> Double {
-        build(try ledger.reportRecords(dispositions: orphanDispositions.map(\.rawValue)), options: ReportOptions(now: now))
-            .totals.costPerHourUSD
+        build(
+            try ledger.reportRecords(dispositions: orphanDispositions.map(\.rawValue)),
+            options: ReportOptions(now: now)
+        )
+        .totals.costPerHourUSD
     }
 }

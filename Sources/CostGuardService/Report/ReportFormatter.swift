@@ -1,5 +1,6 @@
 import CostGuardCore
 public import CostGuardLedger
+
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
 #else
@@ -114,7 +115,8 @@ public enum ReportFormatter {
             let values: [String?] = [
                 row.clusterId, row.clusterName, row.region, row.account, row.executionArn, row.stateMachineArn,
                 row.executionStatus, row.executionEndedAt, row.clusterState, row.disposition, row.orphanedSince,
-                row.actionTaken, row.actionAt, money(row.costPerHourUSD), money(row.costSoFarUSD), money(row.totalCostUSD),
+                row.actionTaken, row.actionAt, money(row.costPerHourUSD), money(row.costSoFarUSD),
+                money(row.totalCostUSD),
                 money(row.savedUSD), row.costBasis, row.reason,
             ]
             for (index, value) in values.enumerated() {
@@ -128,7 +130,8 @@ public enum ReportFormatter {
 
     /// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
     public static func csvField(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 }) else {
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 })
+        else {
             return text
         }
         return "\"" + text.replacingEvery("\"", with: "\"\"") + "\""
@@ -188,11 +191,15 @@ public enum ReportFormatter {
             summary += item
         }
         out.append(String(summary.dropLast()) + "\n")
-        out.append("Leaking now $\(money(totals.costPerHourUSD)!)/h. Spent while orphaned $\(money(totals.costSoFarUSD)!). "
-            + "Saved by terminations $\(money(totals.savedUSD)!)\n")
+        out.append(
+            "Leaking now $\(money(totals.costPerHourUSD)!)/h. Spent while orphaned $\(money(totals.costSoFarUSD)!). "
+                + "Saved by terminations $\(money(totals.savedUSD)!)\n"
+        )
         out.append("(\(Int(report.noticeHours.rounded())) h notice). Prices: \(report.priceTableAsOf).\n")
         if let untracked = report.untracked {
-            out.append("\nUntracked: \(untracked.count) billing cluster(s) no followed workflow created (never acted on):\n")
+            out.append(
+                "\nUntracked: \(untracked.count) billing cluster(s) no followed workflow created (never acted on):\n"
+            )
             for row in untracked {
                 let cost = money(row.costPerHourUSD).map { "$\($0)/h" } ?? "cost ?"
                 let age = row.ageHours.map { "\(Int($0.rounded())) h old" } ?? "age ?"
@@ -230,11 +237,15 @@ public enum ReportFormatter {
         case .json:
             return json(JournalDocument(entries: rows))
         case .csv:
-            let columns = ["seq", "at", "passId", "kind", "action", "clusterId", "dryRun", "result", "requestId", "errorCode", "errorMessage", "reason"]
+            let columns = [
+                "seq", "at", "passId", "kind", "action", "clusterId", "dryRun", "result", "requestId", "errorCode",
+                "errorMessage", "reason",
+            ]
             var lines = [columns.joined(separator: ",")]
             for r in rows {
                 let values: [String] = [
-                    String(r.seq), r.at, r.passId.map(String.init) ?? "", r.kind, r.action, r.clusterId ?? "", r.dryRun ? "true" : "false",
+                    String(r.seq), r.at, r.passId.map(String.init) ?? "", r.kind, r.action, r.clusterId ?? "",
+                    r.dryRun ? "true" : "false",
                     r.result ?? "", r.requestId ?? "", r.errorCode ?? "", r.errorMessage ?? "", r.reason,
                 ]
                 lines.append(values.map(csvField).joined(separator: ","))
@@ -244,10 +255,16 @@ public enum ReportFormatter {
             var out = ["SEQ    AT (UTC)             KIND      ACTION           CLUSTER          RESULT"]
             for r in rows {
                 let at = String(r.at.prefix(19)).replacingEvery("T", with: " ")
-                out.append([String(r.seq).padded(6), at.padded(20), r.kind.padded(9), r.action.padded(16),
-                            (r.clusterId ?? "-").padded(16), r.result ?? (r.dryRun ? "dry run" : "")].joined(separator: " ").trimmingTrailingSpaces)
+                out.append(
+                    [
+                        String(r.seq).padded(6), at.padded(20), r.kind.padded(9), r.action.padded(16),
+                        (r.clusterId ?? "-").padded(16), r.result ?? (r.dryRun ? "dry run" : ""),
+                    ].joined(separator: " ").trimmingTrailingSpaces
+                )
             }
-            out.append("\n\(rows.count) entr\(rows.count == 1 ? "y" : "ies"). Reasons and request ids: costguard journal --format json")
+            out.append(
+                "\n\(rows.count) entr\(rows.count == 1 ? "y" : "ies"). Reasons and request ids: costguard journal --format json"
+            )
             return out.joined(separator: "\n") + "\n"
         }
     }

@@ -19,7 +19,9 @@ struct DatabaseOptions: ParsableArguments {
                 StateDirectory=), else $XDG_STATE_HOME/costguard/ledger.sqlite, else \
                 ~/.local/state/costguard/ledger.sqlite.
                 """,
-            valueName: "path"))
+            valueName: "path"
+        )
+    )
     var database: String?
 
     /// The path to use, after defaults.

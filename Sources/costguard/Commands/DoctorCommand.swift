@@ -38,14 +38,20 @@ struct DoctorCommand: AsyncParsableCommand {
             caBundle = try AWSSettings.caBundle(environment: environment, profile: aws.profile)
             transport = NIOHTTPTransport(caBundle: caBundle?.path)
             settings = try await AWSSettings.resolve(
-                environment: environment, region: aws.region, profile: aws.profile, transport: transport)
+                environment: environment,
+                region: aws.region,
+                profile: aws.profile,
+                transport: transport
+            )
         } catch {
             printError("costguard doctor: \(error.message)")
             throw ExitCode(ExitStatus.configuration.rawValue)
         }
         let context = AWSCallContext(
-            transport: transport, retry: RetryStrategy(configuration: settings.retryConfiguration),
-            attemptTimeout: .seconds(10))
+            transport: transport,
+            retry: RetryStrategy(configuration: settings.retryConfiguration),
+            attemptTimeout: .seconds(10)
+        )
         line("region", "\(settings.region) (from \(settings.regionSource))")
         line("profile", settings.profileName + (settings.profileExplicit ? " (named)" : " (default)"))
         line("CA bundle", caBundle.map { "\($0.path) (from \($0.source)), besides the system's" } ?? "the system's")
@@ -58,8 +64,11 @@ struct DoctorCommand: AsyncParsableCommand {
         do {
             chain = try settings.credentialChain(context: context)
             let credentials = try await chain.credentials()
-            line("credentials", "\(await chain.sourceName ?? "?") (access key \(Self.mask(credentials.accessKeyID))"
-                + (credentials.expiration.map { ", expires \($0)" } ?? "") + ")")
+            line(
+                "credentials",
+                "\(await chain.sourceName ?? "?") (access key \(Self.mask(credentials.accessKeyID))"
+                    + (credentials.expiration.map { ", expires \($0)" } ?? "") + ")"
+            )
             identity = try await STSClient(client: try settings.client(.sts, credentials: chain, context: context))
                 .getCallerIdentity()
             line("identity", "\(identity.arn) (account \(identity.account))")
@@ -70,7 +79,8 @@ struct DoctorCommand: AsyncParsableCommand {
         }
         let probe = PermissionProbe(
             sfn: SFNClient(client: try settings.client(.stepFunctions, credentials: chain, context: context)),
-            emr: EMRClient(client: try settings.client(.emr, credentials: chain, context: context)))
+            emr: EMRClient(client: try settings.client(.emr, credentials: chain, context: context))
+        )
         print("permissions")
         for result in await probe.run(account: identity.account, region: settings.region) {
             switch result.verdict {
@@ -88,9 +98,12 @@ struct DoctorCommand: AsyncParsableCommand {
         if problems > 0 {
             printError(
                 "costguard doctor: "
-                    + [missing > 0 ? "\(missing) permission(s) missing" : nil,
-                       problems > missing ? "\(problems - missing) state machine(s) unreadable" : nil]
-                    .compactMap { $0 }.joined(separator: ", "))
+                    + [
+                        missing > 0 ? "\(missing) permission(s) missing" : nil,
+                        problems > missing ? "\(problems - missing) state machine(s) unreadable" : nil,
+                    ]
+                    .compactMap { $0 }.joined(separator: ", ")
+            )
             throw ExitCode(ExitStatus.configuration.rawValue)
         }
         print("ok")
@@ -130,8 +143,10 @@ struct DoctorCommand: AsyncParsableCommand {
                 print("  UNREADABLE \(machine.name): \(error)")
             }
         }
-        print("  \(machines.count) state machine(s): \(followed) followed (EMR tasks or child executions), \(other) "
-            + "without EMR tasks (read only for handed-on cluster ids), \(express) EXPRESS, \(unreadable) unreadable")
+        print(
+            "  \(machines.count) state machine(s): \(followed) followed (EMR tasks or child executions), \(other) "
+                + "without EMR tasks (read only for handed-on cluster ids), \(express) EXPRESS, \(unreadable) unreadable"
+        )
         return unreadable
     }
 

@@ -13,7 +13,8 @@ struct LedgerCommand: ParsableCommand {
     /// `costguard ledger check`.
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the ledger's integrity, foreign keys and schema version (read-only; safe while serve runs).",
+            abstract:
+                "Check the ledger's integrity, foreign keys and schema version (read-only; safe while serve runs).",
             discussion: """
                 Exits 0 when the ledger is healthy, 65 when the check found a problem, 74 when the file cannot be \
                 opened.
@@ -39,14 +40,20 @@ struct LedgerCommand: ParsableCommand {
             }
             print("ledger: \(path)")
             print("schema version: \(report.schemaVersion) (this binary: \(report.knownSchemaVersion))")
-            print("integrity: \(report.integrityProblems.isEmpty ? "ok" : "\(report.integrityProblems.count) problem(s)")")
+            print(
+                "integrity: \(report.integrityProblems.isEmpty ? "ok" : "\(report.integrityProblems.count) problem(s)")"
+            )
             for problem in report.integrityProblems { print("  \(problem)") }
-            print("foreign keys: \(report.foreignKeyProblems.isEmpty ? "ok" : "\(report.foreignKeyProblems.count) problem(s)")")
+            print(
+                "foreign keys: \(report.foreignKeyProblems.isEmpty ? "ok" : "\(report.foreignKeyProblems.count) problem(s)")"
+            )
             for problem in report.foreignKeyProblems { print("  \(problem)") }
             for (table, rows) in report.counts { print("\(table): \(rows) rows") }
             if let last = lastQuickCheck {
-                print("last quick_check before writing: \(last.checkedAt.iso8601), "
-                    + "\(DecimalText.twoDecimals(last.seconds)) s (\(last.reason))")
+                print(
+                    "last quick_check before writing: \(last.checkedAt.iso8601), "
+                        + "\(DecimalText.twoDecimals(last.seconds)) s (\(last.reason))"
+                )
             } else {
                 print("last quick_check before writing: none recorded (the next reconcile or serve makes one)")
             }
@@ -55,8 +62,10 @@ struct LedgerCommand: ParsableCommand {
             }
             if !report.isHealthy {
                 if report.schemaVersion < report.knownSchemaVersion {
-                    printError("costguard: the ledger is at schema \(report.schemaVersion); the next reconcile or serve "
-                        + "migrates it to \(report.knownSchemaVersion)")
+                    printError(
+                        "costguard: the ledger is at schema \(report.schemaVersion); the next reconcile or serve "
+                            + "migrates it to \(report.knownSchemaVersion)"
+                    )
                 }
                 throw ExitCode(ExitStatus.ledgerCheckFailed.rawValue)
             }

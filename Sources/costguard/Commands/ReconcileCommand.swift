@@ -42,7 +42,9 @@ struct ReconcileCommand: AsyncParsableCommand {
         let summary: PassSummary
         do {
             // On the transport's event loop: no thread hand-off per AWS call (see `TransportExecutor`).
-            summary = try await withTaskExecutorPreference(TransportExecutor.shared) { try await setup.reconciler.runPass() }
+            summary = try await withTaskExecutorPreference(TransportExecutor.shared) {
+                try await setup.reconciler.runPass()
+            }
         } catch {
             printError("costguard: \(error)")
             throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
@@ -59,9 +61,13 @@ struct ReconcileCommand: AsyncParsableCommand {
 
 /// The options shared by `reconcile` and `serve`, and the wiring they share.
 struct RunOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "The configuration file (TOML; see Deploy/costguard.toml). Default: $COSTGUARD_CONFIG, else "
-            + "$CONFIGURATION_DIRECTORY/costguard.toml under systemd, else none.", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "The configuration file (TOML; see Deploy/costguard.toml). Default: $COSTGUARD_CONFIG, else "
+                + "$CONFIGURATION_DIRECTORY/costguard.toml under systemd, else none.",
+            valueName: "path"
+        )
+    )
     var config: String?
 
     @Flag(help: "Decide and journal everything, terminate nothing (journaled as would-terminate).")
@@ -73,17 +79,30 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Grace while the execution can be redriven (default 1h).", valueName: "duration"))
     var redriveGrace: String?
 
-    @Option(help: ArgumentHelp(
-        "How long a cluster that ends itself (AutoTerminate with steps left, or a shorter auto-termination policy) is "
-            + "left to, after a FAILED or TIMED_OUT creator (default 2h; 0s: not at all).", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "How long a cluster that ends itself (AutoTerminate with steps left, or a shorter auto-termination policy) is "
+                + "left to, after a FAILED or TIMED_OUT creator (default 2h; 0s: not at all).",
+            valueName: "duration"
+        )
+    )
     var selfTerminationWait: String?
 
-    @Option(help: ArgumentHelp("At most this many terminations per pass; the rest are deferred (default 10).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "At most this many terminations per pass; the rest are deferred (default 10).",
+            valueName: "n"
+        )
+    )
     var maxTerminations: Int?
 
-    @Option(name: .customLong("region"), help: ArgumentHelp(
-        "A region to guard (repeatable). Default: the config's regions, else AWS_REGION and the usual chain.",
-        valueName: "region"))
+    @Option(
+        name: .customLong("region"),
+        help: ArgumentHelp(
+            "A region to guard (repeatable). Default: the config's regions, else AWS_REGION and the usual chain.",
+            valueName: "region"
+        )
+    )
     var regions: [String] = []
 
     @Option(help: ArgumentHelp("An AWS profile (overrides AWS_PROFILE).", valueName: "name"))
@@ -92,9 +111,12 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Log each step (info level) to stderr.")
     var verbose = false
 
-    @Option(help: ArgumentHelp(
-        "text (one line per event with key=value fields; syslog priority prefixes when stderr is the journal) or json.",
-        valueName: "format"))
+    @Option(
+        help: ArgumentHelp(
+            "text (one line per event with key=value fields; syslog priority prefixes when stderr is the journal) or json.",
+            valueName: "format"
+        )
+    )
     var logFormat: String = "text"
 
     func validate() throws {
@@ -133,7 +155,10 @@ struct RunOptions: ParsableArguments {
     /// CostGuard holds it, unless `wait`), opens the ledger, and builds the reconciler. The lock comes before the open:
     /// a second instance is refused before it migrates or checks the file.
     func prepare(
-        database: DatabaseOptions, trigger: String, wait: Bool, observer: (@Sendable (AWSCallRecord) -> Void)? = nil
+        database: DatabaseOptions,
+        trigger: String,
+        wait: Bool,
+        observer: (@Sendable (AWSCallRecord) -> Void)? = nil
     ) async throws -> Setup {
         ProcessUsage.limitMallocArenas()  // before the HTTP client's threads start
         let environment = currentEnvironment()
@@ -164,23 +189,36 @@ struct RunOptions: ParsableArguments {
             let settings: AWSSettings
             do {
                 settings = try await AWSSettings.resolve(
-                    environment: environment, region: name, profile: profile ?? file.profile, transport: transport)
+                    environment: environment,
+                    region: name,
+                    profile: profile ?? file.profile,
+                    transport: transport
+                )
             } catch {
                 printError("costguard: \(error.message)")
                 throw ExitCode(ExitStatus.configuration.rawValue)
             }
             let context = AWSCallContext(
-                transport: transport, retry: RetryStrategy(configuration: settings.retryConfiguration),
+                transport: transport,
+                retry: RetryStrategy(configuration: settings.retryConfiguration),
                 observer: { call in
                     counter.record(call)
                     observer?(call)
-                }, logger: Logger(label: "costguard.aws"), rateLimiter: limiter)
+                },
+                logger: Logger(label: "costguard.aws"),
+                rateLimiter: limiter
+            )
             do {
                 let chain = try settings.credentialChain(context: context)
-                clients.append(RegionClients(
-                    region: settings.region,
-                    sfn: SFNClient(client: try settings.client(.stepFunctions, credentials: chain, context: context)),
-                    emr: EMRClient(client: try settings.client(.emr, credentials: chain, context: context))))
+                clients.append(
+                    RegionClients(
+                        region: settings.region,
+                        sfn: SFNClient(
+                            client: try settings.client(.stepFunctions, credentials: chain, context: context)
+                        ),
+                        emr: EMRClient(client: try settings.client(.emr, credentials: chain, context: context))
+                    )
+                )
             } catch {
                 printError("costguard: \(error)")
                 throw ExitCode(ExitStatus.configuration.rawValue)
@@ -191,7 +229,8 @@ struct RunOptions: ParsableArguments {
         do {
             lock = .success(try InstanceLock.acquire(forDatabase: path, command: trigger, wait: wait))
         } catch let problem as InstanceLock.Unavailable {
-            lock = .failure(problem)  // a missing or read-only directory: the ledger's open below names it, with the fix
+            // A missing or read-only directory: the ledger's open below names it, with the fix.
+            lock = .failure(problem)
         } catch {
             printError("costguard: \(error)")
             throw ExitCode(ExitStatus.locked.rawValue)
@@ -213,8 +252,13 @@ struct RunOptions: ParsableArguments {
             throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
         }
         let reconciler = Reconciler(
-            ledger: ledger, regions: clients, configuration: configuration, counter: counter,
-            now: { Timestamp.systemNow() }, logger: Logger(label: "costguard"))
+            ledger: ledger,
+            regions: clients,
+            configuration: configuration,
+            counter: counter,
+            now: { Timestamp.systemNow() },
+            logger: Logger(label: "costguard")
+        )
         return Setup(reconciler: reconciler, configFile: file, lock: held)
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import CostGuardCore
 import CostGuardLedger
 import CostGuardService
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,9 +14,12 @@ struct ReportFilters: ParsableArguments {
     @Option(help: ArgumentHelp("table, json or csv (default table).", valueName: "format"))
     var format: String = "table"
 
-    @Option(help: ArgumentHelp(
-        "Only entries at or after this time: an ISO-8601 time (2026-11-24T00:00:00Z) or a duration ago (24h, 7d).",
-        valueName: "time"))
+    @Option(
+        help: ArgumentHelp(
+            "Only entries at or after this time: an ISO-8601 time (2026-11-24T00:00:00Z) or a duration ago (24h, 7d).",
+            valueName: "time"
+        )
+    )
     var since: String?
 
     @Option(help: ArgumentHelp("The configuration file (for [prices] and [report]).", valueName: "path"))
@@ -64,9 +68,13 @@ struct ReportCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var filters: ReportFilters
 
-    @Option(name: .customLong("status"), help: ArgumentHelp(
-        "Only this disposition (repeatable): orphan, terminated, would-terminate, protected, exempt, shared, live, grace, deferred, report-only, unknown, ended, self-terminating.",
-        valueName: "disposition"))
+    @Option(
+        name: .customLong("status"),
+        help: ArgumentHelp(
+            "Only this disposition (repeatable): orphan, terminated, would-terminate, protected, exempt, shared, live, grace, deferred, report-only, unknown, ended, self-terminating.",
+            valueName: "disposition"
+        )
+    )
     var statuses: [String] = []
 
     @Option(help: ArgumentHelp("Only clusters of this state machine (ARN or name).", valueName: "arn-or-name"))
@@ -78,21 +86,35 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Only this account.", valueName: "id"))
     var account: String?
 
-    @Option(help: ArgumentHelp("cost (highest first, default), orphaned (oldest first), cluster (id) or name.", valueName: "key"))
+    @Option(
+        help: ArgumentHelp(
+            "cost (highest first, default), orphaned (oldest first), cluster (id) or name.",
+            valueName: "key"
+        )
+    )
     var sort: String = "cost"
 
     @Flag(help: "Include resolved clusters (terminated, ended).")
     var all = false
 
-    @Option(help: ArgumentHelp("Hours a leak would have run unnoticed, for the money saved (default 24).", valueName: "hours"))
+    @Option(
+        help: ArgumentHelp(
+            "Hours a leak would have run unnoticed, for the money saved (default 24).",
+            valueName: "hours"
+        )
+    )
     var noticeHours: Double?
 
     func validate() throws {
         let known = Set(Disposition.allCases.map(\.rawValue))
         for status in statuses where !known.contains(status) {
-            throw ValidationError("--status '\(status)' is not a disposition; use one of \(known.sorted().joined(separator: ", "))")
+            throw ValidationError(
+                "--status '\(status)' is not a disposition; use one of \(known.sorted().joined(separator: ", "))"
+            )
         }
-        guard ReportOptions.Sort(rawValue: sort) != nil else { throw ValidationError("--sort must be cost, orphaned, cluster or name") }
+        guard ReportOptions.Sort(rawValue: sort) != nil else {
+            throw ValidationError("--sort must be cost, orphaned, cluster or name")
+        }
         if let noticeHours, noticeHours < 0 { throw ValidationError("--notice-hours must be 0 or more") }
     }
 
@@ -150,20 +172,32 @@ struct JournalCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Only this cluster.", valueName: "id"))
     var cluster: String?
 
-    @Option(help: ArgumentHelp("Only this action (terminate, unprotect, would-terminate, deferred, protected).", valueName: "action"))
+    @Option(
+        help: ArgumentHelp(
+            "Only this action (terminate, unprotect, would-terminate, deferred, protected).",
+            valueName: "action"
+        )
+    )
     var action: String?
 
     func run() throws {
         let config = try filters.loadConfig()
         let rows: [JournalRow]
         do {
-            rows = try Ledger.openReadOnly(path: database.database ?? config.database ?? database.resolvedPath()).journalRows(
-                since: filters.since.flatMap { filters.sinceTime($0, now: Timestamp.systemNow()) }, cluster: cluster, action: action)
+            rows = try Ledger.openReadOnly(path: database.database ?? config.database ?? database.resolvedPath())
+                .journalRows(
+                    since: filters.since.flatMap { filters.sinceTime($0, now: Timestamp.systemNow()) },
+                    cluster: cluster,
+                    action: action
+                )
         } catch {
             printError("costguard: \(error)")
             throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
         }
-        let text = ReportFormatter.journal(rows.map(JournalEntryView.init), format: ReportFormatter.Format(rawValue: filters.format) ?? .table)
+        let text = ReportFormatter.journal(
+            rows.map(JournalEntryView.init),
+            format: ReportFormatter.Format(rawValue: filters.format) ?? .table
+        )
         StandardStream.output(filters.format == "json" ? text + "\n" : text)
     }
 }

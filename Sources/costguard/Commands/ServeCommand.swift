@@ -4,15 +4,16 @@ import CostGuardCore
 import CostGuardLedger
 import CostGuardService
 import Dispatch
+import Logging
+import Metrics
+import Prometheus
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Logging
-import Metrics
-import Prometheus
-import Synchronization
 
 /// `costguard serve`: the reconcile loop as a systemd service.
 struct ServeCommand: AsyncParsableCommand {
@@ -38,15 +39,23 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var run: RunOptions
 
-    @Option(help: ArgumentHelp("Time between passes (default: the config's serve.interval, else 5m), jittered ±10%.", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "Time between passes (default: the config's serve.interval, else 5m), jittered ±10%.",
+            valueName: "duration"
+        )
+    )
     var interval: String?
 
     @Flag(help: "Wait for another CostGuard on the same ledger to finish instead of exiting 75.")
     var wait = false
 
-    @Option(help: ArgumentHelp(
-        "Where /metrics and /healthz listen: HOST:PORT, or 'off' (default: the config's serve.metrics_address, else 127.0.0.1:9464).",
-        valueName: "address"))
+    @Option(
+        help: ArgumentHelp(
+            "Where /metrics and /healthz listen: HOST:PORT, or 'off' (default: the config's serve.metrics_address, else 127.0.0.1:9464).",
+            valueName: "address"
+        )
+    )
     var metricsAddress: String?
 
     func validate() throws {
@@ -54,7 +63,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--interval '\(interval)' is not a duration; write it like 90s or 5m")
         }
         if let metricsAddress, metricsAddress != "off", Self.hostPort(metricsAddress) == nil {
-            throw ValidationError("--metrics-address '\(metricsAddress)' must be HOST:PORT (e.g. 127.0.0.1:9464) or 'off'")
+            throw ValidationError(
+                "--metrics-address '\(metricsAddress)' must be HOST:PORT (e.g. 127.0.0.1:9464) or 'off'"
+            )
         }
     }
 
@@ -71,12 +82,17 @@ struct ServeCommand: AsyncParsableCommand {
             source.resume()
             sources.append(source)
         }
-        defer { sources.forEach { $0.cancel() } }
+        defer { for source in sources { source.cancel() } }
 
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let metrics = ServiceMetrics()
-        let setup = try await run.prepare(database: database, trigger: "serve", wait: wait, observer: { metrics.record($0) })
+        let setup = try await run.prepare(
+            database: database,
+            trigger: "serve",
+            wait: wait,
+            observer: { metrics.record($0) }
+        )
         let lock = setup.lock
         var reconciler = setup.reconciler
         var every = interval.flatMap(DurationText.parse) ?? setup.configFile.interval ?? .seconds(300)
@@ -92,7 +108,8 @@ struct ServeCommand: AsyncParsableCommand {
             }
             do {
                 server = try await MetricsServer(
-                    host: host, port: port,
+                    host: host,
+                    port: port,
                     metrics: {
                         var buffer: [UInt8] = []
                         registry.emit(into: &buffer)
@@ -101,10 +118,13 @@ struct ServeCommand: AsyncParsableCommand {
                     health: {
                         let idle = ContinuousClock.now - counterForHealth.lastActivity
                         return idle < stale ? nil : "no progress for \(idle)"
-                    })
+                    }
+                )
             } catch {
-                printError("costguard: cannot listen on \(address) for metrics: \(error). Fix: choose another "
-                    + "--metrics-address (or 'off')")
+                printError(
+                    "costguard: cannot listen on \(address) for metrics: \(error). Fix: choose another "
+                        + "--metrics-address (or 'off')"
+                )
                 throw ExitCode(ExitStatus.configuration.rawValue)
             }
         }
@@ -127,9 +147,16 @@ struct ServeCommand: AsyncParsableCommand {
             let started = ContinuousClock.now
             do {
                 // On the transport's event loop: no thread hand-off per AWS call (see `TransportExecutor`).
-                let summary = try await withTaskExecutorPreference(TransportExecutor.shared) { try await reconciler.runPass() }
+                let summary = try await withTaskExecutorPreference(TransportExecutor.shared) {
+                    try await reconciler.runPass()
+                }
                 let cost = try? ReportBuilder.orphanCostPerHour(reconciler.ledger, now: Timestamp.systemNow())
-                metrics.record(summary, duration: ContinuousClock.now - started, orphanCostPerHour: cost, now: Timestamp.systemNow())
+                metrics.record(
+                    summary,
+                    duration: ContinuousClock.now - started,
+                    orphanCostPerHour: cost,
+                    now: Timestamp.systemNow()
+                )
                 if let hits = try? reconciler.ledger.cachedReadHits() { metrics.recordLedgerCacheHits(total: hits) }
                 notifier.send("STATUS=\(summary.line)")
                 logger.notice("\(summary.line)")
@@ -156,7 +183,10 @@ struct ServeCommand: AsyncParsableCommand {
                         logger.notice("configuration reloaded")
                         notifier.send("READY=1\nSTATUS=configuration reloaded")
                     } catch {
-                        logger.error("configuration rejected; keeping the previous one", metadata: ["error": "\(error)"])
+                        logger.error(
+                            "configuration rejected; keeping the previous one",
+                            metadata: ["error": "\(error)"]
+                        )
                         notifier.send("READY=1\nSTATUS=reload rejected (invalid configuration); previous one kept")
                     }
                 }
@@ -173,7 +203,8 @@ struct ServeCommand: AsyncParsableCommand {
 extension ServeCommand {
     /// `127.0.0.1:9464` → ("127.0.0.1", 9464); `[::1]:9464` → ("::1", 9464).
     static func hostPort(_ text: String) -> (String, Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
         else { return nil }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }

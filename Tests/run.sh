@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 bash Deploy/dev-setup.sh
 command -v swift >/dev/null 2>&1 || export PATH="/opt/swift/usr/bin:$PATH"
 
+# The sources follow .swift-format (swift-nio's configuration); swift-format ships with the toolchain.
+echo "==> lint (swift format lint --strict)" >&2
+swift format lint --strict --recursive --parallel Sources Tests Package.swift
 echo "==> building (swift build --build-tests)" >&2
 swift build --build-tests
 echo "==> running the tests" >&2

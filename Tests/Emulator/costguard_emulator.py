@@ -126,6 +126,20 @@ def plug_jsonata():
 
     moto_jsonata._eval_jsonata = evaluate  # eval_jsonata_expression uses it from now on
 
+    # moto 5.2.5's ASL preprocessor keeps its stack of query-language scopes in a class attribute, shared by every
+    # parse in every thread: a JSONata definition parsed by a starting execution while CreateStateMachine parses a
+    # JSONPath one makes the latter fail ("Unsupported declaration in QueryLanguage=JSONPath block"), and a parse
+    # that raises leaves its scope behind for the next. AWS parses each definition on its own: so does this.
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    original_init = Preprocessor.__init__
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self._query_language_per_scope = []
+
+    Preprocessor.__init__ = init
+
 
 def patch_messy_account():
     """Answers moto gives differently from AWS, for the messy-account tests (each as AWS documents it):

@@ -30,3 +30,36 @@ struct CostGuardCommand: AsyncParsableCommand {
         ]
     )
 }
+
+/// Why CostGuard could not start, with the exit status that says so: every set-up failure (configuration, AWS
+/// settings, the instance lock, the ledger) is one of these, and `CostGuardCommand.main` alone turns it into the
+/// message on stderr and the exit code.
+struct SetupError: Error, CustomStringConvertible {
+    let status: ExitStatus
+    let message: String
+
+    init(_ status: ExitStatus, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    var description: String { message }
+}
+
+extension CostGuardCommand {
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as SetupError {
+            printError("costguard: \(error.message)")
+            exit(withError: ExitCode(error.status.rawValue))
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

@@ -6,7 +6,8 @@ internal import Synchronization
 ///
 /// The first call walks the sources in order and keeps the first that is configured; later calls use that source
 /// only. Temporary credentials are refreshed when less than `refreshBefore` (5 min) of their life remains; a refresh
-/// runs once however many callers ask at the same time (they wait for the same task). If a refresh fails while the
+/// runs once however many callers ask at the same time (the first caller loads; the others wait for its result, in
+/// the actor, without a task of their own). If a refresh fails while the
 /// old credentials are still valid, the old ones are used and the next call tries again.
 public actor CredentialChain: CredentialProvider {
     public let sources: [any CredentialSource]
@@ -19,7 +20,8 @@ public actor CredentialChain: CredentialProvider {
     /// `cached`, readable without entering the actor: a call whose credentials need no refresh does not hop to
     /// the actor's executor and back (two thread hand-offs per AWS call otherwise).
     private let current = Mutex<AWSCredentials?>(nil)
-    private var inFlight: Task<AWSCredentials, any Error>?
+    /// Callers waiting for the refresh in progress (`nil`: none in progress).
+    private var waiters: [CheckedContinuation<Result<AWSCredentials, AWSError>, Never>]?
     /// How many times a source was asked to load (for tests and `doctor`).
     public private(set) var loads = 0
 
@@ -45,22 +47,30 @@ public actor CredentialChain: CredentialProvider {
     private func refreshed() async throws(AWSError) -> AWSCredentials {
         let current = now()
         if let cached, !needsRefresh(cached, at: current) { return cached }
-        if let inFlight {
-            return try await Self.await(inFlight)
+        if waiters != nil {
+            // A refresh is in progress (the actor is re-entered while it awaits): wait for its result.
+            let result = await withCheckedContinuation { waiters?.append($0) }
+            return try result.get()
         }
-        let task = Task { try await self.loadFresh() }
-        inFlight = task
-        defer { inFlight = nil }
+        waiters = []
+        let result: Result<AWSCredentials, AWSError>
         do {
-            let fresh = try await Self.await(task)
+            let fresh = try await loadFresh()
             cached = fresh
             self.current.withLock { $0 = fresh }
-            return fresh
+            result = .success(fresh)
         } catch {
             // Keep working with credentials that are still valid; the next call retries the refresh.
-            if let cached, let expiration = cached.expiration, expiration > current { return cached }
-            throw error
+            if let cached, let expiration = cached.expiration, expiration > current {
+                result = .success(cached)
+            } else {
+                result = .failure(error)
+            }
         }
+        let waiting = waiters ?? []
+        waiters = nil
+        for waiter in waiting { waiter.resume(returning: result) }
+        return try result.get()
     }
 
     private nonisolated func needsRefresh(_ credentials: AWSCredentials, at time: Timestamp) -> Bool {
@@ -94,15 +104,5 @@ public actor CredentialChain: CredentialProvider {
                 + ". Fix: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a profile in "
                 + "~/.aws/config, or run on EC2/ECS with a role"
         )
-    }
-
-    private static func await(_ task: Task<AWSCredentials, any Error>) async throws(AWSError) -> AWSCredentials {
-        do {
-            return try await task.value
-        } catch let error as AWSError {
-            throw error
-        } catch {
-            throw AWSError.credentials("chain", "\(error)")
-        }
     }
 }

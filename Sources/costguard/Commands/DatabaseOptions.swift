@@ -49,13 +49,14 @@ func loadConfigFile(explicit: String?, environment: [String: String]) throws -> 
     }
     guard let path else { return ConfigFile() }
     guard let data = FileManager.default.contents(atPath: path) else {
-        printError("costguard: cannot read the configuration file \(path); check the path and its permissions")
-        throw ExitCode(ExitStatus.configuration.rawValue)
+        throw SetupError(
+            .configuration,
+            "cannot read the configuration file \(path); check the path and its permissions"
+        )
     }
     do {
         return try ConfigFile.parse(String(decoding: data, as: UTF8.self), path: path)
     } catch {
-        printError("costguard: \(error)")
-        throw ExitCode(ExitStatus.configuration.rawValue)
+        throw SetupError(.configuration, "\(error)")
     }
 }

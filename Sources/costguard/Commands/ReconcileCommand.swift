@@ -46,6 +46,7 @@ struct ReconcileCommand: AsyncParsableCommand {
                 try await setup.reconciler.runPass()
             }
         } catch {
+            // The pass itself failed on the ledger (not a set-up failure).
             printError("costguard: \(error)")
             throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
         }
@@ -177,8 +178,7 @@ struct RunOptions: ParsableArguments {
         do {
             caBundle = try AWSSettings.caBundle(environment: environment, profile: profile ?? file.profile)
         } catch {
-            printError("costguard: \(error.message)")
-            throw ExitCode(ExitStatus.configuration.rawValue)
+            throw SetupError(.configuration, "\(error.message)")
         }
         let transport = NIOHTTPTransport(caBundle: caBundle?.path)
         // One limiter for the process: AWS's buckets are per account and region, whichever client calls.
@@ -195,8 +195,7 @@ struct RunOptions: ParsableArguments {
                     transport: transport
                 )
             } catch {
-                printError("costguard: \(error.message)")
-                throw ExitCode(ExitStatus.configuration.rawValue)
+                throw SetupError(.configuration, "\(error.message)")
             }
             let context = AWSCallContext(
                 transport: transport,
@@ -220,8 +219,7 @@ struct RunOptions: ParsableArguments {
                     )
                 )
             } catch {
-                printError("costguard: \(error)")
-                throw ExitCode(ExitStatus.configuration.rawValue)
+                throw SetupError(.configuration, "\(error)")
             }
         }
         let path = database.database ?? file.database ?? database.resolvedPath()
@@ -232,8 +230,7 @@ struct RunOptions: ParsableArguments {
             // A missing or read-only directory: the ledger's open below names it, with the fix.
             lock = .failure(problem)
         } catch {
-            printError("costguard: \(error)")
-            throw ExitCode(ExitStatus.locked.rawValue)
+            throw SetupError(.locked, "\(error)")
         }
         let ledger: Ledger
         do {
@@ -241,15 +238,13 @@ struct RunOptions: ParsableArguments {
             if let every = file.quickCheckEvery { ledgerConfiguration.quickCheckInterval = every }
             ledger = try Ledger.open(path: path, now: Timestamp.systemNow(), configuration: ledgerConfiguration)
         } catch {
-            printError("costguard: \(error)")
-            throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
+            throw SetupError(.ledgerUnavailable, "\(error)")
         }
         let held: InstanceLock
         do {
             held = try lock.get()
         } catch {
-            printError("costguard: \(error)")
-            throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
+            throw SetupError(.ledgerUnavailable, "\(error)")
         }
         let reconciler = Reconciler(
             ledger: ledger,

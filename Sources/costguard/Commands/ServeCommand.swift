@@ -3,11 +3,12 @@ import ArgumentParser
 import CostGuardCore
 import CostGuardLedger
 import CostGuardService
-import Dispatch
 import Logging
 import Metrics
 import Prometheus
+import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
@@ -72,42 +73,49 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = currentEnvironment()
         let notifier = SystemdNotifier(environment: environment)
-        // Signals become flags the loop reads; the default actions are turned off first.
-        for signal in [SIGTERM, SIGINT, SIGHUP] { Glibc.signal(signal, SIG_IGN) }
-        let flags = SignalFlags()
-        var sources: [any DispatchSourceSignal] = []
-        for signal in [SIGTERM, SIGINT, SIGHUP] {
-            let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
-            source.setEventHandler { flags.raise(signal) }
-            source.resume()
-            sources.append(source)
-        }
-        defer { for source in sources { source.cancel() } }
+        let notify: @Sendable (String) -> Void = { notifier.send($0) }
+        // Signals are trapped first: SIGHUP (reload) for the reload service; SIGTERM and SIGINT until the service
+        // group traps them itself, so that one arriving during set-up stops the daemon before its first pass.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let earlyStops = await UnixSignalsSequence(trapping: .sigterm, .sigint)
 
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let metrics = ServiceMetrics()
-        let setup = try await run.prepare(
-            database: database,
-            trigger: "serve",
-            wait: wait,
-            observer: { metrics.record($0) }
+        let stopRequested = StopFlag()
+        let setup = try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in earlyStops {
+                    stopRequested.set()
+                    return
+                }
+            }
+            defer { group.cancelAll() }
+            return try await run.prepare(
+                database: database,
+                trigger: "serve",
+                wait: wait,
+                observer: { metrics.record($0) }
+            )
+        }
+        let reconciler = setup.reconciler
+        let counter = reconciler.counter
+        let state = ServeState(
+            settings: ServeSettings(
+                interval: interval.flatMap(DurationText.parse) ?? setup.configFile.interval ?? .seconds(300),
+                policy: reconciler.configuration.policy
+            )
         )
-        let lock = setup.lock
-        var reconciler = setup.reconciler
-        var every = interval.flatMap(DurationText.parse) ?? setup.configFile.interval ?? .seconds(300)
         let logger = Logger(label: "costguard.serve")
-        let counterForHealth = reconciler.counter
-        let stale = max(every * 3, .seconds(600))
-        var server: MetricsServer?
+        let liveness = Liveness(clock: ContinuousClock(), state: state, lastActivity: { counter.lastActivity })
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         let address = metricsAddress ?? setup.configFile.metricsAddress ?? "127.0.0.1:9464"
         if address != "off" {
             guard let (host, port) = Self.hostPort(address) else {
-                printError("costguard: serve.metrics_address '\(address)' must be HOST:PORT or 'off'")
-                throw ExitCode(ExitStatus.configuration.rawValue)
+                throw SetupError(.configuration, "serve.metrics_address '\(address)' must be HOST:PORT or 'off'")
             }
             do {
-                server = try await MetricsServer(
+                let server = try await MetricsServer(
                     host: host,
                     port: port,
                     metrics: {
@@ -115,35 +123,31 @@ struct ServeCommand: AsyncParsableCommand {
                         registry.emit(into: &buffer)
                         return String(decoding: buffer, as: UTF8.self)
                     },
-                    health: {
-                        let idle = ContinuousClock.now - counterForHealth.lastActivity
-                        return idle < stale ? nil : "no progress for \(idle)"
-                    }
+                    health: { liveness.healthProblem(stale: max(state.settings.interval * 3, .seconds(600))) }
                 )
+                services.append(.init(service: MetricsService(server: server)))
             } catch {
-                printError(
-                    "costguard: cannot listen on \(address) for metrics: \(error). Fix: choose another "
-                        + "--metrics-address (or 'off')"
+                throw SetupError(
+                    .configuration,
+                    "cannot listen on \(address) for metrics: \(error). Fix: choose another --metrics-address (or 'off')"
                 )
-                throw ExitCode(ExitStatus.configuration.rawValue)
             }
         }
-        notifier.send("READY=1\nSTATUS=ready; first pass starting")
-
-        // The watchdog: ping only while AWS calls (or passes) keep completing within the watchdog period.
-        let watchdog: Duration? = environment["WATCHDOG_USEC"].flatMap { UInt64($0) }.map { .microseconds($0) }
-        let counter = reconciler.counter
-        let watchdogTask = Task {
-            guard let watchdog else { return }
-            while !Task.isCancelled {
-                if ContinuousClock.now - counter.lastActivity < watchdog { notifier.send("WATCHDOG=1") }
-                try? await Task.sleep(for: watchdog / 2)
-            }
+        if let period = environment["WATCHDOG_USEC"].flatMap({ UInt64($0) }).map({ Duration.microseconds($0) }) {
+            services.append(
+                .init(
+                    service: WatchdogService(
+                        clock: ContinuousClock(),
+                        period: period,
+                        isAlive: { liveness.isAlive(within: period) },
+                        notify: notify
+                    )
+                )
+            )
         }
-        defer { watchdogTask.cancel() }
-
-        while !flags.stopRequested {
-            reconciler.counter.touch()
+        let scheduler = PassScheduler(clock: ContinuousClock(), state: state) { settings in
+            var reconciler = reconciler
+            reconciler.configuration.policy = settings.policy
             let started = ContinuousClock.now
             do {
                 // On the transport's event loop: no thread hand-off per AWS call (see `TransportExecutor`).
@@ -158,45 +162,49 @@ struct ServeCommand: AsyncParsableCommand {
                     now: Timestamp.systemNow()
                 )
                 if let hits = try? reconciler.ledger.cachedReadHits() { metrics.recordLedgerCacheHits(total: hits) }
-                notifier.send("STATUS=\(summary.line)")
+                notify("STATUS=\(summary.line)")
                 logger.notice("\(summary.line)")
             } catch {
                 metrics.recordFailedPass()
-                notifier.send("STATUS=pass failed: \(error)")
+                notify("STATUS=pass failed: \(error)")
                 logger.error("pass failed", metadata: ["error": "\(error)"])
             }
-            reconciler.counter.touch()
-            // Sleep until the next pass (±10 % jitter). A signal ends the wait at once; with a watchdog, the loop
-            // also wakes every quarter of its period, to show it is alive (during a pass, AWS calls do). It used
-            // to wake every 100 ms to look for signals: ten wake-ups a second, each handing off between threads.
-            let jitter = Double.random(in: 0.9...1.1)
-            let deadline = ContinuousClock.now + every * jitter
-            while !flags.stopRequested && ContinuousClock.now < deadline {
-                // Idle and responsive: a sign of life for the watchdog.
-                reconciler.counter.touch()
-                if flags.takeReload() {
-                    notifier.send("RELOADING=1\nMONOTONIC_USEC=\(SystemdNotifier.monotonicMicroseconds())")
-                    do {
-                        let file = try run.loadConfig(environment: environment)
-                        reconciler.configuration.policy = run.policy(from: file)
-                        every = interval.flatMap(DurationText.parse) ?? file.interval ?? every
-                        logger.notice("configuration reloaded")
-                        notifier.send("READY=1\nSTATUS=configuration reloaded")
-                    } catch {
-                        logger.error(
-                            "configuration rejected; keeping the previous one",
-                            metadata: ["error": "\(error)"]
-                        )
-                        notifier.send("READY=1\nSTATUS=reload rejected (invalid configuration); previous one kept")
-                    }
-                }
-                await flags.sleep(until: watchdog.map { min(deadline, ContinuousClock.now + $0 / 4) } ?? deadline)
-            }
         }
-        notifier.send("STOPPING=1\nSTATUS=stopping")
-        await server?.close()
+        services.append(.init(service: scheduler, successTerminationBehavior: .gracefullyShutdownGroup))
+        let reload = ReloadService(
+            requests: hangups,
+            state: state,
+            load: {
+                let file = try run.loadConfig(environment: environment)
+                return ServeSettings(
+                    interval: interval.flatMap(DurationText.parse) ?? file.interval ?? state.settings.interval,
+                    policy: run.policy(from: file)
+                )
+            },
+            notify: notify,
+            onOutcome: { outcome in
+                switch outcome {
+                case .success: logger.notice("configuration reloaded")
+                case .failure(let error):
+                    logger.error("configuration rejected; keeping the previous one", metadata: ["error": "\(error)"])
+                }
+            }
+        )
+        services.append(.init(service: reload))
+        // Shut down in reverse: STOPPING=1 at once, then no more reloads, then the pass in flight finishes, then
+        // the watchdog and the metrics listener stop.
+        services.append(.init(service: SystemdService(notify: notify)))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services,
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        if stopRequested.isSet { await group.triggerGracefulShutdown() }
+        try await group.run()
         logger.notice("stopped")
-        withExtendedLifetime(lock) {}
+        withExtendedLifetime(setup.lock) {}
     }
 }
 
@@ -212,45 +220,11 @@ extension ServeCommand {
     }
 }
 
-/// Signals received, as flags the loop reads, and the loop's wait between passes, which a signal ends.
-final class SignalFlags: Sendable {
-    private struct State {
-        var stop = false
-        var reload = false
-        /// The wait in progress (`sleep(until:)`), cancelled by a signal.
-        var sleeper: Task<Void, Never>?
-    }
+/// Set once a stop signal arrived during set-up (before the service group traps the signals itself).
+final class StopFlag: Sendable {
+    private let flag = Mutex(false)
 
-    private let state = Mutex(State())
+    func set() { flag.withLock { $0 = true } }
 
-    func raise(_ signal: Int32) {
-        let sleeper = state.withLock { state in
-            if signal == SIGHUP { state.reload = true } else { state.stop = true }
-            return state.sleeper
-        }
-        sleeper?.cancel()
-    }
-
-    var stopRequested: Bool { state.withLock { $0.stop } }
-
-    func takeReload() -> Bool {
-        state.withLock { value in
-            defer { value.reload = false }
-            return value.reload
-        }
-    }
-
-    /// Waits until `deadline`, or until a signal is raised (returns at once when one is waiting to be handled). The
-    /// flags and the wait are set under one lock: a signal either finds the wait and ends it, or is seen before it.
-    func sleep(until deadline: ContinuousClock.Instant) async {
-        let sleeper = Task { _ = try? await Task.sleep(until: deadline, clock: .continuous) }
-        let pending = state.withLock { state in
-            guard !state.stop && !state.reload else { return true }
-            state.sleeper = sleeper
-            return false
-        }
-        if pending { sleeper.cancel() }
-        await sleeper.value
-        state.withLock { $0.sleeper = nil }
-    }
+    var isSet: Bool { flag.withLock { $0 } }
 }

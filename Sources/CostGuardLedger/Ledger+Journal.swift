@@ -77,7 +77,7 @@ extension Ledger {
     ///
     /// - Returns: the intent's sequence number, for `journalOutcome`.
     public func journalIntent(_ record: JournalRecord, pass: PassID?, at now: Timestamp) throws(LedgerError) -> Int64 {
-        try write("journaling the intent to \(record.action) \(record.clusterID ?? "")") { db in
+        try write("journaling the intent to \(record.action.rawValue) \(record.clusterID ?? "")") { db in
             try insert(db, kind: "intent", record: record, pass: pass, at: now)
             return db.lastInsertRowID
         }
@@ -198,7 +198,7 @@ extension Ledger {
             """,
             [
                 .text(now.iso8601), pass.map { .integer($0.rawValue) } ?? .null, .text(kind),
-                intentSeq.map(SQLValue.integer) ?? .null, .text(record.action), .optional(record.clusterID),
+                intentSeq.map(SQLValue.integer) ?? .null, .text(record.action.rawValue), .optional(record.clusterID),
                 .optional(record.executionARN), .optional(record.region), .optional(record.account),
                 .bool(record.dryRun), .optional(result?.rawValue), .optional(requestID), .optional(errorCode),
                 .optional(errorMessage), .text(record.reason),
@@ -216,7 +216,7 @@ extension JournalRow {
             kind: row["kind"].text ?? "",
             intentSeq: row["intent_seq"].integer,
             record: JournalRecord(
-                action: row["action"].text ?? "",
+                action: row["action"].text.flatMap(JournalAction.init(rawValue:)) ?? .unrecognized,
                 clusterID: row["cluster_id"].text,
                 executionARN: row["execution_arn"].text,
                 region: row["region"].text,

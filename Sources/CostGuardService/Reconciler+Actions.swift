@@ -109,13 +109,13 @@ extension Reconciler {
     /// Journals the decisions that made no mutating call (dry-run would-terminate, deferred, protected) when the
     /// cluster's disposition changed.
     func journalDecisions(_ decisions: [Decision], pass: PassID) throws(LedgerError) {
-        let journaledDispositions: Set<Disposition> = [.wouldTerminate, .deferred, .protected]
-        let journaled = decisions.elements(whereIndex: { journaledDispositions.contains(decisions[$0].disposition) })
+        let journaled = decisions.elements(whereIndex: { JournalAction(decision: decisions[$0].disposition) != nil })
         guard !journaled.isEmpty else { return }
         let previous = try ledger.dispositions(of: journaled.map(\.clusterID))
         for decision in journaled where previous[decision.clusterID] != decision.disposition.rawValue {
+            guard let action = JournalAction(decision: decision.disposition) else { continue }
             try ledger.journalDecision(
-                record(decision, action: decision.disposition.rawValue),
+                record(decision, action: action),
                 pass: pass,
                 at: now()
             )
@@ -189,7 +189,7 @@ extension Reconciler {
         for decision in chunk {
             guard case .terminate(let unprotectFirst)? = decision.action else { continue }
             if unprotectFirst {
-                let record = record(decision, action: "unprotect")
+                let record = record(decision, action: .unprotect)
                 let intent = try ledger.journalIntent(record, pass: pass, at: now())
                 do {
                     let requestID = try await region.emr.setTerminationProtection(
@@ -273,7 +273,7 @@ extension Reconciler {
     ) async throws(LedgerError) -> AWSError? {
         var intents: [(Int64, JournalRecord, Decision)] = []
         for decision in chunk {
-            let record = record(decision, action: "terminate")
+            let record = record(decision, action: .terminate)
             intents.append((try ledger.journalIntent(record, pass: pass, at: now()), record, decision))
         }
         do {
@@ -341,9 +341,9 @@ extension Reconciler {
                 let cluster = try await region.emr.describeCluster(clusterID)
                 let state = ClusterState(rawValue: cluster.status.state) ?? .unknown
                 let done =
-                    intent.record.action == "terminate"
+                    intent.record.action == .terminate
                     ? (state == .terminating || state.hasEnded)
-                    : intent.record.action == "unprotect" ? cluster.terminationProtected == false : false
+                    : intent.record.action == .unprotect ? cluster.terminationProtected == false : false
                 try ledger.journalOutcome(
                     intentSeq: intent.seq,
                     record: intent.record,
@@ -356,7 +356,7 @@ extension Reconciler {
                     pass: pass,
                     at: now()
                 )
-                if done && intent.record.action == "terminate" {
+                if done && intent.record.action == .terminate {
                     try ledger.recordTerminated(
                         [clusterID],
                         reason: "terminated by CostGuard (completed after a restart)",
@@ -372,7 +372,7 @@ extension Reconciler {
         }
     }
 
-    func record(_ decision: Decision, action: String) -> JournalRecord {
+    func record(_ decision: Decision, action: JournalAction) -> JournalRecord {
         JournalRecord(
             action: action,
             clusterID: decision.clusterID,

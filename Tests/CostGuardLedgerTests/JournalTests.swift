@@ -7,7 +7,7 @@ import Testing
 @Suite("Journal")
 struct JournalTests {
     let record = JournalRecord(
-        action: "terminate",
+        action: .terminate,
         clusterID: "j-ABC",
         executionARN: "arn:aws:states:us-east-1:1:execution:sm:e",
         region: "us-east-1",

@@ -274,7 +274,7 @@ struct PassReadTests {
             let pass = try ledger.startPass(trigger: "serve", dryRun: true, at: testNow.adding(.seconds(5)))
             try ledger.journalDecision(
                 JournalRecord(
-                    action: "would-terminate",
+                    action: .wouldTerminate,
                     clusterID: "j-BATCH0",
                     executionARN: arns[2],
                     region: "us-east-1",

@@ -164,7 +164,7 @@ struct FailClosedTests {
         let stopped = try #require(h.scenarios["stopped-while-waiting"]?.clusterIds.first)
         let crashed = try h.ledger.journalIntent(
             JournalRecord(
-                action: "terminate",
+                action: .terminate,
                 clusterID: stopped,
                 region: "us-east-1",
                 account: "123456789012",

@@ -90,7 +90,7 @@ struct ReconcileScenarioTests {
         let dryJournal = try ledger.journal()
         #expect(dryJournal.allSatisfy { $0.kind == "decision" && $0.record.dryRun })
         let wouldTerminate = Set(
-            dryJournal.filter { $0.record.action == "would-terminate" }.compactMap(\.record.clusterID)
+            dryJournal.filter { $0.record.action == .wouldTerminate }.compactMap(\.record.clusterID)
         )
         let orphans = Set(world.scenarios.values.filter { $0.expect == "terminate" }.flatMap(\.clusterIds))
         #expect(wouldTerminate == orphans)
@@ -178,7 +178,7 @@ struct ReconcileScenarioTests {
             $0.record.clusterID == protectedID
         }
         #expect(
-            journal.filter { $0.kind != "decision" }.map { "\($0.kind):\($0.record.action)" }
+            journal.filter { $0.kind != "decision" }.map { "\($0.kind):\($0.record.action.rawValue)" }
                 == ["intent:unprotect", "outcome:unprotect", "intent:terminate", "outcome:terminate"]
         )
     }

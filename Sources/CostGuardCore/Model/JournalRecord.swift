@@ -1,7 +1,33 @@
+/// What a journal row is about: a mutating AWS call, or a decision that made none. The raw value is the ledger's
+/// `journal.action` text.
+public enum JournalAction: String, Sendable, Hashable, CaseIterable {
+    /// TerminateJobFlows.
+    case terminate
+    /// SetTerminationProtection(false), before terminating a protected orphan (`unprotect = true`).
+    case unprotect
+    /// A dry run's orphan: no call made.
+    case wouldTerminate = "would-terminate"
+    /// An orphan left for a later pass by the per-pass cap: no call made.
+    case deferred
+    /// A protected orphan without the `unprotect` opt-in: no call made.
+    case protected
+    /// A row whose action this version does not know (never written by it): shown, never acted on.
+    case unrecognized
+
+    /// The journal action recording a decision that made no call, for the dispositions that are journaled.
+    public init?(decision disposition: Disposition) {
+        switch disposition {
+        case .wouldTerminate: self = .wouldTerminate
+        case .deferred: self = .deferred
+        case .protected: self = .protected
+        default: return nil
+        }
+    }
+}
+
 /// What a journal row announces or records: one mutating AWS call, or a decision that made none.
 public struct JournalRecord: Sendable, Hashable {
-    /// The action: `terminate`, `unprotect`, `would-terminate`, `deferred`, …
-    public var action: String
+    public var action: JournalAction
     public var clusterID: String?
     public var executionARN: String?
     public var region: String?
@@ -12,7 +38,7 @@ public struct JournalRecord: Sendable, Hashable {
     public var reason: String
 
     public init(
-        action: String,
+        action: JournalAction,
         clusterID: String? = nil,
         executionARN: String? = nil,
         region: String? = nil,

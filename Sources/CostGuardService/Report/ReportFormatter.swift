@@ -293,7 +293,7 @@ public struct JournalEntryView: Codable, Sendable, Equatable {
         at = row.at
         passId = row.passID
         kind = row.kind
-        action = row.record.action
+        action = row.record.action.rawValue
         clusterId = row.record.clusterID
         region = row.record.region
         account = row.record.account

@@ -404,11 +404,30 @@ def main():
             f"{mib(s['fileMax'])}; "
             f"median pass {s['passWallMedian']:.2f} s wall, {s['passCPUMedian']:.3f} s CPU "
             f"({s['passCPUMedian'] / s['passWallMedian'] * 100:.1f}%), {s['callsMedian']:.0f} calls.")
+    # The targets (issue 9): a miss is printed and makes the exit status non-zero, so a run cannot pass unread.
+    missed = []
+    if cg_calls > target_steady + 1:
+        missed.append(f"steady-state calls {cg_calls:.0f} > {target_steady + 1}")
+    if first["calls"] > 2 * perfect_first:
+        missed.append(f"first-pass calls {first['calls']} > 2 x {perfect_first}")
+    if c7n_calls / cg_calls < 15:
+        missed.append(f"calls vs Custodian {c7n_calls / cg_calls:.1f}x < 15x")
+    if c7n_wall / cg_wall < 5:
+        missed.append(f"wall vs Custodian {c7n_wall / cg_wall:.1f}x < 5x")
+    if med(padded, "passCPU") > 1.10 * med(unpadded, "passCPU"):
+        missed.append("padded-ledger pass CPU more than +10% over the unpadded one")
+    if not checked:
+        missed.append("CostGuard's call counts differ from the emulator's request log")
+    lines.append("")
+    lines.append("Targets: " + ("all met." if not missed else "MISSED: " + "; ".join(missed)))
     table = "\n".join(lines)
     print(table)
     if args.json:
+        results["missedTargets"] = missed
         with open(args.json, "w") as handle:
             json.dump(results, handle, indent=1, sort_keys=True)
+    if missed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

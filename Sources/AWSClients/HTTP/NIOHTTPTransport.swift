@@ -11,8 +11,9 @@ internal import Synchronization
 ///
 /// What the AWS calls need and no more: no redirects (AWS APIs do not redirect; following one would send a signed
 /// request elsewhere), no proxy, no HTTP/2, no connection retries inside the transport (CostGuard's retry strategy
-/// decides, as the SDKs' do). A general-purpose client (async-http-client, used before) spent about twice the CPU
-/// per call on this path: 0.8–1.0 ms against 0.4–0.5 ms on the benchmark machine (`Benchmarks/README.md`).
+/// decides, as the SDKs' do). Not the default: `AsyncHTTPClientTransport` is, since it costs only 15 ms more CPU per
+/// steady pass at 20 ms of latency and brings proxy support; this one stays for the side-by-side benchmark
+/// (`COSTGUARD_HTTP_CLIENT=nio`, `Benchmarks/transports.py`).
 public struct NIOHTTPTransport: HTTPTransport {
     /// Transport settings.
     public struct Configuration: Sendable, Hashable {

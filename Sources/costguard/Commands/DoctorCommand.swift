@@ -33,10 +33,22 @@ struct DoctorCommand: AsyncParsableCommand {
         }
         let settings: AWSSettings
         let caBundle: (path: String, source: String)?
-        let transport: NIOHTTPTransport
         do {
             caBundle = try AWSSettings.caBundle(environment: environment, profile: aws.profile)
-            transport = NIOHTTPTransport(caBundle: caBundle?.path)
+        } catch {
+            printError("costguard doctor: \(error.message)")
+            throw ExitCode(ExitStatus.configuration.rawValue)
+        }
+        let transport: any HTTPTransport
+        let proxy: ProxyConfiguration
+        do {
+            proxy = try ProxyConfiguration.fromEnvironment(environment)
+            transport = try makeHTTPTransport(environment: environment, caBundle: caBundle?.path)
+        } catch {
+            printError("costguard doctor: \(error.message)")
+            throw ExitCode(ExitStatus.configuration.rawValue)
+        }
+        do {
             settings = try await AWSSettings.resolve(
                 environment: environment,
                 region: aws.region,
@@ -54,6 +66,12 @@ struct DoctorCommand: AsyncParsableCommand {
         )
         line("region", "\(settings.region) (from \(settings.regionSource))")
         line("profile", settings.profileName + (settings.profileExplicit ? " (named)" : " (default)"))
+        let proxies = [proxy.https.map { "HTTPS via \($0)" }, proxy.http.map { "HTTP via \($0)" }].compactMap { $0 }
+        line(
+            "proxy",
+            (proxies.isEmpty ? "none" : proxies.joined(separator: ", "))
+                + (proxy.noProxy.isEmpty ? "" : "; not for \(proxy.noProxy.joined(separator: ","))")
+        )
         line("CA bundle", caBundle.map { "\($0.path) (from \($0.source)), besides the system's" } ?? "the system's")
         for service in AWSService.allCases {
             let endpoint = (try? settings.endpoint(service))?.description ?? "invalid"

@@ -41,10 +41,8 @@ struct ReconcileCommand: AsyncParsableCommand {
         defer { withExtendedLifetime(setup.lock) {} }
         let summary: PassSummary
         do {
-            // On the transport's event loop: no thread hand-off per AWS call (see `TransportExecutor`).
-            summary = try await withTaskExecutorPreference(TransportExecutor.shared) {
-                try await setup.reconciler.runPass()
-            }
+            // On the global executor, not an event loop: the pass's SQLite writes never block NIO's threads.
+            summary = try await setup.reconciler.runPass()
         } catch {
             // The pass itself failed on the ledger (not a set-up failure).
             printError("costguard: \(error)")
@@ -180,7 +178,12 @@ struct RunOptions: ParsableArguments {
         } catch {
             throw SetupError(.configuration, "\(error.message)")
         }
-        let transport = NIOHTTPTransport(caBundle: caBundle?.path)
+        let transport: any HTTPTransport
+        do {
+            transport = try makeHTTPTransport(environment: environment, caBundle: caBundle?.path)
+        } catch {
+            throw SetupError(.configuration, error.message)
+        }
         // One limiter for the process: AWS's buckets are per account and region, whichever client calls.
         let limiter = RateLimiter(configuration: file.rateLimits)
         let regionNames: [String?] = !regions.isEmpty ? regions : (!file.regions.isEmpty ? file.regions : [nil])

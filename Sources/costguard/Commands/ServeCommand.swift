@@ -150,10 +150,8 @@ struct ServeCommand: AsyncParsableCommand {
             reconciler.configuration.policy = settings.policy
             let started = ContinuousClock.now
             do {
-                // On the transport's event loop: no thread hand-off per AWS call (see `TransportExecutor`).
-                let summary = try await withTaskExecutorPreference(TransportExecutor.shared) {
-                    try await reconciler.runPass()
-                }
+                // On the global executor, not an event loop: the pass's SQLite writes never block NIO's threads.
+                let summary = try await reconciler.runPass()
                 let cost = try? ReportBuilder.orphanCostPerHour(reconciler.ledger, now: Timestamp.systemNow())
                 metrics.record(
                     summary,

@@ -959,18 +959,68 @@ extension Ledger {
     /// Records that CostGuard terminated these clusters (after TerminateJobFlows succeeded).
     public func recordTerminated(_ ids: [String], reason: String, at now: Timestamp) throws(LedgerError) {
         try write("recording terminations") { db in
-            for id in ids {
-                try db.run(
-                    // TerminateJobFlows is asynchronous: the cluster is TERMINATING until a later observation says more.
-                    """
-                    UPDATE clusters SET disposition = 'terminated', disposition_reason = ?, disposition_at = ?,
-                        state = CASE WHEN state IN ('TERMINATED', 'TERMINATED_WITH_ERRORS') THEN state ELSE 'TERMINATING' END,
-                        state_source = 'TerminateJobFlows'
-                    WHERE id = ?
-                    """,
-                    [.text(reason), .text(now.iso8601), .text(id)]
+            try Self.markTerminated(db, ids.map { ($0, reason) }, at: now)
+        }
+    }
+
+    /// Records that TerminateJobFlows succeeded for these clusters: the outcome of each one's intent and the
+    /// clusters' new state, in one transaction, so that the ledger never shows a termination journaled while its
+    /// cluster still looks billing, or the reverse.
+    ///
+    /// - Parameters:
+    ///   - outcomes: the intent each cluster's call answered, with the intent's record.
+    ///   - message: kept with each outcome (e.g. how it was completed after a restart).
+    ///   - reasonPrefix: put before each intent's reason in its cluster's disposition reason.
+    public func recordTermination(
+        outcomes: [(intentSeq: Int64, record: JournalRecord)],
+        requestID: String?,
+        message: String? = nil,
+        reasonPrefix: String,
+        pass: PassID?,
+        at now: Timestamp
+    ) throws(LedgerError) {
+        guard !outcomes.isEmpty else { return }
+        try write("journaling and recording \(outcomes.count) termination(s)") { db in
+            for outcome in outcomes {
+                try insert(
+                    db,
+                    kind: "outcome",
+                    record: outcome.record,
+                    pass: pass,
+                    at: now,
+                    intentSeq: outcome.intentSeq,
+                    result: .succeeded,
+                    requestID: requestID,
+                    errorCode: nil,
+                    errorMessage: message
                 )
             }
+            try Self.markTerminated(
+                db,
+                outcomes.compactMap { outcome in
+                    outcome.record.clusterID.map { ($0, reasonPrefix + outcome.record.reason) }
+                },
+                at: now
+            )
+        }
+    }
+
+    static func markTerminated(
+        _ db: SQLiteConnection,
+        _ clusters: [(id: String, reason: String)],
+        at now: Timestamp
+    ) throws {
+        for (id, reason) in clusters {
+            try db.run(
+                // TerminateJobFlows is asynchronous: the cluster is TERMINATING until a later observation says more.
+                """
+                UPDATE clusters SET disposition = 'terminated', disposition_reason = ?, disposition_at = ?,
+                    state = CASE WHEN state IN ('TERMINATED', 'TERMINATED_WITH_ERRORS') THEN state ELSE 'TERMINATING' END,
+                    state_source = 'TerminateJobFlows'
+                WHERE id = ?
+                """,
+                [.text(reason), .text(now.iso8601), .text(id)]
+            )
         }
     }
 

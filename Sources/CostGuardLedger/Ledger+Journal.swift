@@ -178,7 +178,7 @@ extension Ledger {
         }
     }
 
-    private func insert(
+    func insert(
         _ db: SQLiteConnection,
         kind: String,
         record: JournalRecord,

@@ -278,21 +278,12 @@ extension Reconciler {
         }
         do {
             let requestID = try await region.emr.terminateJobFlows(chunk.map(\.clusterID))
-            for (intent, record, _) in intents {
-                try ledger.journalOutcome(
-                    intentSeq: intent,
-                    record: record,
-                    result: .succeeded,
-                    requestID: requestID,
-                    errorCode: nil,
-                    errorMessage: nil,
-                    pass: pass,
-                    at: now()
-                )
-            }
-            try ledger.recordTerminated(
-                chunk.map(\.clusterID),
-                reason: "terminated by CostGuard: " + (chunk.first?.reason ?? ""),
+            // Each outcome and its cluster's new state in one transaction.
+            try ledger.recordTermination(
+                outcomes: intents.map { (intentSeq: $0.0, record: $0.1) },
+                requestID: requestID,
+                reasonPrefix: "terminated by CostGuard: ",
+                pass: pass,
                 at: now()
             )
             terminated += chunk.map(\.clusterID)
@@ -344,22 +335,27 @@ extension Reconciler {
                     intent.record.action == .terminate
                     ? (state == .terminating || state.hasEnded)
                     : intent.record.action == .unprotect ? cluster.terminationProtected == false : false
-                try ledger.journalOutcome(
-                    intentSeq: intent.seq,
-                    record: intent.record,
-                    result: done ? .succeeded : .unknown,
-                    requestID: nil,
-                    errorCode: nil,
-                    errorMessage: done
-                        ? "completed after a restart: the cluster was found \(state.rawValue)"
-                        : "no evidence the call reached AWS (cluster \(state.rawValue)); this pass decides afresh",
-                    pass: pass,
-                    at: now()
-                )
                 if done && intent.record.action == .terminate {
-                    try ledger.recordTerminated(
-                        [clusterID],
-                        reason: "terminated by CostGuard (completed after a restart)",
+                    // The outcome and the cluster's new state in one transaction.
+                    try ledger.recordTermination(
+                        outcomes: [(intentSeq: intent.seq, record: intent.record)],
+                        requestID: nil,
+                        message: "completed after a restart: the cluster was found \(state.rawValue)",
+                        reasonPrefix: "terminated by CostGuard (completed after a restart): ",
+                        pass: pass,
+                        at: now()
+                    )
+                } else {
+                    try ledger.journalOutcome(
+                        intentSeq: intent.seq,
+                        record: intent.record,
+                        result: done ? .succeeded : .unknown,
+                        requestID: nil,
+                        errorCode: nil,
+                        errorMessage: done
+                            ? "completed after a restart: the cluster was found \(state.rawValue)"
+                            : "no evidence the call reached AWS (cluster \(state.rawValue)); this pass decides afresh",
+                        pass: pass,
                         at: now()
                     )
                 }

@@ -38,6 +38,51 @@ struct JournalTests {
         }
     }
 
+    @Test("a termination's outcomes and its clusters' new state commit together, or not at all")
+    func terminationIsOneTransaction() throws {
+        try withTemporaryDirectory { dir in
+            let ledger = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
+            try ledger.testing_writeBatch(number: 0, now: testNow)
+            try ledger.testing_writeBatch(number: 1, now: testNow)
+            var first = record
+            first.clusterID = "j-BATCH0"
+            var second = record
+            second.clusterID = "j-BATCH1"
+            let intent0 = try ledger.journalIntent(first, pass: nil, at: testNow)
+            let intent1 = try ledger.journalIntent(second, pass: nil, at: testNow)
+            // The second outcome answers no intent (the journal's trigger refuses it): nothing of the call is kept.
+            #expect(throws: LedgerError.self) {
+                try ledger.recordTermination(
+                    outcomes: [(intentSeq: intent0, record: first), (intentSeq: intent1 + 100, record: second)],
+                    requestID: "req-1",
+                    reasonPrefix: "terminated by CostGuard: ",
+                    pass: nil,
+                    at: testNow
+                )
+            }
+            #expect(try ledger.journal().filter { $0.kind == "outcome" }.isEmpty)
+            #expect(try ledger.dispositions(of: ["j-BATCH0", "j-BATCH1"]).values.allSatisfy { $0 != "terminated" })
+            try ledger.recordTermination(
+                outcomes: [(intentSeq: intent0, record: first), (intentSeq: intent1, record: second)],
+                requestID: "req-1",
+                reasonPrefix: "terminated by CostGuard: ",
+                pass: nil,
+                at: testNow
+            )
+            #expect(try ledger.openIntents().isEmpty)
+            #expect(
+                try ledger.dispositions(of: ["j-BATCH0", "j-BATCH1"]) == [
+                    "j-BATCH0": "terminated", "j-BATCH1": "terminated",
+                ]
+            )
+            // Each cluster keeps its own reason.
+            #expect(
+                try ledger.testing_text("SELECT disposition_reason FROM clusters WHERE id = 'j-BATCH1'")
+                    == "terminated by CostGuard: " + second.reason
+            )
+        }
+    }
+
     @Test("an outcome must answer an intent, once")
     func outcomeRules() throws {
         try withTemporaryDirectory { dir in

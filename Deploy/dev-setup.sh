@@ -4,7 +4,7 @@
 #     present already) systemd and util-linux;
 #   - a Python virtual environment in .venv-test with the pinned AWS emulator (moto) and botocore.
 # Idempotent: a second run installs nothing. Needs root (or sudo) only when a Debian package is missing.
-# Swift itself (6.1 or newer) must already be installed: this script finds it or says how to get it.
+# Swift itself (6.2 or newer) must already be installed: this script finds it or says how to get it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +15,7 @@ if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
     export PATH="/opt/swift/usr/bin:$PATH"
 fi
 if ! command -v swift >/dev/null 2>&1; then
-    echo "error: no Swift toolchain on PATH. Install Swift 6.1 or newer (https://www.swift.org/install/linux/) and" \
+    echo "error: no Swift toolchain on PATH. Install Swift 6.2 or newer (https://www.swift.org/install/linux/) and" \
          "put its usr/bin on PATH, then run this again." >&2
     exit 1
 fi

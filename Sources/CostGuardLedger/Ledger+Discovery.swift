@@ -13,7 +13,7 @@ public struct StateMachineRow: Sendable, Equatable {
     public var region: String
     public var account: String
     public var revisionID: String?
-    public var definitionStatus: String
+    public var definitionStatus: DefinitionStatus
     public var definitionProblem: String?
     public var definitionReadAt: Timestamp?
     public var createsClusters: Bool
@@ -30,7 +30,7 @@ public struct StateMachineRow: Sendable, Equatable {
     /// Its executions must be followed. A definition that could not be parsed may do anything: its executions are
     /// followed too (their histories say what they did), rather than silently ignored.
     public var touchesEMR: Bool {
-        createsClusters || referencesClusters || followsChildren || definitionStatus == "unparsable"
+        createsClusters || referencesClusters || followsChildren || definitionStatus == .unparsable
     }
 }
 
@@ -92,7 +92,7 @@ public struct ExecutionRow: Sendable, Equatable {
     public var record: ExecutionRecord
     public var historyLastEventID: Int
     public var historyNextToken: String?
-    public var historyStatus: String
+    public var historyStatus: HistoryStatus
     public var historyProblem: String?
 }
 
@@ -204,7 +204,7 @@ extension Ledger {
                 region: row["region"].text ?? "",
                 account: row["account"].text ?? "",
                 revisionID: row["revision_id"].text,
-                definitionStatus: row["definition_status"].text ?? "unread",
+                definitionStatus: row["definition_status"].text.flatMap(DefinitionStatus.init(rawValue:)) ?? .unread,
                 definitionProblem: row["definition_problem"].text,
                 definitionReadAt: row["definition_read_at"].text.flatMap(Timestamp.init(iso8601:)),
                 createsClusters: row["creates_clusters"].integer == 1,
@@ -618,7 +618,7 @@ extension Ledger {
             record: record,
             historyLastEventID: Int(row["history_last_event_id"].integer ?? 0),
             historyNextToken: row["history_next_token"].text,
-            historyStatus: row["history_status"].text ?? "unread",
+            historyStatus: row["history_status"].text.flatMap(HistoryStatus.init(rawValue:)) ?? .unread,
             historyProblem: row["history_problem"].text
         )
     }
@@ -759,9 +759,9 @@ extension Ledger {
                         ]
                     )
                 }
-                let status =
+                let status: HistoryStatus =
                     !findings.problems.isEmpty
-                    ? "incomplete" : (executionEnded && nextToken == nil ? "complete" : "partial")
+                    ? .incomplete : (executionEnded && nextToken == nil ? .complete : .partial)
                 // A read resumes after the events already read, so a problem found in them is not found again: it
                 // stays (history_status 'incomplete') until the execution is read anew. Only a failed read (its
                 // problem starts with `readFailurePrefix`) is cleared by a read that succeeds.
@@ -783,7 +783,8 @@ extension Ledger {
                     """,
                     [
                         .integer(Int64(findings.lastEventID)), .optional(nextToken),
-                        .integer(Int64(Self.readFailurePrefix.count)), .text(Self.readFailurePrefix), .text(status),
+                        .integer(Int64(Self.readFailurePrefix.count)), .text(Self.readFailurePrefix),
+                        .text(status.rawValue),
                         .integer(Int64(Self.readFailurePrefix.count)), .text(Self.readFailurePrefix),
                         .optional(findings.problems.isEmpty ? nil : findings.problems.joined(separator: "; ")),
                         .optional(findings.problems.isEmpty ? nil : findings.problems.joined(separator: "; ")),
@@ -984,7 +985,7 @@ extension Ledger {
             for outcome in outcomes {
                 try insert(
                     db,
-                    kind: "outcome",
+                    kind: .outcome,
                     record: outcome.record,
                     pass: pass,
                     at: now,
@@ -1183,7 +1184,7 @@ extension Ledger {
             // By position (the SELECT's order), and each execution once (a creator that also references is read twice).
             guard let arn = row[0].text, result[arn] == nil else { return }
             let status = ExecutionStatus(rawValue: row[2].text ?? "") ?? .running
-            let history = row[6].text ?? "unread"
+            let history = row[6].text.flatMap(HistoryStatus.init(rawValue:)) ?? .unread
             result[arn] = ExecutionFacts(
                 arn: arn,
                 stateMachineARN: row[1].text ?? "",
@@ -1191,13 +1192,32 @@ extension Ledger {
                 stopDate: row[3].text.flatMap(Timestamp.init(iso8601:)),
                 redriveStatus: row[4].text.flatMap(RedriveStatus.init(rawValue:)),
                 redriveCount: Int(row[5].integer ?? 0),
-                historyComplete: history == "complete" || (history == "partial" && !status.hasEnded),
+                historyComplete: history == .complete || (history == .partial && !status.hasEnded),
                 goneWithStateMachine: row[7].text == Self.goneWithStateMachineSource,
                 qualifiedStateMachineARNs: [row[8].text, row[9].text].compactMap { $0 }
             )
         }
         return result
     }
+}
+
+/// How far a state machine's definition was understood (`state_machines.definition_status`).
+public enum DefinitionStatus: String, Sendable, Hashable, CaseIterable {
+    case unread
+    case parsed
+    /// Not readable or not understood: the machine is followed as one that may do anything.
+    case unparsable
+}
+
+/// How far an execution's history was read (`executions.history_status`).
+public enum HistoryStatus: String, Sendable, Hashable, CaseIterable {
+    case unread
+    /// Read so far, the execution still running (or pages left).
+    case partial
+    /// Read to the end of an ended execution.
+    case complete
+    /// A read failed, or something in the events could not be understood: its clusters are `unknown`.
+    case incomplete
 }
 
 /// `{"k":"v",…}` with sorted keys.

@@ -11,7 +11,7 @@ public struct JournalRow: Sendable, Hashable {
     public var seq: Int64
     public var at: String
     public var passID: Int64?
-    public var kind: String
+    public var kind: JournalKind
     public var intentSeq: Int64?
     public var record: JournalRecord
     public var result: CallResult?
@@ -78,7 +78,7 @@ extension Ledger {
     /// - Returns: the intent's sequence number, for `journalOutcome`.
     public func journalIntent(_ record: JournalRecord, pass: PassID?, at now: Timestamp) throws(LedgerError) -> Int64 {
         try write("journaling the intent to \(record.action.rawValue) \(record.clusterID ?? "")") { db in
-            try insert(db, kind: "intent", record: record, pass: pass, at: now)
+            try insert(db, kind: .intent, record: record, pass: pass, at: now)
             return db.lastInsertRowID
         }
     }
@@ -97,7 +97,7 @@ extension Ledger {
         try write("journaling the outcome of intent \(intentSeq)") { db in
             try insert(
                 db,
-                kind: "outcome",
+                kind: .outcome,
                 record: record,
                 pass: pass,
                 at: now,
@@ -113,7 +113,7 @@ extension Ledger {
     /// Journals a decision that made no mutating call (dry-run would-terminate, deferred, protected, …).
     public func journalDecision(_ record: JournalRecord, pass: PassID?, at now: Timestamp) throws(LedgerError) {
         try write("journaling a decision") { db in
-            try insert(db, kind: "decision", record: record, pass: pass, at: now)
+            try insert(db, kind: .decision, record: record, pass: pass, at: now)
         }
     }
 
@@ -180,7 +180,7 @@ extension Ledger {
 
     func insert(
         _ db: SQLiteConnection,
-        kind: String,
+        kind: JournalKind,
         record: JournalRecord,
         pass: PassID?,
         at now: Timestamp,
@@ -197,7 +197,7 @@ extension Ledger {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
-                .text(now.iso8601), pass.map { .integer($0.rawValue) } ?? .null, .text(kind),
+                .text(now.iso8601), pass.map { .integer($0.rawValue) } ?? .null, .text(kind.rawValue),
                 intentSeq.map(SQLValue.integer) ?? .null, .text(record.action.rawValue), .optional(record.clusterID),
                 .optional(record.executionARN), .optional(record.region), .optional(record.account),
                 .bool(record.dryRun), .optional(result?.rawValue), .optional(requestID), .optional(errorCode),
@@ -213,7 +213,7 @@ extension JournalRow {
             seq: row["seq"].integer ?? 0,
             at: row["at"].text ?? "",
             passID: row["pass_id"].integer,
-            kind: row["kind"].text ?? "",
+            kind: row["kind"].text.flatMap(JournalKind.init(rawValue:)) ?? .decision,  // the CHECK allows no other
             intentSeq: row["intent_seq"].integer,
             record: JournalRecord(
                 action: row["action"].text.flatMap(JournalAction.init(rawValue:)) ?? .unrecognized,

@@ -13,7 +13,7 @@ extension Ledger {
                 [.text(machine)]
             ) { row in
                 guard let arn = row[0].text else { return }
-                guard row[1].text == "parsed" else {
+                guard row[1].text == DefinitionStatus.parsed.rawValue else {
                     result[arn] = .some(nil)
                     return
                 }
@@ -44,7 +44,8 @@ extension Ledger {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (arn) DO NOTHING
                 """,
                 [
-                    .text(arn), .text(stateMachine), .text(parsed == nil ? "unparsable" : "parsed"), .optional(problem),
+                    .text(arn), .text(stateMachine),
+                    .text((parsed == nil ? DefinitionStatus.unparsable : .parsed).rawValue), .optional(problem),
                     .bool(parsed?.createsClusters ?? false), .bool(parsed?.referencesClusters ?? false),
                     .bool((parsed?.startsExecutions ?? false) || (parsed?.hasDistributedMap ?? false)),
                     .text(now.iso8601),

@@ -31,7 +31,7 @@ extension Reconciler {
         for item in listed {
             let row = known[item.stateMachineArn]
             let stale = row?.definitionReadAt.map { now().since($0) > configuration.definitionRefresh } ?? true
-            guard row?.definitionStatus != "parsed" || stale else { continue }
+            guard row?.definitionStatus != .parsed || stale else { continue }
             if row?.newestExecutionStart != nil { redriveCheckDue.insert(item.stateMachineArn) }
             do {
                 let described = try await region.sfn.describeStateMachine(item.stateMachineArn)
@@ -231,7 +231,7 @@ extension Reconciler {
         let machines = try ledger.stateMachines()
         for machine in machines.values.sorted(by: { $0.arn < $1.arn })
         where machine.region == region.region && !machine.touchesEMR && !machine.isExpress
-            && machine.definitionStatus == "parsed" && !Self.isMapRunMachine(machine.arn)
+            && machine.definitionStatus == .parsed && !Self.isMapRunMachine(machine.arn)
         {
             try await followRunning(of: machine, region: region, readHistories: true, problems: &problems)
         }
@@ -280,8 +280,8 @@ extension Reconciler {
         guard !running.isEmpty else { return }
         let batch = HistoryBatch(ledger: ledger, now: now)
         for row in try ledger.executions(arns: running).values.sorted(by: { $0.record.arn < $1.record.arn })
-        where readHistories || row.historyStatus == "unread"
-            || (row.historyStatus == "incomplete" && row.historyProblem?.hasPrefix(Ledger.readFailurePrefix) == true)
+        where readHistories || row.historyStatus == .unread
+            || (row.historyStatus == .incomplete && row.historyProblem?.hasPrefix(Ledger.readFailurePrefix) == true)
         {
             try await readHistory(row, region: region, account: machine.account, problems: &problems, batch: batch)
         }
@@ -548,7 +548,7 @@ extension Reconciler {
         }
         try ledger.recordExecutions(records, at: now())
         for row in try ledger.executions(arns: fresh).values.sorted(by: { $0.record.arn < $1.record.arn })
-        where row.historyStatus == "unread" {
+        where row.historyStatus == .unread {
             try await readHistory(row, region: region, account: account, problems: &problems, batch: batch)
         }
     }
@@ -639,7 +639,7 @@ extension Reconciler {
         let rows = try ledger.executions(parent: parent.arn)
         let batch = HistoryBatch(ledger: ledger, now: now)
         for child in fresh {
-            guard let row = rows[child.arn], row.historyStatus != "complete" else { continue }
+            guard let row = rows[child.arn], row.historyStatus != .complete else { continue }
             try await readHistory(row, region: region, account: account, problems: &problems, batch: batch)
         }
         try batch.flush()

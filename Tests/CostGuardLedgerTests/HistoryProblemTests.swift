@@ -43,7 +43,7 @@ struct HistoryProblemTests {
             )
             try read(ledger, ended.arn, problems: [], lastEvent: 9, ended: true)
             var rows = try ledger.executions(arns: [ended.arn, running.arn])
-            #expect(rows[ended.arn]?.historyStatus == "incomplete")
+            #expect(rows[ended.arn]?.historyStatus == .incomplete)
             #expect(rows[ended.arn]?.historyProblem?.contains("event 4") == true)
             #expect(try ledger.executionsNeedingHistory(stateMachine: Self.machine)[ended.arn] == nil)
 
@@ -51,13 +51,13 @@ struct HistoryProblemTests {
             try read(ledger, running.arn, problems: [], lastEvent: 3, ended: false)
             try ledger.recordHistoryFailure(executionARN: running.arn, problem: "InternalFailure", at: testNow)
             rows = try ledger.executions(arns: [running.arn])
-            #expect(rows[running.arn]?.historyStatus == "incomplete")
+            #expect(rows[running.arn]?.historyStatus == .incomplete)
             #expect(rows[running.arn]?.historyProblem == Ledger.readFailurePrefix + "InternalFailure")
             #expect(try ledger.executionsNeedingHistory(stateMachine: Self.machine)[running.arn] != nil)
             #expect(try ledger.incompleteRunningHistories()[Self.machine]?.contains(running.arn) == true)
             try read(ledger, running.arn, problems: [], lastEvent: 5, ended: false)
             rows = try ledger.executions(arns: [running.arn])
-            #expect(rows[running.arn]?.historyStatus == "partial")
+            #expect(rows[running.arn]?.historyStatus == .partial)
             #expect(rows[running.arn]?.historyProblem == nil)
             #expect(try ledger.incompleteRunningHistories().isEmpty)
 
@@ -66,7 +66,7 @@ struct HistoryProblemTests {
             try ledger.recordHistoryFailure(executionARN: running.arn, problem: "timeout", at: testNow)
             try read(ledger, running.arn, problems: [], lastEvent: 8, ended: false)
             rows = try ledger.executions(arns: [running.arn])
-            #expect(rows[running.arn]?.historyStatus == "incomplete")
+            #expect(rows[running.arn]?.historyStatus == .incomplete)
             #expect(rows[running.arn]?.historyProblem == "truncated input")
         }
     }

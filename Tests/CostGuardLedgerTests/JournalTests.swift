@@ -60,7 +60,7 @@ struct JournalTests {
                     at: testNow
                 )
             }
-            #expect(try ledger.journal().filter { $0.kind == "outcome" }.isEmpty)
+            #expect(try ledger.journal().filter { $0.kind == .outcome }.isEmpty)
             #expect(try ledger.dispositions(of: ["j-BATCH0", "j-BATCH1"]).values.allSatisfy { $0 != "terminated" })
             try ledger.recordTermination(
                 outcomes: [(intentSeq: intent0, record: first), (intentSeq: intent1, record: second)],

@@ -129,6 +129,29 @@ struct MigrationTests {
                 try db.query("SELECT sql FROM sqlite_schema WHERE name = 'executions'").first?[0].text ?? ""
             }
             #expect(Set(checkList(executions, column: "status")) == Set(ExecutionStatus.allCases.map(\.rawValue)))
+            #expect(
+                Set(checkList(executions, column: "redrive_status")) == Set(RedriveStatus.allCases.map(\.rawValue))
+            )
+            #expect(
+                Set(checkList(executions, column: "history_status")) == Set(HistoryStatus.allCases.map(\.rawValue))
+            )
+            func table(_ name: String) throws -> String {
+                try ledger.read("schema") { db in
+                    try db.query("SELECT sql FROM sqlite_schema WHERE name = ?", [.text(name)]).first?[0].text ?? ""
+                }
+            }
+            #expect(
+                Set(checkList(try table("state_machines"), column: "definition_status"))
+                    == Set(DefinitionStatus.allCases.map(\.rawValue))
+            )
+            let journal = try table("journal")
+            #expect(Set(checkList(journal, column: "kind")) == Set(JournalKind.allCases.map(\.rawValue)))
+            #expect(Set(checkList(journal, column: "result")) == Set(CallResult.allCases.map(\.rawValue)))
+            // A pass row reads 'running' until the pass ends with one of the outcomes.
+            #expect(
+                Set(checkList(try table("passes"), column: "outcome"))
+                    == Set(PassOutcome.allCases.map(\.rawValue) + ["running"])
+            )
         }
     }
 

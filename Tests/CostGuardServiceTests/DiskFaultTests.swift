@@ -34,7 +34,7 @@ struct DiskFaultTests {
     /// The clusters with a journal intent in this ledger.
     func intents(_ database: String) throws -> Set<String> {
         Set(
-            try Ledger.openReadOnly(path: database).journal().filter { $0.kind == "intent" }.compactMap(
+            try Ledger.openReadOnly(path: database).journal().filter { $0.kind == .intent }.compactMap(
                 \.record.clusterID
             )
         )

@@ -154,7 +154,7 @@ struct FailClosedTests {
         h.transport.fail("TerminateJobFlows", with: .timeout)
         let first = try await h.reconciler.runPass()
         #expect(first.terminated.isEmpty)
-        let outcomes = try h.ledger.journal().filter { $0.kind == "outcome" }
+        let outcomes = try h.ledger.journal().filter { $0.kind == .outcome }
         #expect(outcomes.count == 2)
         #expect(outcomes.allSatisfy { $0.result == .unknown })
         h.transport.heal()
@@ -182,7 +182,7 @@ struct FailClosedTests {
         #expect(second.terminated.count == 2)
         #expect(try h.ledger.openIntents().isEmpty)
         // Every intent has exactly one outcome, and each outcome follows its intent.
-        for intent in journal.filter({ $0.kind == "intent" }) {
+        for intent in journal.filter({ $0.kind == .intent }) {
             #expect(journal.filter { $0.intentSeq == intent.seq }.count == 1)
         }
     }
@@ -245,7 +245,7 @@ struct FailClosedTests {
         #expect(held.reason.contains("kms:Decrypt"), "\(held.reason)")
         // The machine is followed as one whose definition is unknown (its executions' histories decide).
         let row = try #require(try h.ledger.stateMachines()[machine])
-        #expect(row.definitionStatus == "unparsable")
+        #expect(row.definitionStatus == .unparsable)
         #expect(row.definitionProblem?.contains("KmsAccessDeniedException") == true)
         // Once the key is usable, the history reads and the region is free.
         h.transport.heal()

@@ -187,7 +187,7 @@ struct MapRunTests {
         }
         #expect(terminate.count == 1)
         #expect(terminate.first?.body.contains("j-CHILDCLUSTER1") == true)
-        #expect(try ledger.journal().filter { $0.kind == "outcome" }.first?.requestID == "req-terminate-1")
+        #expect(try ledger.journal().filter { $0.kind == .outcome }.first?.requestID == "req-terminate-1")
     }
 
     @Test(

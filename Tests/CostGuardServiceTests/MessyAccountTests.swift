@@ -96,7 +96,7 @@ struct MessyAccountTests {
         let journal = try ledger.journal(limit: 10_000)
         // The refused cluster: every try journaled with AWS's code; the eleven others one success each.
         let refusedID = try #require(world.scenarios["refused-05"]?.clusterIds.first)
-        let refusedOutcomes = journal.filter { $0.kind == "outcome" && $0.record.clusterID == refusedID }
+        let refusedOutcomes = journal.filter { $0.kind == .outcome && $0.record.clusterID == refusedID }
         #expect(!refusedOutcomes.isEmpty)
         #expect(refusedOutcomes.allSatisfy { $0.result == .failed && $0.errorCode == "AccessDeniedException" })
         // Set aside with backoff: tried once (in a batch of ten, then alone; or alone when its chunk held only it),
@@ -105,14 +105,14 @@ struct MessyAccountTests {
         #expect(Set(refusedOutcomes.compactMap(\.passID)).count == 1, "all in one pass")
         for id in orphans {
             #expect(
-                journal.filter { $0.kind == "outcome" && $0.record.clusterID == id && $0.result == .succeeded }.count
+                journal.filter { $0.kind == .outcome && $0.record.clusterID == id && $0.result == .succeeded }.count
                     == 1,
                 "\(id)"
             )
         }
         // The cluster in another account was never described as ended or acted on here.
         let remote = try #require(world.scenarios["cross-account"]?.clusterIds.first)
-        #expect(!journal.contains { $0.record.clusterID == remote && $0.kind != "decision" })
+        #expect(!journal.contains { $0.record.clusterID == remote && $0.kind != .decision })
         let report = try await runToCompletion(
             TestPaths.productsDirectory + "/costguard",
             ["report", "--database", world.database, "--format", "json", "--all"],
@@ -159,7 +159,7 @@ struct MessyAccountTests {
         let lateJournal = try Ledger.openReadOnly(path: world.database).journal(limit: 10_000)
         #expect(
             lateJournal.contains {
-                $0.kind == "intent" && $0.record.clusterID == stepper && $0.record.reason.contains("did not end itself")
+                $0.kind == .intent && $0.record.clusterID == stepper && $0.record.reason.contains("did not end itself")
             }
         )
         let check = try await runToCompletion(

@@ -51,7 +51,7 @@ struct RandomScenarioTests {
             var violations: [String] = []
             let journal = try Ledger.openReadOnly(path: world.database).journal()
             var intents: [String: Int] = [:]
-            for entry in journal where entry.kind == "intent" && entry.record.action == .terminate {
+            for entry in journal where entry.kind == .intent && entry.record.action == .terminate {
                 intents[entry.record.clusterID ?? "", default: 0] += 1
             }
             for (id, expect) in expectations {

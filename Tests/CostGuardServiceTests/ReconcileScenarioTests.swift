@@ -88,7 +88,7 @@ struct ReconcileScenarioTests {
         }
         var ledger = try Ledger.openReadOnly(path: world.database)
         let dryJournal = try ledger.journal()
-        #expect(dryJournal.allSatisfy { $0.kind == "decision" && $0.record.dryRun })
+        #expect(dryJournal.allSatisfy { $0.kind == .decision && $0.record.dryRun })
         let wouldTerminate = Set(
             dryJournal.filter { $0.record.action == .wouldTerminate }.compactMap(\.record.clusterID)
         )
@@ -116,8 +116,8 @@ struct ReconcileScenarioTests {
             }
         }
         let journal = try ledger.journal()
-        let intents = journal.filter { $0.kind == "intent" }
-        let outcomes = journal.filter { $0.kind == "outcome" }
+        let intents = journal.filter { $0.kind == .intent }
+        let outcomes = journal.filter { $0.kind == .outcome }
         #expect(Set(intents.compactMap(\.record.clusterID)) == orphans)
         #expect(intents.count == outcomes.count)
         for outcome in outcomes {
@@ -132,7 +132,7 @@ struct ReconcileScenarioTests {
         let again = try await world.reconcile(["--grace", "0s", "--redrive-grace", "0s"])
         #expect(again.status == ExitStatus.orphansRemain.rawValue)
         #expect(
-            try Ledger.openReadOnly(path: world.database).journal().filter { $0.kind == "intent" }.count
+            try Ledger.openReadOnly(path: world.database).journal().filter { $0.kind == .intent }.count
                 == intents.count
         )
         let check = try await runToCompletion(
@@ -178,7 +178,7 @@ struct ReconcileScenarioTests {
             $0.record.clusterID == protectedID
         }
         #expect(
-            journal.filter { $0.kind != "decision" }.map { "\($0.kind):\($0.record.action.rawValue)" }
+            journal.filter { $0.kind != .decision }.map { "\($0.kind):\($0.record.action.rawValue)" }
                 == ["intent:unprotect", "outcome:unprotect", "intent:terminate", "outcome:terminate"]
         )
     }

@@ -401,7 +401,7 @@ struct ServeStopTests {
         }
         #expect(leftovers == [], "temporary files of killed creations were left: \(leftovers)")
         let journal = try ledger.journal()
-        for intent in journal.filter({ $0.kind == "intent" }) {
+        for intent in journal.filter({ $0.kind == .intent }) {
             #expect(
                 journal.filter { $0.intentSeq == intent.seq }.count == 1,
                 "intent \(intent.seq) has no single outcome"
@@ -412,7 +412,7 @@ struct ServeStopTests {
         for id in orphans {
             #expect(["TERMINATED", "TERMINATING"].contains(try await world.state(id)), "\(id)")
             #expect(
-                journal.filter { $0.kind == "outcome" && $0.record.clusterID == id && $0.result == .succeeded }.count
+                journal.filter { $0.kind == .outcome && $0.record.clusterID == id && $0.result == .succeeded }.count
                     <= 1
             )
         }

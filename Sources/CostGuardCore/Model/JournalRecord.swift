@@ -56,8 +56,16 @@ public struct JournalRecord: Sendable, Hashable {
     }
 }
 
+/// What a journal row is: the announcement of a call (written and committed before it is made), what the call did,
+/// or a decision that made no call. The raw value is the ledger's `journal.kind`.
+public enum JournalKind: String, Sendable, Hashable, CaseIterable, Codable {
+    case intent
+    case outcome
+    case decision
+}
+
 /// How a mutating call ended, as recorded in its outcome row.
-public enum CallResult: String, Sendable, Hashable, Codable {
+public enum CallResult: String, Sendable, Hashable, Codable, CaseIterable {
     case succeeded
     case failed
     /// No answer (timeout, connection lost): the next pass re-checks the cluster before anything else.

@@ -292,7 +292,7 @@ public struct JournalEntryView: Codable, Sendable, Equatable {
         seq = row.seq
         at = row.at
         passId = row.passID
-        kind = row.kind
+        kind = row.kind.rawValue
         action = row.record.action.rawValue
         clusterId = row.record.clusterID
         region = row.record.region

@@ -11,25 +11,31 @@ public struct PassScheduler<C: Clock>: Service where C.Duration == Duration {
     let clock: C
     let state: ServeState
     let jitter: @Sendable () -> Double
+    let beforePass: @Sendable () -> Void
     let pass: Pass
 
     /// - Parameters:
     ///   - jitter: the factor applied to each wait (default: uniform in 0.9…1.1, so that many daemons spread out).
+    ///   - beforePass: runs before the phase becomes `.passing` (the daemon notes progress there, so that the
+    ///     watchdog measures a pass's silence from its start).
     public init(
         clock: C,
         state: ServeState,
         jitter: @escaping @Sendable () -> Double = { Double.random(in: 0.9...1.1) },
+        beforePass: @escaping @Sendable () -> Void = {},
         pass: @escaping Pass
     ) {
         self.clock = clock
         self.state = state
         self.jitter = jitter
+        self.beforePass = beforePass
         self.pass = pass
     }
 
     public func run() async throws {
         defer { state.enter(.stopped) }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            beforePass()
             state.enter(.passing)
             await pass(state.settings)
             state.passFinished()

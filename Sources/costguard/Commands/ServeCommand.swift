@@ -145,29 +145,37 @@ struct ServeCommand: AsyncParsableCommand {
                 )
             )
         }
-        let scheduler = PassScheduler(clock: ContinuousClock(), state: state) { settings in
-            var reconciler = reconciler
-            reconciler.configuration.policy = settings.policy
-            let started = ContinuousClock.now
-            do {
-                // On the global executor, not an event loop: the pass's SQLite writes never block NIO's threads.
-                let summary = try await reconciler.runPass()
-                let cost = try? ReportBuilder.orphanCostPerHour(reconciler.ledger, now: Timestamp.systemNow())
-                metrics.record(
-                    summary,
-                    duration: ContinuousClock.now - started,
-                    orphanCostPerHour: cost,
-                    now: Timestamp.systemNow()
-                )
-                if let hits = try? reconciler.ledger.cachedReadHits() { metrics.recordLedgerCacheHits(total: hits) }
-                notify("STATUS=\(summary.line)")
-                logger.notice("\(summary.line)")
-            } catch {
-                metrics.recordFailedPass()
-                notify("STATUS=pass failed: \(error)")
-                logger.error("pass failed", metadata: ["error": "\(error)"])
+        // A pass starting is progress: the watchdog measures the pass's silence from its start, not from the last
+        // call of the pass before (up to an interval ago).
+        let scheduler = PassScheduler(
+            clock: ContinuousClock(),
+            state: state,
+            beforePass: { counter.touch() },
+            pass: { settings in
+                defer { counter.touch() }
+                var reconciler = reconciler
+                reconciler.configuration.policy = settings.policy
+                let started = ContinuousClock.now
+                do {
+                    // On the global executor, not an event loop: the pass's SQLite writes never block NIO's threads.
+                    let summary = try await reconciler.runPass()
+                    let cost = try? ReportBuilder.orphanCostPerHour(reconciler.ledger, now: Timestamp.systemNow())
+                    metrics.record(
+                        summary,
+                        duration: ContinuousClock.now - started,
+                        orphanCostPerHour: cost,
+                        now: Timestamp.systemNow()
+                    )
+                    if let hits = try? reconciler.ledger.cachedReadHits() { metrics.recordLedgerCacheHits(total: hits) }
+                    notify("STATUS=\(summary.line)")
+                    logger.notice("\(summary.line)")
+                } catch {
+                    metrics.recordFailedPass()
+                    notify("STATUS=pass failed: \(error)")
+                    logger.error("pass failed", metadata: ["error": "\(error)"])
+                }
             }
-        }
+        )
         services.append(.init(service: scheduler, successTerminationBehavior: .gracefullyShutdownGroup))
         let reload = ReloadService(
             requests: hangups,

@@ -140,9 +140,11 @@ struct RetryTests {
 
     @Test("error codes come from X-Amzn-ErrorType or __type, with or without a namespace; request ids are kept")
     func errorDecoding() async throws {
+        // Each rule answers only DescribeExecution: a stray request from another test's client (to a port this
+        // server took over) must not use up a rule (it did once, in a full run).
         let server = try await ScriptedServer.start(rules: [
             [
-                "status": 400, "times": 1, "headers": ["x-amzn-RequestId": "req-42"],
+                "target": "DescribeExecution", "status": 400, "times": 1, "headers": ["x-amzn-RequestId": "req-42"],
                 "body": [
                     "json": [
                         "__type": "com.amazonaws.emr.v20090331#InvalidRequestException",
@@ -151,11 +153,12 @@ struct RetryTests {
                 ],
             ],
             [
-                "status": 400, "times": 1, "headers": ["X-Amzn-ErrorType": "ExecutionDoesNotExist"],
+                "target": "DescribeExecution", "status": 400, "times": 1,
+                "headers": ["X-Amzn-ErrorType": "ExecutionDoesNotExist"],
                 "body": ["json": ["message": "nope"]],
             ],
             [
-                "status": 403, "times": 1,
+                "target": "DescribeExecution", "status": 403, "times": 1,
                 "body":
                     "<ErrorResponse><Error><Code>AccessDenied</Code><Message>not &lt;allowed&gt;</Message></Error><RequestId>r-9</RequestId></ErrorResponse>",
             ],

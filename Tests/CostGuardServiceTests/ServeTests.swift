@@ -103,7 +103,10 @@ struct ServeTests {
         #if os(Linux)
         // Only FoundationEssentials is loaded: Foundation, FoundationInternationalization and ICU would add ~6 MB
         // of resident memory to a daemon budgeted at 40 MB (Benchmarks/README.md).
-        let maps = try String(contentsOfFile: "/proc/\(serve.processIdentifier)/maps", encoding: .utf8)
+        // Read to the end: /proc files report size 0, and a single sized read can stop at the first page.
+        let handle = try #require(FileHandle(forReadingAtPath: "/proc/\(serve.processIdentifier)/maps"))
+        let maps = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        try handle.close()
         #expect(maps.contains("libFoundationEssentials"))
         for library in ["libFoundation.so", "libFoundationInternationalization", "lib_FoundationICU"] {
             #expect(!maps.contains(library), "serve loaded \(library)")

@@ -957,13 +957,6 @@ extension Ledger {
         return result
     }
 
-    /// Records that CostGuard terminated these clusters (after TerminateJobFlows succeeded).
-    public func recordTerminated(_ ids: [String], reason: String, at now: Timestamp) throws(LedgerError) {
-        try write("recording terminations") { db in
-            try Self.markTerminated(db, ids.map { ($0, reason) }, at: now)
-        }
-    }
-
     /// Records that TerminateJobFlows succeeded for these clusters: the outcome of each one's intent and the
     /// clusters' new state, in one transaction, so that the ledger never shows a termination journaled while its
     /// cluster still looks billing, or the reverse.

@@ -210,7 +210,22 @@ struct PassReadTests {
             #expect(third["j-BATCH2"] == first["j-BATCH2"])
             #expect(third["j-BATCH1"] == "\(changed[1].disposition.rawValue)|\(changed[1].reason)|\(t3.iso8601)")
             // CostGuard's own termination is not turned into 'ended' by a later decision.
-            try ledger.recordTerminated(["j-BATCH0"], reason: "terminated by CostGuard", at: t3)
+            let terminate = JournalRecord(
+                action: .terminate,
+                clusterID: "j-BATCH0",
+                region: "us-east-1",
+                account: "123456789012",
+                dryRun: false,
+                reason: "test"
+            )
+            let intent = try ledger.journalIntent(terminate, pass: nil, at: t3)
+            try ledger.recordTermination(
+                outcomes: [(intentSeq: intent, record: terminate)],
+                requestID: nil,
+                reasonPrefix: "terminated by CostGuard: ",
+                pass: nil,
+                at: t3
+            )
             var ended = changed
             ended[0].disposition = .ended
             ended[0].reason = "the cluster is TERMINATED"

@@ -38,7 +38,6 @@ public struct PassScheduler<C: Clock>: Service where C.Duration == Duration {
             beforePass()
             state.enter(.passing)
             await pass(state.settings)
-            state.passFinished()
             state.enter(.waiting)
             guard !Task.isShuttingDownGracefully else { return }
             let wait = state.settings.interval * jitter()

@@ -30,7 +30,6 @@ public final class ServeState: Sendable {
 
     private let settingsBox: Mutex<ServeSettings>
     private let phaseBox = Mutex(Phase.starting)
-    private let passesBox = Mutex(0)
 
     public init(settings: ServeSettings) {
         self.settingsBox = Mutex(settings)
@@ -43,10 +42,5 @@ public final class ServeState: Sendable {
 
     public var phase: Phase { phaseBox.withLock { $0 } }
 
-    /// Passes finished since the start.
-    public var passes: Int { passesBox.withLock { $0 } }
-
     func enter(_ phase: Phase) { phaseBox.withLock { $0 = phase } }
-
-    func passFinished() { passesBox.withLock { $0 += 1 } }
 }

@@ -210,16 +210,7 @@ extension Reconciler {
                     throw error
                 } catch let caught {
                     let error = Reconciler.awsError(caught)
-                    try ledger.journalOutcome(
-                        intentSeq: intent,
-                        record: record,
-                        result: Self.result(error),
-                        requestID: error.requestID,
-                        errorCode: error.code,
-                        errorMessage: error.message,
-                        pass: pass,
-                        at: now()
-                    )
+                    try journalFailure(error, intent: intent, record: record, pass: pass)
                     problems.add(
                         "SetTerminationProtection \(decision.clusterID): \(error)",
                         region: region.region,
@@ -302,16 +293,7 @@ extension Reconciler {
         } catch let caught {
             let error = Reconciler.awsError(caught)
             for (intent, record, _) in intents {
-                try ledger.journalOutcome(
-                    intentSeq: intent,
-                    record: record,
-                    result: Self.result(error),
-                    requestID: error.requestID,
-                    errorCode: error.code,
-                    errorMessage: error.message,
-                    pass: pass,
-                    at: now()
-                )
+                try journalFailure(error, intent: intent, record: record, pass: pass)
             }
             problems.add("TerminateJobFlows \(chunk.map(\.clusterID)): \(error)", region: region.region, reach: .local)
             if error.isRefusal && chunk.count == 1 {
@@ -377,6 +359,20 @@ extension Reconciler {
             account: decision.scope.account,
             dryRun: configuration.policy.dryRun,
             reason: decision.reason
+        )
+    }
+
+    /// Journals the outcome of a call AWS answered with an error, or did not answer (`unknown`).
+    func journalFailure(_ error: AWSError, intent: Int64, record: JournalRecord, pass: PassID) throws(LedgerError) {
+        try ledger.journalOutcome(
+            intentSeq: intent,
+            record: record,
+            result: Self.result(error),
+            requestID: error.requestID,
+            errorCode: error.code,
+            errorMessage: error.message,
+            pass: pass,
+            at: now()
         )
     }
 

@@ -36,8 +36,13 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
     }
 
     public func send(_ request: HTTPRequest, timeout: Duration) async throws -> HTTPResponse {
-        let target = try Self.target(of: request.url)
-        let server = configuration.proxy.server(scheme: target.scheme, host: target.host, port: target.port)
+        // The same URL rules as the SwiftNIO transport (absolute http/https, no user information, IPv6, ports).
+        let target = try Target(url: request.url).key
+        let server = configuration.proxy.server(
+            scheme: target.tls ? "https" : "http",
+            host: target.host,
+            port: target.port
+        )
         let client = Self.client(for: ClientKey(configuration: configuration, proxy: server))
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = HTTPMethod(rawValue: request.method)
@@ -58,31 +63,6 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
         } catch {
             throw Self.transportError(error, proxy: server)
         }
-    }
-
-    /// Scheme, host and port of an absolute URL.
-    static func target(of url: String) throws -> (scheme: String, host: String, port: Int) {
-        guard let range = url.firstRange(of: "://") else {
-            throw TransportError(.other, "'\(url)' is not an absolute http:// or https:// URL")
-        }
-        let scheme = url[..<range.lowerBound].lowercased()
-        guard scheme == "https" || scheme == "http" else {
-            throw TransportError(.other, "'\(url)': only http:// and https:// are supported")
-        }
-        var authority = url[range.upperBound...]
-        if let end = authority.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) {
-            authority = authority[..<end]
-        }
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
-        var host = String(authority)
-        var port = scheme == "https" ? 443 : 80
-        if let colon = authority.lastIndex(of: ":"), !authority.hasSuffix("]"),
-            let number = Int(authority[authority.index(after: colon)...])
-        {
-            port = number
-            host = String(authority[..<colon])
-        }
-        return (scheme, host, port)
     }
 
     static func transportError(_ error: any Error, proxy: ProxyConfiguration.Server?) -> TransportError {

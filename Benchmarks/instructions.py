@@ -98,13 +98,8 @@ def main():
         handle.write("[rate_limits]\nenabled = false\n")
     emulator = scale.Emulator(args.python)
     try:
-        subprocess.run([args.python, os.path.join(HERE, "fleet.py"), "--endpoint", emulator.url, "--control",
-                        emulator.control, "--out", os.path.join(workdir, "fleet.json")] + fleet_args, check=True)
-        home = os.path.join(workdir, "home")
-        os.makedirs(home)
-        env = {"PATH": "/usr/bin:/bin", "HOME": home, "AWS_ACCESS_KEY_ID": "costguard-bench",
-               "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": emulator.url,
-               "AWS_EC2_METADATA_DISABLED": "true"}
+        scale.build_fleet(args.python, emulator, workdir, fleet_args)
+        env = scale.bench_env(emulator, workdir)
         base = os.path.join(workdir, "base", "ledger.sqlite")
         os.makedirs(os.path.dirname(base))
         first = scale.costguard_pass(args.costguard[0], base, env, emulator, config=os.path.join(workdir, "unpaced.toml"))

@@ -103,6 +103,24 @@ class Emulator:
         self.process.wait(10)
 
 
+def build_fleet(python, emulator, workdir, fleet_args):
+    """Builds the fleet (fleet.py) on the emulator; returns its JSON summary."""
+    out = os.path.join(workdir, "fleet.json")
+    subprocess.run([python, os.path.join(HERE, "fleet.py"), "--endpoint", emulator.url, "--control",
+                    emulator.control, "--out", out] + fleet_args, check=True)
+    with open(out) as handle:
+        return json.load(handle)
+
+
+def bench_env(emulator, workdir):
+    """The environment of a benchmarked CostGuard: the emulator's endpoint, test keys, a home of its own."""
+    home = os.path.join(workdir, "home")
+    os.makedirs(home, exist_ok=True)
+    return {"PATH": "/usr/bin:/bin", "HOME": home, "AWS_ACCESS_KEY_ID": "costguard-bench",
+            "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": emulator.url,
+            "AWS_EC2_METADATA_DISABLED": "true"}
+
+
 def pass_row(database, pass_id=None):
     connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
@@ -257,17 +275,10 @@ def main():
     results = {"machine": f"{os.cpu_count()} cores, {platform.machine()}, {platform.platform()}",
                "date": time.strftime("%Y-%m-%d", time.gmtime())}
     try:
-        subprocess.run([args.python, os.path.join(HERE, "fleet.py"), "--endpoint", emulator.url, "--control",
-                        emulator.control, "--out", os.path.join(workdir, "fleet.json")] + fleet_args, check=True)
-        with open(os.path.join(workdir, "fleet.json")) as handle:
-            fleet = json.load(handle)
+        fleet = build_fleet(args.python, emulator, workdir, fleet_args)
         results["fleet"] = {k: (len(v) if isinstance(v, list) else v) for k, v in fleet.items()}
         emulator.requests()
-        home = os.path.join(workdir, "home")
-        os.makedirs(home)
-        env = {"PATH": "/usr/bin:/bin", "HOME": home, "AWS_ACCESS_KEY_ID": "costguard-bench",
-               "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": emulator.url,
-               "AWS_EC2_METADATA_DISABLED": "true"}
+        env = bench_env(emulator, workdir)
         database = os.path.join(workdir, "ledger.sqlite")
         # The first pass reads 10,000 histories: at the default share of GetExecutionHistory's bucket (10/s) that
         # is ~17 minutes of waiting by design. It runs unpaced (the emulator does not throttle); the steady passes

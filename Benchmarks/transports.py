@@ -12,13 +12,12 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from scale import Emulator, costguard_pass, mib, post  # noqa: E402
+from scale import Emulator, bench_env, build_fleet, costguard_pass, mib, post  # noqa: E402
 
 
 def main():
@@ -33,13 +32,8 @@ def main():
     workdir = tempfile.mkdtemp(prefix="costguard-transports-")
     emulator = Emulator(args.python)
     try:
-        subprocess.run([args.python, os.path.join(HERE, "fleet.py"), "--endpoint", emulator.url, "--control",
-                        emulator.control, "--out", os.path.join(workdir, "fleet.json")] + fleet_args, check=True)
-        home = os.path.join(workdir, "home")
-        os.makedirs(home)
-        env = {"PATH": "/usr/bin:/bin", "HOME": home, "AWS_ACCESS_KEY_ID": "costguard-bench",
-               "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": emulator.url,
-               "AWS_EC2_METADATA_DISABLED": "true"}
+        build_fleet(args.python, emulator, workdir, fleet_args)
+        env = bench_env(emulator, workdir)
         unpaced = os.path.join(workdir, "unpaced.toml")
         with open(unpaced, "w") as handle:
             handle.write("[rate_limits]\nenabled = false\n")

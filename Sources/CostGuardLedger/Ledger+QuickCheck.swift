@@ -1,4 +1,4 @@
-public import CostGuardCore
+package import CostGuardCore
 
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
@@ -192,10 +192,4 @@ extension Ledger {
         )
     }
 
-    /// The last whole-file check recorded in the ledger, with why it was made and how long it took.
-    public func lastQuickCheck() throws(LedgerError) -> (checkedAt: Timestamp, reason: String, seconds: Double)? {
-        try read("reading the last quick_check") { db in
-            try Self.readLastQuickCheck(db).map { ($0.record.checkedAt, $0.reason, $0.seconds) }
-        }
-    }
 }

@@ -42,7 +42,7 @@ extension Ledger {
     /// Test support: when this connection holds that each state machine's row was last touched (a listed machine
     /// is not sent to SQLite again until its time is `stateMachineSeenRefresh` old).
     package func testing_machinesSeen() throws(LedgerError) -> [String: Timestamp] {
-        try read("reading the state machines seen") { _ in readCache.machinesSeen }
+        try locked("reading the state machines seen") { state in state.machinesSeen.all }
     }
 
     /// Test support: runs statements in one write transaction (to shape rows a test needs).

@@ -1,4 +1,5 @@
 public import CostGuardCore
+internal import Synchronization
 
 #if canImport(Glibc)
 internal import Glibc
@@ -9,9 +10,12 @@ internal import Darwin
 /// The ledger: one SQLite file that keeps what CostGuard knows (state machines, executions, clusters, references)
 /// and what it did (passes and the append-only journal).
 ///
-/// A read-write `Ledger` is the process's one writer: it owns a single connection behind a mutex, and every write
+/// A read-write `Ledger` is the process's one writer: it owns a single connection behind a `Mutex`, and every write
 /// method is one `BEGIN IMMEDIATE` transaction. Read-only ledgers (report, check, backup) may be opened by other
 /// processes while it writes.
+///
+/// What it keeps is reached through intent-named stores over that one connection: `stateMachines`, `executions`,
+/// `histories`, `clusters`, `decisions`, `journal` and `maintenance` (`ledger.executions.record(…)`).
 ///
 /// How the file is opened, and why:
 /// - `journal_mode=WAL`: readers (report, backup) never block the writer and never see half a transaction.
@@ -20,7 +24,7 @@ internal import Darwin
 ///   announces, so CostGuard pays one fsync per transaction (a few per pass) for that promise.
 /// - `foreign_keys=ON` (the schema's constraints are the data's guard), a busy timeout, and a new file created with mode 0600 (SQLite gives
 ///   its `-wal` and `-shm` files the same mode).
-public final class Ledger: @unchecked Sendable {
+public final class Ledger: Sendable {
     /// How the ledger is opened.
     public struct Configuration: Sendable {
         /// How long a write waits for another connection's lock before failing. Default 5 s.
@@ -39,20 +43,31 @@ public final class Ledger: @unchecked Sendable {
     public let isReadOnly: Bool
     /// The schema version of the file.
     public let schemaVersion: Int
-    // The one connection; every use holds `lock` (which is what makes the class Sendable).
-    private let connection: SQLiteConnection
-    private let lock = ConnectionLock()
-    /// Answers of repeated reads, used and changed only under `lock` (see `LedgerReadCache`).
-    let readCache = LedgerReadCache()
-    /// The last whole-file check this process knows of, and when the next is due; used and changed only under
-    /// `lock` (by `startPass`). `nil` for a read-only ledger.
-    var quickChecks: QuickCheckState?
+    /// The one connection and what this process keeps beside it; every use holds the mutex.
+    private let state: Mutex<State>
 
-    private init(path: String, isReadOnly: Bool, schemaVersion: Int, connection: SQLiteConnection) {
+    /// Unchecked: the connection and the memo are classes no other code holds; they are reached only through the
+    /// mutex, one thread at a time.
+    struct State: @unchecked Sendable {
+        let connection: SQLiteConnection
+        /// The state machines this connection last wrote as seen.
+        let machinesSeen = MachinesSeen()
+        /// The last whole-file check this process knows of, and when the next is due (see `startPass`). `nil` for
+        /// a read-only or in-memory ledger.
+        var quickChecks: QuickCheckState?
+    }
+
+    private init(
+        path: String,
+        isReadOnly: Bool,
+        schemaVersion: Int,
+        connection: sending SQLiteConnection,
+        quickChecks: QuickCheckState? = nil
+    ) {
         self.path = path
         self.isReadOnly = isReadOnly
         self.schemaVersion = schemaVersion
-        self.connection = connection
+        self.state = Mutex(State(connection: connection, quickChecks: quickChecks))
     }
 
     /// Opens (creating if needed) the ledger for writing and brings its schema up to date.
@@ -139,9 +154,7 @@ public final class Ledger: @unchecked Sendable {
         } catch {
             throw LedgerError(.ioFailure, path: path, message: "\(error)", fix: "run 'costguard ledger check'")
         }
-        let ledger = Ledger(path: path, isReadOnly: false, schemaVersion: version, connection: db)
-        ledger.quickChecks = checks
-        return ledger
+        return Ledger(path: path, isReadOnly: false, schemaVersion: version, connection: db, quickChecks: checks)
     }
 
     /// Creates a new ledger at `path` whole or not at all.
@@ -207,6 +220,27 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
+    /// A new ledger in memory, for fast tests: the same schema, migrations and code as a file, no file (nothing
+    /// survives the value, and no other process sees it).
+    public static func inMemory(now: Timestamp) throws(LedgerError) -> Ledger {
+        let path = ":memory:"
+        do {
+            let db = try SQLiteConnection(path: path, mode: .memory)
+            try requireJSONFunctions(db)
+            try db.execute("PRAGMA foreign_keys = ON;")
+            let runner = MigrationRunner()
+            _ = try runner.migrate(db, applied: try runner.validate(db), now: now.iso8601)
+            let version = runner.migrations.last?.version ?? 0
+            return Ledger(path: path, isReadOnly: false, schemaVersion: version, connection: db)
+        } catch let error as LedgerError {
+            throw error
+        } catch let error as SQLiteError {
+            throw LedgerError.from(error, path: path, doing: "creating a ledger in memory")
+        } catch {
+            throw LedgerError(.ioFailure, path: path, message: "\(error)", fix: "retry")
+        }
+    }
+
     /// Opens an existing ledger read-only, for reports, checks and backups; safe while `serve` writes.
     ///
     /// - Throws: `LedgerError` when the file is missing, damaged, another program's, or from a newer CostGuard.
@@ -244,19 +278,21 @@ public final class Ledger: @unchecked Sendable {
     @discardableResult
     package func write<T>(_ action: String, _ body: (SQLiteConnection) throws -> T) throws(LedgerError) -> T {
         precondition(!isReadOnly, "write on a read-only ledger")
-        return try locked(action) { try connection.transaction { try body(connection) } }
+        return try locked(action) { state in try state.connection.transaction { try body(state.connection) } }
     }
 
     /// Runs `body` with the connection for reading. On a read-only ledger each statement sees a committed state;
     /// wrap several reads in `readSnapshot` when they must agree.
     package func read<T>(_ action: String, _ body: (SQLiteConnection) throws -> T) throws(LedgerError) -> T {
-        try locked(action) { try body(connection) }
+        try locked(action) { state in try body(state.connection) }
     }
 
-    /// Runs `body` holding the connection's lock, and turns any failure into a `LedgerError` about `action`.
-    private func locked<T>(_ action: String, _ body: () throws -> T) throws(LedgerError) -> T {
+    /// Runs `body` holding the mutex, and turns any failure into a `LedgerError` about `action`.
+    func locked<T>(_ action: String, _ body: (inout State) throws -> T) throws(LedgerError) -> T {
         do {
-            return try lock.withLock { try body() }
+            var result: T?
+            try state.withLock { state in result = try body(&state) }
+            return result!
         } catch let error as SQLiteError {
             throw LedgerError.from(error, path: path, doing: action)
         } catch let error as LedgerError {
@@ -306,26 +342,5 @@ public final class Ledger: @unchecked Sendable {
                     + "(with systemd, use StateDirectory=costguard)"
             )
         }
-    }
-}
-
-/// A mutual-exclusion lock on a pthread mutex: what `NSLock` does, without Foundation.
-final class ConnectionLock: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-
-    init() {
-        mutex.initialize(to: pthread_mutex_t())
-        precondition(pthread_mutex_init(mutex, nil) == 0, "pthread_mutex_init failed")
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
     }
 }

@@ -11,11 +11,13 @@ extension Reconciler {
     func recheck(_ candidates: [Decision], problems: inout Problems) async throws(LedgerError) -> Set<String> {
         var done: Set<String> = []
         let clusterRows = Dictionary(
-            try ledger.policyFacts(passStart: Timestamp(millisecondsSinceEpoch: 0)).map { ($0.id, $0) }
+            try ledger.decisions.policyFacts(passStart: Timestamp(millisecondsSinceEpoch: 0)).map { ($0.id, $0) }
         ) { first, _ in first }
-        let executions = try ledger.executions(arns: candidates.compactMap { clusterRows[$0.clusterID]?.creator.arn })
+        let executions = try ledger.executions.rows(
+            arns: candidates.compactMap { clusterRows[$0.clusterID]?.creator.arn }
+        )
         // Scopes where a RUNNING execution names instance groups without their cluster: each candidate's are read.
-        let unitScopes = Set(try ledger.runningUnitReferences().keys)
+        let unitScopes = Set(try ledger.clusters.runningUnitReferences().keys)
         for decision in candidates {
             guard let region = regions.first(where: { $0.region == decision.scope.region }),
                 let facts = clusterRows[decision.clusterID]
@@ -24,11 +26,11 @@ extension Reconciler {
             do {
                 do {
                     let fresh = Self.record(try await region.sfn.describeExecution(facts.creator.arn))
-                    try ledger.recordExecutions([fresh], at: now())
+                    try ledger.executions.record([fresh], at: now())
                     if let before, let count = fresh.redriveCount, count > before.redriveCount ?? 0 {
                         // What the redrive did (a new cluster) is read with the history on the next pass.
                         logger.info("execution was redriven since it was read", metadata: ["execution": "\(fresh.arn)"])
-                        try ledger.reopenHistories([fresh.arn])
+                        try ledger.histories.reopen([fresh.arn])
                     }
                 } catch let error as AWSError
                     where error.code == "ExecutionDoesNotExist" && before?.source == Ledger.goneWithStateMachineSource
@@ -36,7 +38,7 @@ extension Reconciler {
                     // Gone with its deleted state machine, as recorded: still gone.
                 }
                 let cluster = try await region.emr.describeCluster(decision.clusterID)
-                try ledger.recordClusterObservations([observationWithTags(cluster)], at: now())
+                try ledger.clusters.recordObservations([observationWithTags(cluster)], at: now())
                 problems.clusterUnits[decision.clusterID] = nil
                 if decision.pending == .instanceGroups || unitScopes.contains(decision.scope) {
                     let units = try await readCapacity(
@@ -57,7 +59,7 @@ extension Reconciler {
                 }
                 if mayEndItself(decision, creator: facts.creator) {
                     let timeout = try await region.emr.autoTerminationPolicy(decision.clusterID)
-                    try ledger.recordAutoTerminationPolicy(
+                    try ledger.clusters.recordAutoTerminationPolicy(
                         of: decision.clusterID,
                         idleTimeoutSeconds: timeout,
                         at: now()
@@ -96,7 +98,7 @@ extension Reconciler {
     /// The first pending or running step of a cluster that no followed workflow gave it (not among the steps of
     /// its create task or of the addStep tasks CostGuard read), described for the reason; `nil` when there is none.
     func foreignStep(of clusterID: String, region: RegionClients) async throws -> String? {
-        let known = try ledger.workflowSteps(of: [clusterID])[clusterID] ?? ([], [])
+        let known = try ledger.stateMachines.workflowSteps(of: [clusterID])[clusterID] ?? ([], [])
         for try await page in region.emr.listSteps(clusterID, states: ["PENDING", "RUNNING", "CANCEL_PENDING"]) {
             for step in page.steps where !known.ids.contains(step.id) && !(step.name.map(known.names.contains) ?? false)
             {
@@ -106,20 +108,15 @@ extension Reconciler {
         return nil
     }
 
-    /// Journals the decisions that made no mutating call (dry-run would-terminate, deferred, protected) when the
-    /// cluster's disposition changed.
-    func journalDecisions(_ decisions: [Decision], pass: PassID) throws(LedgerError) {
-        let journaled = decisions.elements(whereIndex: { JournalAction(decision: decisions[$0].disposition) != nil })
-        guard !journaled.isEmpty else { return }
-        let previous = try ledger.dispositions(of: journaled.map(\.clusterID))
-        for decision in journaled where previous[decision.clusterID] != decision.disposition.rawValue {
-            guard let action = JournalAction(decision: decision.disposition) else { continue }
-            try ledger.journalDecision(
-                record(decision, action: action),
-                pass: pass,
-                at: now()
-            )
+    /// The journal records of the decisions the journal keeps (`would-terminate`, `deferred`, `protected`), by
+    /// cluster; the ledger appends one when the cluster's disposition changes.
+    func journalRecords(_ decisions: [Decision]) -> [String: JournalRecord] {
+        var records: [String: JournalRecord] = [:]
+        for index in decisions.indices {
+            guard let action = JournalAction(decision: decisions[index].disposition) else { continue }
+            records[decisions[index].clusterID] = record(decisions[index], action: action)
         }
+        return records
     }
 
     /// Carries out the decisions, chunk by chunk (at most `EMRClient.terminateBatchLimit` clusters, in id order, per
@@ -190,13 +187,13 @@ extension Reconciler {
             guard case .terminate(let unprotectFirst)? = decision.action else { continue }
             if unprotectFirst {
                 let record = record(decision, action: .unprotect)
-                let intent = try ledger.journalIntent(record, pass: pass, at: now())
+                let intent = try ledger.journal.intent(record, pass: pass, at: now())
                 do {
                     let requestID = try await region.emr.setTerminationProtection(
                         [decision.clusterID],
                         protected: false
                     )
-                    try ledger.journalOutcome(
+                    try ledger.journal.outcome(
                         intentSeq: intent,
                         record: record,
                         result: .succeeded,
@@ -265,12 +262,12 @@ extension Reconciler {
         var intents: [(Int64, JournalRecord, Decision)] = []
         for decision in chunk {
             let record = record(decision, action: .terminate)
-            intents.append((try ledger.journalIntent(record, pass: pass, at: now()), record, decision))
+            intents.append((try ledger.journal.intent(record, pass: pass, at: now()), record, decision))
         }
         do {
             let requestID = try await region.emr.terminateJobFlows(chunk.map(\.clusterID))
             // Each outcome and its cluster's new state in one transaction.
-            try ledger.recordTermination(
+            try ledger.decisions.recordTermination(
                 outcomes: intents.map { (intentSeq: $0.0, record: $0.1) },
                 requestID: requestID,
                 reasonPrefix: "terminated by CostGuard: ",
@@ -306,7 +303,7 @@ extension Reconciler {
     /// Completes the journal after a crash between an intent and its outcome: the cluster is described, and the
     /// outcome says what is known. The action is never repeated here; this pass's policy decides afresh.
     func resolveOpenIntents(pass: PassID, problems: inout Problems) async throws(LedgerError) {
-        for intent in try ledger.openIntents() {
+        for intent in try ledger.journal.openIntents() {
             guard let clusterID = intent.record.clusterID,
                 let region = regions.first(where: { $0.region == intent.record.region })
             else { continue }
@@ -319,7 +316,7 @@ extension Reconciler {
                     : intent.record.action == .unprotect ? cluster.terminationProtected == false : false
                 if done && intent.record.action == .terminate {
                     // The outcome and the cluster's new state in one transaction.
-                    try ledger.recordTermination(
+                    try ledger.decisions.recordTermination(
                         outcomes: [(intentSeq: intent.seq, record: intent.record)],
                         requestID: nil,
                         message: "completed after a restart: the cluster was found \(state.rawValue)",
@@ -328,7 +325,7 @@ extension Reconciler {
                         at: now()
                     )
                 } else {
-                    try ledger.journalOutcome(
+                    try ledger.journal.outcome(
                         intentSeq: intent.seq,
                         record: intent.record,
                         result: done ? .succeeded : .unknown,
@@ -364,7 +361,7 @@ extension Reconciler {
 
     /// Journals the outcome of a call AWS answered with an error, or did not answer (`unknown`).
     func journalFailure(_ error: AWSError, intent: Int64, record: JournalRecord, pass: PassID) throws(LedgerError) {
-        try ledger.journalOutcome(
+        try ledger.journal.outcome(
             intentSeq: intent,
             record: record,
             result: Self.result(error),

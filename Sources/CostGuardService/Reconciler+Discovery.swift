@@ -14,7 +14,7 @@ extension Reconciler {
             logger.warning("discovery failed", metadata: ["region": "\(region.region)", "error": "\(error)"])
             return
         }
-        try ledger.recordStateMachinesSeen(
+        try ledger.stateMachines.recordSeen(
             listed.map {
                 (
                     arn: $0.stateMachineArn, name: $0.name, region: region.region,
@@ -23,7 +23,7 @@ extension Reconciler {
             },
             at: now()
         )
-        var known = try ledger.stateMachines()
+        var known = try ledger.stateMachines.all()
         var definitionsRead = false
         // Machines already known whose definition is due for its refresh: their redriven executions are checked too,
         // on the same cadence (a redrive that starts and ends between two passes is otherwise not seen).
@@ -53,7 +53,7 @@ extension Reconciler {
                     // Not listed after all: no revision recorded, so that the next refresh lists them.
                     if !versions.listed { revision = nil }
                 }
-                try ledger.recordDefinition(
+                try ledger.stateMachines.recordDefinition(
                     arn: item.stateMachineArn,
                     revisionID: revision,
                     sha256: sha,
@@ -71,7 +71,7 @@ extension Reconciler {
                     // one that may do anything, so that its executions' histories decide, as narrowly as they can be
                     // read (a RUNNING one whose history is refused too holds its region, named, with this fix).
                     // Tried again when the definition is due for a refresh.
-                    try ledger.recordDefinition(
+                    try ledger.stateMachines.recordDefinition(
                         arn: item.stateMachineArn,
                         revisionID: nil,
                         sha256: "",
@@ -96,7 +96,7 @@ extension Reconciler {
                 )
             }
         }
-        if definitionsRead { known = try ledger.stateMachines() }
+        if definitionsRead { known = try ledger.stateMachines.all() }
         for item in listed {
             // EXPRESS machines keep no execution list or history: nothing to follow, nothing held for them.
             guard let machine = known[item.stateMachineArn], !machine.isExpress else { continue }
@@ -105,7 +105,7 @@ extension Reconciler {
                     try await findRedrives(of: machine, region: region, problems: &problems)
                 }
                 try await followExecutions(of: machine, region: region, problems: &problems)
-            } else if !(try ledger.runningExecutionARNs(stateMachine: machine.arn)).isEmpty {
+            } else if !(try ledger.executions.runningARNs(stateMachine: machine.arn)).isEmpty {
                 // Executions of a machine with no EMR task are followed only while one may hold a cluster id handed
                 // to it (found by `followHandOffs` before a termination): until each is seen to end.
                 try await followRunning(of: machine, region: region, readHistories: false, problems: &problems)
@@ -129,14 +129,14 @@ extension Reconciler {
     ) async throws(LedgerError) -> (analysis: DefinitionAnalysis, listed: Bool) {
         var merged = latest
         var listed = !listing
-        var known = try ledger.stateMachineVersions(of: machine)
+        var known = try ledger.stateMachines.versions(of: machine)
         if listing {
             do {
                 for try await page in region.sfn.listStateMachineVersions(machine) {
                     for version in page.stateMachineVersions where known[version.stateMachineVersionArn] == nil {
                         let described = try await region.sfn.describeStateMachine(version.stateMachineVersionArn)
                         let analysis = DefinitionAnalysis.analyze(described.definition)
-                        try ledger.recordVersion(
+                        try ledger.stateMachines.recordVersion(
                             arn: version.stateMachineVersionArn,
                             stateMachine: machine,
                             analysis: analysis,
@@ -178,15 +178,15 @@ extension Reconciler {
         listed: Set<String>,
         problems: inout Problems
     ) async throws(LedgerError) {
-        let machines = try ledger.stateMachines()
-        let unlisted = try ledger.stateMachinesWithRunningExecutions().filter { arn in
+        let machines = try ledger.stateMachines.all()
+        let unlisted = try ledger.executions.stateMachinesWithRunning().filter { arn in
             !listed.contains(arn) && machines[arn]?.region == region.region && !Self.isMapRunMachine(arn)
         }
         // Usually none: the pass reads no execution rows for this.
         guard !unlisted.isEmpty else { return }
         var stranded: [ExecutionRow] = []
         for machine in unlisted.sorted() {
-            stranded += try ledger.executions(stateMachine: machine, running: true).values
+            stranded += try ledger.executions.rows(stateMachine: machine, running: true).values
                 .filter { $0.record.parentExecutionARN == nil }
         }
         stranded.sort { $0.record.arn < $1.record.arn }
@@ -203,7 +203,7 @@ extension Reconciler {
                         reach: .local
                     )
                 } catch  where error.code == "StateMachineDoesNotExist" {
-                    try ledger.recordExecutionGone(arn: row.record.arn, at: now())
+                    try ledger.executions.recordGone(arn: row.record.arn, at: now())
                     logger.notice(
                         "execution gone with its deleted state machine",
                         metadata: [
@@ -221,14 +221,14 @@ extension Reconciler {
                 problems.add("DescribeExecution \(row.record.arn): \(error)", region: region.region, reach: .local)
             }
         }
-        try ledger.recordExecutions(records, at: now())
+        try ledger.executions.record(records, at: now())
     }
 
     /// Before anything in the region is terminated: the RUNNING executions of the state machines that have no EMR
     /// task, whose input, task parameters or variables may hold a cluster id another execution handed them (a
     /// worker started with the creator's ClusterId that has not reached its EMR call yet, a Lambda that will).
     func followHandOffs(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) {
-        let machines = try ledger.stateMachines()
+        let machines = try ledger.stateMachines.all()
         for machine in machines.values.sorted(by: { $0.arn < $1.arn })
         where machine.region == region.region && !machine.touchesEMR && !machine.isExpress
             && machine.definitionStatus == .parsed && !Self.isMapRunMachine(machine.arn)
@@ -246,7 +246,7 @@ extension Reconciler {
         readHistories: Bool,
         problems: inout Problems
     ) async throws(LedgerError) {
-        let wasRunning = try ledger.runningExecutionARNs(stateMachine: machine.arn)
+        let wasRunning = try ledger.executions.runningARNs(stateMachine: machine.arn)
         var records: [ExecutionRecord] = []
         var running: Set<String> = []
         do {
@@ -276,10 +276,10 @@ extension Reconciler {
                 problems.add("DescribeExecution \(arn): \(error)", region: region.region, reach: .local)
             }
         }
-        try ledger.recordExecutions(records, at: now())
+        try ledger.executions.record(records, at: now())
         guard !running.isEmpty else { return }
         let batch = HistoryBatch(ledger: ledger, now: now)
-        for row in try ledger.executions(arns: running).values.sorted(by: { $0.record.arn < $1.record.arn })
+        for row in try ledger.executions.rows(arns: running).values.sorted(by: { $0.record.arn < $1.record.arn })
         where readHistories || row.historyStatus == .unread
             || (row.historyStatus == .incomplete && row.historyProblem?.hasPrefix(Ledger.readFailurePrefix) == true)
         {
@@ -292,7 +292,7 @@ extension Reconciler {
     /// such and not followed again.
     func expressAnswer(_ error: any Error, machine: StateMachineRow) throws(LedgerError) -> Bool {
         guard (error as? AWSError)?.code == "StateMachineTypeNotSupported" else { return false }
-        try ledger.recordStateMachineType(arn: machine.arn, type: "EXPRESS")
+        try ledger.stateMachines.recordType(arn: machine.arn, type: "EXPRESS")
         logger.info(
             "EXPRESS state machine: its executions cannot be followed",
             metadata: ["state_machine": "\(machine.arn)"]
@@ -328,7 +328,7 @@ extension Reconciler {
             return
         }
         guard !redriven.isEmpty else { return }
-        let known = try ledger.executions(arns: redriven.map(\.executionArn))
+        let known = try ledger.executions.rows(arns: redriven.map(\.executionArn))
         var records: [ExecutionRecord] = []
         for item in redriven {
             guard let row = known[item.executionArn], (item.redriveCount ?? 0) > row.record.redriveCount ?? 0 else {
@@ -340,8 +340,8 @@ extension Reconciler {
             records.append(record)
         }
         guard !records.isEmpty else { return }
-        try ledger.recordExecutions(records, at: now())
-        try ledger.reopenHistories(records.map(\.arn))
+        try ledger.executions.record(records, at: now())
+        try ledger.histories.reopen(records.map(\.arn))
         logger.info(
             "redriven executions found",
             metadata: ["state_machine": "\(machine.arn)", "count": "\(records.count)"]
@@ -357,7 +357,7 @@ extension Reconciler {
         let account = machine.account
         // Only what the ledger has as RUNNING, and the listed executions: a pass's cost follows what changed, not
         // how many executions have ended.
-        let wasRunning = try ledger.runningExecutionARNs(stateMachine: machine.arn)
+        let wasRunning = try ledger.executions.runningARNs(stateMachine: machine.arn)
         var records: [ExecutionRecord] = []
         var running: Set<String> = []
         running.reserveCapacity(wasRunning.count + 64)
@@ -371,7 +371,7 @@ extension Reconciler {
         if let horizon {
             firstPageSize = min(
                 1000,
-                try ledger.executionCount(stateMachine: machine.arn, startedSince: horizon)
+                try ledger.executions.count(stateMachine: machine.arn, startedSince: horizon)
                     + Self.newExecutionsPageMargin
             )
         }
@@ -395,6 +395,7 @@ extension Reconciler {
             pages: repeat {
                 let page = try await region.sfn.listExecutionsPage(
                     .stateMachine(machine.arn),
+                    status: nil,
                     pageSize: pageSize,
                     token: token
                 )
@@ -412,7 +413,7 @@ extension Reconciler {
             )
             return
         }
-        let knownListed = try ledger.executionStatuses(arns: listed.map(\.executionArn))
+        let knownListed = try ledger.executions.statuses(arns: listed.map(\.executionArn))
         for index in listed.indices
         where knownListed[listed[index].executionArn] != ExecutionStatus(rawValue: listed[index].status) {
             records.append(Self.record(listed[index]))
@@ -431,11 +432,11 @@ extension Reconciler {
                 problems.add("DescribeExecution \(arn): \(error)", region: region.region, reach: .local)
             }
         }
-        try ledger.recordExecutions(records, at: now())
+        try ledger.executions.record(records, at: now())
         let transitioned = Set(records.filter { $0.status.hasEnded && wasRunning.contains($0.arn) }.map(\.arn))
         // Histories: new executions, executions that just ended, and ended ones not yet fully read.
-        var toRead = try ledger.executionsNeedingHistory(stateMachine: machine.arn)
-        toRead.merge(try ledger.executions(arns: transitioned)) { current, _ in current }
+        var toRead = try ledger.histories.needingRead(stateMachine: machine.arn)
+        toRead.merge(try ledger.executions.rows(arns: transitioned)) { current, _ in current }
         let batch = HistoryBatch(ledger: ledger, now: now)
         for row in toRead.values.sorted(by: { $0.record.arn < $1.record.arn }) {
             try await readHistory(row, region: region, account: account, problems: &problems, batch: batch)
@@ -462,7 +463,7 @@ extension Reconciler {
             }
         } catch {
             // Keep what was read; the execution's clusters stay unknown until a later pass reads the rest.
-            try ledger.recordHistoryFailure(executionARN: row.record.arn, problem: "\(error)", at: now())
+            try ledger.histories.recordFailure(executionARN: row.record.arn, problem: "\(error)", at: now())
             problems.add("GetExecutionHistory \(row.record.arn): \(error)", region: region.region, reach: .local)
             return
         }
@@ -470,7 +471,7 @@ extension Reconciler {
         let findings = analyzer.finish(executionEnded: ended)
         // A finished read of an ended execution resumes from the last event id, not from a stale token.
         try batch.add(
-            Ledger.HistoryRead(
+            HistoryRead(
                 executionARN: row.record.arn,
                 findings: findings,
                 nextToken: ended ? nil : lastToken,
@@ -489,7 +490,7 @@ extension Reconciler {
         )
         // Map runs seen in this read, and those whose children are already known (their MapRunStarted event was in
         // an earlier read).
-        let knownRuns = try ledger.executions(parent: row.record.arn).values.compactMap(\.record.mapRunARN)
+        let knownRuns = try ledger.executions.rows(parent: row.record.arn).values.compactMap(\.record.mapRunARN)
         for mapRun in Array(Set(findings.mapRunARNs + knownRuns)).sorted() {
             try await followMapRun(mapRun, parent: row.record, region: region, account: account, problems: &problems)
         }
@@ -508,7 +509,7 @@ extension Reconciler {
         batch: HistoryBatch
     ) async throws(LedgerError) {
         guard !children.isEmpty else { return }
-        let known = try ledger.executions(arns: children)
+        let known = try ledger.executions.rows(arns: children)
         var records: [ExecutionRecord] = []
         var fresh: [String] = []
         for child in children {
@@ -533,10 +534,10 @@ extension Reconciler {
             }
         }
         guard !records.isEmpty else { return }
-        let machines = try ledger.stateMachines()
+        let machines = try ledger.stateMachines.all()
         let unknownMachines = Set(records.map(\.stateMachineARN)).filter { machines[$0] == nil }
         if !unknownMachines.isEmpty {
-            try ledger.recordStateMachinesSeen(
+            try ledger.stateMachines.recordSeen(
                 unknownMachines.sorted().map { arn in
                     (
                         arn: arn, name: String(arn.split(separator: ":").last ?? ""), region: region.region,
@@ -546,8 +547,8 @@ extension Reconciler {
                 at: now()
             )
         }
-        try ledger.recordExecutions(records, at: now())
-        for row in try ledger.executions(arns: fresh).values.sorted(by: { $0.record.arn < $1.record.arn })
+        try ledger.executions.record(records, at: now())
+        for row in try ledger.executions.rows(arns: fresh).values.sorted(by: { $0.record.arn < $1.record.arn })
         where row.historyStatus == .unread {
             try await readHistory(row, region: region, account: account, problems: &problems, batch: batch)
         }
@@ -555,10 +556,10 @@ extension Reconciler {
 
     /// Re-lists the map runs that still have RUNNING children, so that their statuses stay current.
     func followRunningMapRuns(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) {
-        let runningChildren = try ledger.runningMapRunChildren().values
+        let runningChildren = try ledger.executions.runningMapRunChildren().values
         guard !runningChildren.isEmpty else { return }
-        let parents = try ledger.executions(arns: runningChildren.compactMap(\.record.parentExecutionARN))
-        let machines = try ledger.stateMachines()
+        let parents = try ledger.executions.rows(arns: runningChildren.compactMap(\.record.parentExecutionARN))
+        let machines = try ledger.stateMachines.all()
         var runs: [String: ExecutionRecord] = [:]
         for row in runningChildren {
             guard let mapRun = row.record.mapRunARN, let parentARN = row.record.parentExecutionARN,
@@ -610,7 +611,7 @@ extension Reconciler {
         // Children run under the map run's own state machine ARN (`…:stateMachine:parent/label`): record it, so
         // that the children have a home in the ledger; it is followed through its parent, not listed.
         let machines = Set(children.map(\.stateMachineARN))
-        try ledger.recordStateMachinesSeen(
+        try ledger.stateMachines.recordSeen(
             machines.map { arn in
                 (
                     arn: arn, name: String(arn.split(separator: ":").last ?? ""), region: region.region,
@@ -619,7 +620,7 @@ extension Reconciler {
             },
             at: now()
         )
-        let known = try ledger.executions(parent: parent.arn)
+        let known = try ledger.executions.rows(parent: parent.arn)
         var fresh: [ExecutionRecord] = []
         for child in children where known[child.arn]?.record.status != child.status || known[child.arn] == nil {
             if child.status.hasEnded {
@@ -635,8 +636,8 @@ extension Reconciler {
                 fresh.append(child)
             }
         }
-        try ledger.recordExecutions(fresh, at: now())
-        let rows = try ledger.executions(parent: parent.arn)
+        try ledger.executions.record(fresh, at: now())
+        let rows = try ledger.executions.rows(parent: parent.arn)
         let batch = HistoryBatch(ledger: ledger, now: now)
         for child in fresh {
             guard let row = rows[child.arn], row.historyStatus != .complete else { continue }
@@ -649,9 +650,9 @@ extension Reconciler {
     /// since the last read protect their clusters before anything is terminated.
     func refreshRunningHistories(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) {
         try await followHandOffs(region, problems: &problems)
-        let machines = try ledger.stateMachines()
+        let machines = try ledger.stateMachines.all()
         let batch = HistoryBatch(ledger: ledger, now: now)
-        for row in try ledger.executions(running: true).values.sorted(by: { $0.record.arn < $1.record.arn }) {
+        for row in try ledger.executions.rows(running: true).values.sorted(by: { $0.record.arn < $1.record.arn }) {
             guard let machine = machines[row.record.stateMachineARN], machine.region == region.region,
                 machine.touchesEMR
             else { continue }
@@ -714,7 +715,7 @@ final class HistoryBatch {
     let ledger: Ledger
     let now: @Sendable () -> Timestamp
     let limit: Int
-    private var pending: [Ledger.HistoryRead] = []
+    private var pending: [HistoryRead] = []
 
     init(ledger: Ledger, now: @escaping @Sendable () -> Timestamp, limit: Int = 250) {
         self.ledger = ledger
@@ -722,14 +723,14 @@ final class HistoryBatch {
         self.limit = limit
     }
 
-    func add(_ read: Ledger.HistoryRead) throws(LedgerError) {
+    func add(_ read: HistoryRead) throws(LedgerError) {
         pending.append(read)
         if pending.count >= limit { try flush() }
     }
 
     func flush() throws(LedgerError) {
         guard !pending.isEmpty else { return }
-        try ledger.recordHistories(pending, at: now())
+        try ledger.histories.recordAll(pending, at: now())
         pending.removeAll(keepingCapacity: true)
     }
 }

@@ -14,7 +14,7 @@ extension Reconciler {
     ///   policy counts them as observed this pass; a pass then writes only what changed).
     func observeClusters(_ region: RegionClients, problems: inout Problems) async throws(LedgerError) -> Set<String> {
         // Rows and summaries are read in place, by index: iterating them would copy each one (and retain its strings).
-        let all = try ledger.trackedClusters()
+        let all = try ledger.clusters.tracked()
         // A cluster created in another account (a task's `Credentials.RoleArn`) is not visible to this account's
         // EMR: it is never observed (nor marked ended because this account does not know it).
         let tracked = all.indices.filter {
@@ -64,7 +64,7 @@ extension Reconciler {
                 problems.add("DescribeCluster \(id): \(error)", region: region.region, reach: .local)
             }
         }
-        try ledger.recordClusterObservations(observations, at: now())
+        try ledger.clusters.recordObservations(observations, at: now())
         try recordUntracked(pages: pages, tracked: all, region: region.region, account: all[tracked[0]].creatorAccount)
         return unchanged
     }
@@ -82,7 +82,7 @@ extension Reconciler {
         for page in pages {
             for index in page.indices where !trackedIDs.contains(page[index].id) { candidates.append(page[index]) }
         }
-        let known = try ledger.trackedClusterIDs(among: candidates.map(\.id))
+        let known = try ledger.clusters.trackedIDs(among: candidates.map(\.id))
         let untracked = candidates.filter { !known.contains($0.id) }.map { summary in
             UntrackedCluster(
                 id: summary.id,
@@ -94,7 +94,7 @@ extension Reconciler {
                 normalizedInstanceHours: summary.normalizedInstanceHours
             )
         }
-        try ledger.recordUntrackedClusters(untracked, region: region, at: now())
+        try ledger.clusters.recordUntracked(untracked, region: region, at: now())
     }
 
     /// Whether a listed cluster's observation would leave its ledger row as it is (the test on the fields a
@@ -212,7 +212,12 @@ extension Reconciler {
                     }
                 }
             }
-            try ledger.recordCapacity(clusterID: clusterID, collectionType: collectionType, units: units, at: now())
+            try ledger.clusters.recordCapacity(
+                clusterID: clusterID,
+                collectionType: collectionType,
+                units: units,
+                at: now()
+            )
             return ids
         } catch let error as LedgerError {
             throw error

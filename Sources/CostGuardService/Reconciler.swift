@@ -6,10 +6,10 @@ public import Logging
 /// The AWS clients of one region.
 public struct RegionClients: Sendable {
     public var region: String
-    public var sfn: SFNClient
-    public var emr: EMRClient
+    public var sfn: any StepFunctionsAPI
+    public var emr: any EMRAPI
 
-    public init(region: String, sfn: SFNClient, emr: EMRClient) {
+    public init(region: String, sfn: any StepFunctionsAPI, emr: any EMRAPI) {
         self.region = region
         self.sfn = sfn
         self.emr = emr
@@ -90,7 +90,7 @@ public struct Reconciler: Sendable {
         counter.reset()
         let cpuAtStart = ProcessUsage.cpuSeconds()
         let passStart = now()
-        let pass = try ledger.startPass(
+        let pass = try ledger.journal.startPass(
             trigger: configuration.trigger,
             dryRun: configuration.policy.dryRun,
             at: passStart
@@ -129,7 +129,6 @@ public struct Reconciler: Sendable {
         if !acted.redecided.isEmpty {
             decisions = decisions.map { acted.redecided[$0.clusterID] ?? $0 }
         }
-        try journalDecisions(decisions, pass: pass)
         // Without terminations the decisions stand as they are (no copy of each one).
         let refused = problems.refused
         let final =
@@ -150,7 +149,8 @@ public struct Reconciler: Sendable {
                 done.action = nil
                 return done
             }
-        try ledger.recordDecisions(final, at: now())
+        // Each changed disposition with its journal row (would-terminate, deferred, protected), in one transaction.
+        try ledger.decisions.record(final, journal: journalRecords(final), pass: pass, at: now())
         var counts: [Disposition: Int] = [:]
         for index in final.indices { counts[final[index].disposition, default: 0] += 1 }
         if let offset = clockOffset, let problem = Self.clockProblem(offset: offset, grace: configuration.policy.grace)
@@ -177,7 +177,7 @@ public struct Reconciler: Sendable {
             apiCalls: counter.snapshot,
             decisions: final
         )
-        try ledger.finishPass(
+        try ledger.journal.finishPass(
             pass,
             outcome: outcome,
             at: now(),
@@ -202,8 +202,8 @@ public struct Reconciler: Sendable {
         }
         guard !costedIndices.isEmpty else { return }
         let costed = costedIndices.map { decisions[$0].clusterID }
-        let known = try ledger.clustersWithCapacity(among: costed)
-        let types = try ledger.collectionTypes(of: costed)
+        let known = try ledger.clusters.withCapacity(among: costed)
+        let types = try ledger.clusters.collectionTypes(of: costed)
         for index in costedIndices where !known.contains(decisions[index].clusterID) {
             let clusterID = decisions[index].clusterID
             guard let region = regions.first(where: { $0.region == decisions[index].scope.region }) else { continue }
@@ -222,7 +222,7 @@ public struct Reconciler: Sendable {
         observed: Set<String>,
         configuration: ReconcileConfiguration? = nil
     ) throws(LedgerError) -> [Decision] {
-        let facts = try ledger.policyFacts(passStart: passStart, observed: observed)
+        let facts = try ledger.decisions.policyFacts(passStart: passStart, observed: observed)
         let uncertain = try uncertainReferenceScopes()
         var degraded = problems.degradedScopes
         for cluster in facts where problems.degradedRegions.contains(cluster.scope.region) {
@@ -240,7 +240,7 @@ public struct Reconciler: Sendable {
                 uncertainReferenceScopes: uncertain,
                 refusals: try refusals(now: time),
                 busy: problems.busy,
-                unitReferences: try ledger.runningUnitReferences(),
+                unitReferences: try ledger.clusters.runningUnitReferences(),
                 clusterUnits: problems.clusterUnits,
                 actionsStopped: offset.flatMap { Self.clockProblem(offset: $0, grace: policy.grace) },
                 now: time
@@ -250,7 +250,7 @@ public struct Reconciler: Sendable {
     }
 
     /// AWS's clock minus this host's, as AWS's answers showed it this process (nil before any answer).
-    var clockOffset: Duration? { regions.first?.sfn.client.context.observedClockOffset }
+    var clockOffset: Duration? { regions.first?.sfn.observedClockOffset }
 
     /// Why actions must stop when the host's clock is further from AWS's than a minute or half the grace
     /// (whichever is larger): grace periods and stop dates could no longer be compared; `nil` otherwise.
@@ -269,9 +269,9 @@ public struct Reconciler: Sendable {
     /// holder and why. Any followed execution counts: one of a state machine with no EMR task is followed because
     /// it may have been handed a cluster id.
     func uncertainReferenceScopes() throws(LedgerError) -> [Scope: String] {
-        let incomplete = try ledger.incompleteRunningHistories()
+        let incomplete = try ledger.histories.incompleteRunning()
         guard !incomplete.isEmpty else { return [:] }
-        let machines = try ledger.stateMachines()
+        let machines = try ledger.stateMachines.all()
         var scopes: [Scope: String] = [:]
         for (arn, holder) in incomplete.sorted(by: { $0.key < $1.key }) {
             guard let machine = machines[arn] else { continue }
@@ -284,7 +284,9 @@ public struct Reconciler: Sendable {
     /// Terminations AWS refused (answered with a client error other than throttling or a credentials problem),
     /// with the backoff before the next try.
     func refusals(now: Timestamp) throws(LedgerError) -> [String: Refusal] {
-        let failures = try ledger.terminateFailures(since: now.adding(.zero - Refusal.backoff(afterRefusals: 64)))
+        let failures = try ledger.journal.terminateFailures(
+            since: now.adding(.zero - Refusal.backoff(afterRefusals: 64))
+        )
         var result: [String: Refusal] = [:]
         for (cluster, rows) in failures {
             let refused = rows.prefix { AWSError.isRefusal(code: $0.errorCode) }

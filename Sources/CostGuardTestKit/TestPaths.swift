@@ -28,3 +28,12 @@ public enum TestPaths {
         return path
     }
 }
+
+/// Prints a figure SAFETY.md quotes (`Tests/safety_figures.py` collects them from a test run's output).
+///
+/// - Parameters:
+///   - key: which figure (`randomized`, `faults`, …), the same every run.
+///   - text: the figure, one sentence.
+public func safetyFigure(_ key: String, _ text: String) {
+    print("safety-figure \(key): \(text)")
+}

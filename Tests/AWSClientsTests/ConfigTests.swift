@@ -71,7 +71,7 @@ struct ConfigTests {
                 environment: environment,
                 region: flag,
                 profile: profile,
-                transport: NIOHTTPTransport()
+                transport: AsyncHTTPClientTransport()
             ).region
         }
         #expect(
@@ -87,7 +87,7 @@ struct ConfigTests {
         let error = try await #require(throws: AWSError.self) {
             try await AWSSettings.resolve(
                 environment: ["HOME": empty, "AWS_EC2_METADATA_DISABLED": "true"],
-                transport: NIOHTTPTransport()
+                transport: AsyncHTTPClientTransport()
             )
         }
         #expect(
@@ -98,7 +98,7 @@ struct ConfigTests {
         let missing = try await #require(throws: AWSError.self) {
             try await AWSSettings.resolve(
                 environment: ["HOME": home, "AWS_PROFILE": "nope"],
-                transport: NIOHTTPTransport()
+                transport: AsyncHTTPClientTransport()
             )
         }
         #expect(missing.message.contains("the profile 'nope' is in neither"))
@@ -242,7 +242,7 @@ struct ConfigTests {
                 environment: ["HOME": home, "AWS_EC2_METADATA_DISABLED": "true"],
                 region: "us-east-1",
                 profile: profile,
-                transport: NIOHTTPTransport()
+                transport: AsyncHTTPClientTransport()
             )
             let error = try await #require(throws: AWSError.self) {
                 try await settings.credentialChain(context: testContext()).credentials()

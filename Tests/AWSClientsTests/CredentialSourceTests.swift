@@ -39,7 +39,7 @@ struct CredentialSourceTests {
             "HOME": try temporaryHome(), "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url,
             "AWS_METADATA_SERVICE_TIMEOUT": "20",
         ]
-        let settings = try await AWSSettings.resolve(environment: environment, transport: NIOHTTPTransport())
+        let settings = try await AWSSettings.resolve(environment: environment, transport: AsyncHTTPClientTransport())
         #expect(settings.region == "eu-west-1")
         #expect(settings.regionSource == "EC2 instance metadata")
         let chain = try settings.credentialChain(context: testContext())
@@ -65,7 +65,7 @@ struct CredentialSourceTests {
         let disabled = try await AWSSettings.resolve(
             environment: ["HOME": home, "AWS_EC2_METADATA_DISABLED": "true"],
             region: "us-east-1",
-            transport: NIOHTTPTransport()
+            transport: AsyncHTTPClientTransport()
         )
         let error = try await #require(throws: AWSError.self) {
             try await disabled.credentialChain(context: testContext()).credentials()
@@ -81,7 +81,7 @@ struct CredentialSourceTests {
         let closed = try await AWSSettings.resolve(
             environment: ["HOME": home, "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(freeLoopbackPort())"],
             region: "us-east-1",
-            transport: NIOHTTPTransport()
+            transport: AsyncHTTPClientTransport()
         )
         let refused = try await #require(throws: AWSError.self) {
             try await closed.credentialChain(context: testContext()).credentials()
@@ -93,7 +93,7 @@ struct CredentialSourceTests {
         #expect(!refused.message.contains("timeout"), "\(refused.message)")
         // Without a region, the error says what the metadata service did: nothing listening, or too slow.
         let noRegion = try await #require(throws: AWSError.self) {
-            try await AWSSettings.resolve(environment: closed.environment, transport: NIOHTTPTransport())
+            try await AWSSettings.resolve(environment: closed.environment, transport: AsyncHTTPClientTransport())
         }
         #expect(
             noRegion.message.contains(
@@ -107,7 +107,7 @@ struct CredentialSourceTests {
                 environment: [
                     "HOME": home, "AWS_EC2_METADATA_SERVICE_ENDPOINT": slow.url, "AWS_METADATA_SERVICE_TIMEOUT": "0.3",
                 ],
-                transport: NIOHTTPTransport()
+                transport: AsyncHTTPClientTransport()
             )
         }
         #expect(
@@ -135,7 +135,7 @@ struct CredentialSourceTests {
         let settings = try await AWSSettings.resolve(
             environment: environment,
             region: "us-east-1",
-            transport: NIOHTTPTransport()
+            transport: AsyncHTTPClientTransport()
         )
         let chain = try settings.credentialChain(context: testContext())
         #expect(try await chain.credentials().accessKeyID == "ASIAIMDSKEY000000000")
@@ -145,7 +145,9 @@ struct CredentialSourceTests {
         var remote = environment
         remote["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://10.1.2.3/creds"
         let refused = try await #require(throws: AWSError.self) {
-            try await ContainerCredentialSource(environment: remote, transport: NIOHTTPTransport()).load(now: testNow)
+            try await ContainerCredentialSource(environment: remote, transport: AsyncHTTPClientTransport()).load(
+                now: testNow
+            )
         }
         #expect(refused.message.contains("must be HTTPS or a loopback"))
     }

@@ -42,7 +42,7 @@ struct Clients {
 
 /// A call context for tests: one attempt unless said otherwise, no real sleeping.
 func testContext(
-    transport: any HTTPTransport = NIOHTTPTransport(),
+    transport: any HTTPTransport = AsyncHTTPClientTransport(),
     maxAttempts: Int = 1,
     attemptTimeout: Duration = .seconds(20),
     sleeps: SleepRecorder = SleepRecorder(),

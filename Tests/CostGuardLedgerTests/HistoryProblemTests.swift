@@ -13,7 +13,7 @@ struct HistoryProblemTests {
         var findings = HistoryFindings()
         findings.problems = problems
         findings.lastEventID = lastEvent
-        try ledger.recordHistory(
+        try ledger.histories.record(
             executionARN: arn,
             findings: findings,
             nextToken: nil,
@@ -31,7 +31,7 @@ struct HistoryProblemTests {
             try PassReadTests.seedMachines(ledger)
             let running = PassReadTests.execution(Self.machine, "running", .running)
             let ended = PassReadTests.execution(Self.machine, "ended", .failed)
-            try ledger.recordExecutions([running, ended], at: testNow)
+            try ledger.executions.record([running, ended], at: testNow)
 
             // An ended execution whose events held a problem: incomplete, and not read again (nothing would clear it).
             try read(
@@ -42,30 +42,30 @@ struct HistoryProblemTests {
                 ended: true
             )
             try read(ledger, ended.arn, problems: [], lastEvent: 9, ended: true)
-            var rows = try ledger.executions(arns: [ended.arn, running.arn])
+            var rows = try ledger.executions.rows(arns: [ended.arn, running.arn])
             #expect(rows[ended.arn]?.historyStatus == .incomplete)
             #expect(rows[ended.arn]?.historyProblem?.contains("event 4") == true)
-            #expect(try ledger.executionsNeedingHistory(stateMachine: Self.machine)[ended.arn] == nil)
+            #expect(try ledger.histories.needingRead(stateMachine: Self.machine)[ended.arn] == nil)
 
             // A RUNNING execution whose read failed: incomplete, held, and read again next pass.
             try read(ledger, running.arn, problems: [], lastEvent: 3, ended: false)
-            try ledger.recordHistoryFailure(executionARN: running.arn, problem: "InternalFailure", at: testNow)
-            rows = try ledger.executions(arns: [running.arn])
+            try ledger.histories.recordFailure(executionARN: running.arn, problem: "InternalFailure", at: testNow)
+            rows = try ledger.executions.rows(arns: [running.arn])
             #expect(rows[running.arn]?.historyStatus == .incomplete)
             #expect(rows[running.arn]?.historyProblem == Ledger.readFailurePrefix + "InternalFailure")
-            #expect(try ledger.executionsNeedingHistory(stateMachine: Self.machine)[running.arn] != nil)
-            #expect(try ledger.incompleteRunningHistories()[Self.machine]?.contains(running.arn) == true)
+            #expect(try ledger.histories.needingRead(stateMachine: Self.machine)[running.arn] != nil)
+            #expect(try ledger.histories.incompleteRunning()[Self.machine]?.contains(running.arn) == true)
             try read(ledger, running.arn, problems: [], lastEvent: 5, ended: false)
-            rows = try ledger.executions(arns: [running.arn])
+            rows = try ledger.executions.rows(arns: [running.arn])
             #expect(rows[running.arn]?.historyStatus == .partial)
             #expect(rows[running.arn]?.historyProblem == nil)
-            #expect(try ledger.incompleteRunningHistories().isEmpty)
+            #expect(try ledger.histories.incompleteRunning().isEmpty)
 
             // A problem in a RUNNING execution's events, then a failed read: the problem is kept, not replaced.
             try read(ledger, running.arn, problems: ["truncated input"], lastEvent: 6, ended: false)
-            try ledger.recordHistoryFailure(executionARN: running.arn, problem: "timeout", at: testNow)
+            try ledger.histories.recordFailure(executionARN: running.arn, problem: "timeout", at: testNow)
             try read(ledger, running.arn, problems: [], lastEvent: 8, ended: false)
-            rows = try ledger.executions(arns: [running.arn])
+            rows = try ledger.executions.rows(arns: [running.arn])
             #expect(rows[running.arn]?.historyStatus == .incomplete)
             #expect(rows[running.arn]?.historyProblem == "truncated input")
         }

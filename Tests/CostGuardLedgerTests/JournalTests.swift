@@ -20,8 +20,8 @@ struct JournalTests {
     func appendOnly() throws {
         try withTemporaryDirectory { dir in
             let ledger = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
-            let pass = try ledger.startPass(trigger: "reconcile", dryRun: false, at: testNow)
-            let seq = try ledger.journalIntent(record, pass: pass, at: testNow)
+            let pass = try ledger.journal.startPass(trigger: "reconcile", dryRun: false, at: testNow)
+            let seq = try ledger.journal.intent(record, pass: pass, at: testNow)
             let update = try #require(throws: LedgerError.self) {
                 try ledger.write("tamper") {
                     try $0.run("UPDATE journal SET reason = 'x' WHERE seq = ?", [.integer(seq)])
@@ -32,7 +32,7 @@ struct JournalTests {
                 try ledger.write("tamper") { try $0.run("DELETE FROM journal") }
             }
             #expect(delete.description.contains("append-only"))
-            let rows = try ledger.journal()
+            let rows = try ledger.journal.rows()
             #expect(rows.count == 1)
             #expect(rows.first?.record == record)
         }
@@ -48,11 +48,11 @@ struct JournalTests {
             first.clusterID = "j-BATCH0"
             var second = record
             second.clusterID = "j-BATCH1"
-            let intent0 = try ledger.journalIntent(first, pass: nil, at: testNow)
-            let intent1 = try ledger.journalIntent(second, pass: nil, at: testNow)
+            let intent0 = try ledger.journal.intent(first, pass: nil, at: testNow)
+            let intent1 = try ledger.journal.intent(second, pass: nil, at: testNow)
             // The second outcome answers no intent (the journal's trigger refuses it): nothing of the call is kept.
             #expect(throws: LedgerError.self) {
-                try ledger.recordTermination(
+                try ledger.decisions.recordTermination(
                     outcomes: [(intentSeq: intent0, record: first), (intentSeq: intent1 + 100, record: second)],
                     requestID: "req-1",
                     reasonPrefix: "terminated by CostGuard: ",
@@ -60,18 +60,20 @@ struct JournalTests {
                     at: testNow
                 )
             }
-            #expect(try ledger.journal().filter { $0.kind == .outcome }.isEmpty)
-            #expect(try ledger.dispositions(of: ["j-BATCH0", "j-BATCH1"]).values.allSatisfy { $0 != "terminated" })
-            try ledger.recordTermination(
+            #expect(try ledger.journal.rows().filter { $0.kind == .outcome }.isEmpty)
+            #expect(
+                try ledger.decisions.dispositions(of: ["j-BATCH0", "j-BATCH1"]).values.allSatisfy { $0 != "terminated" }
+            )
+            try ledger.decisions.recordTermination(
                 outcomes: [(intentSeq: intent0, record: first), (intentSeq: intent1, record: second)],
                 requestID: "req-1",
                 reasonPrefix: "terminated by CostGuard: ",
                 pass: nil,
                 at: testNow
             )
-            #expect(try ledger.openIntents().isEmpty)
+            #expect(try ledger.journal.openIntents().isEmpty)
             #expect(
-                try ledger.dispositions(of: ["j-BATCH0", "j-BATCH1"]) == [
+                try ledger.decisions.dispositions(of: ["j-BATCH0", "j-BATCH1"]) == [
                     "j-BATCH0": "terminated", "j-BATCH1": "terminated",
                 ]
             )
@@ -87,9 +89,9 @@ struct JournalTests {
     func outcomeRules() throws {
         try withTemporaryDirectory { dir in
             let ledger = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
-            let intent = try ledger.journalIntent(record, pass: nil, at: testNow)
-            #expect(try ledger.openIntents().map(\.seq) == [intent])
-            try ledger.journalOutcome(
+            let intent = try ledger.journal.intent(record, pass: nil, at: testNow)
+            #expect(try ledger.journal.openIntents().map(\.seq) == [intent])
+            try ledger.journal.outcome(
                 intentSeq: intent,
                 record: record,
                 result: .succeeded,
@@ -99,10 +101,10 @@ struct JournalTests {
                 pass: nil,
                 at: testNow
             )
-            #expect(try ledger.openIntents().isEmpty)
+            #expect(try ledger.journal.openIntents().isEmpty)
             // A second outcome for the same intent is refused.
             #expect(throws: LedgerError.self) {
-                try ledger.journalOutcome(
+                try ledger.journal.outcome(
                     intentSeq: intent,
                     record: self.record,
                     result: .failed,
@@ -114,10 +116,10 @@ struct JournalTests {
                 )
             }
             // So is an outcome pointing at a decision.
-            try ledger.journalDecision(record, pass: nil, at: testNow)
-            let decision = try #require(try ledger.journal().last?.seq)
+            try ledger.journal.decision(record, pass: nil, at: testNow)
+            let decision = try #require(try ledger.journal.rows().last?.seq)
             #expect(throws: LedgerError.self) {
-                try ledger.journalOutcome(
+                try ledger.journal.outcome(
                     intentSeq: decision,
                     record: self.record,
                     result: .succeeded,
@@ -128,7 +130,7 @@ struct JournalTests {
                     at: testNow
                 )
             }
-            #expect(try ledger.journal().count == 3)
+            #expect(try ledger.journal.rows().count == 3)
         }
     }
 
@@ -136,13 +138,13 @@ struct JournalTests {
     func openIntentsIndexed() throws {
         try withTemporaryDirectory { dir in
             let ledger = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
-            for _ in 0..<50 { try ledger.journalDecision(record, pass: nil, at: testNow) }
-            let open = try ledger.journalIntent(record, pass: nil, at: testNow)
+            for _ in 0..<50 { try ledger.journal.decision(record, pass: nil, at: testNow) }
+            let open = try ledger.journal.intent(record, pass: nil, at: testNow)
             try ledger.write("statistics") { try $0.execute("ANALYZE") }
             let plan = try ledger.testing_queryPlan(Ledger.openIntentsQuery)
             #expect(plan.contains("USING INDEX journal_intents"), "\(plan)")
             #expect(plan.contains("USING INDEX journal_one_outcome_per_intent"), "\(plan)")
-            #expect(try ledger.openIntents().map(\.seq) == [open])
+            #expect(try ledger.journal.openIntents().map(\.seq) == [open])
         }
     }
 
@@ -157,8 +159,8 @@ struct JournalTests {
             _ = try db.query("PRAGMA journal_mode = WAL")
             let ledger = try Ledger.openReadOnly(path: path)
             #expect(ledger.schemaVersion == 0)
-            #expect(try ledger.openIntents().isEmpty)
-            let report = try ledger.check()
+            #expect(try ledger.journal.openIntents().isEmpty)
+            let report = try ledger.maintenance.check()
             #expect(!report.isHealthy && report.schemaVersion == 0 && report.integrityProblems.isEmpty)
             // The next writer sets it up.
             #expect(try Ledger.open(path: path, now: testNow).schemaVersion == Migration.latestVersion)
@@ -169,9 +171,9 @@ struct JournalTests {
     func interruptedPass() throws {
         try withTemporaryDirectory { dir in
             let ledger = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
-            let first = try ledger.startPass(trigger: "serve", dryRun: false, at: testNow)
-            let second = try ledger.startPass(trigger: "serve", dryRun: false, at: testNow.adding(.seconds(10)))
-            try ledger.finishPass(
+            let first = try ledger.journal.startPass(trigger: "serve", dryRun: false, at: testNow)
+            let second = try ledger.journal.startPass(trigger: "serve", dryRun: false, at: testNow.adding(.seconds(10)))
+            try ledger.journal.finishPass(
                 second,
                 outcome: .ok,
                 at: testNow.adding(.seconds(11)),

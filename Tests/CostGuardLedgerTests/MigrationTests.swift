@@ -172,7 +172,7 @@ struct MigrationTests {
             let previous = umask(0o022)
             defer { umask(previous) }
             let ledger = try Ledger.open(path: path, now: testNow)
-            _ = try ledger.startPass(trigger: "reconcile", dryRun: true, at: testNow)
+            _ = try ledger.journal.startPass(trigger: "reconcile", dryRun: true, at: testNow)
             for file in [path, path + "-wal", path + "-shm"] {
                 let attributes = try FileManager.default.attributesOfItem(atPath: file)
                 let permissions = (attributes[.posixPermissions] as? NSNumber)?.intValue

@@ -25,7 +25,7 @@ struct PassReadTests {
     }
 
     static func seedMachines(_ ledger: Ledger) throws {
-        try ledger.recordStateMachinesSeen(
+        try ledger.stateMachines.recordSeen(
             [machineA, machineB].map {
                 (
                     arn: $0, name: String($0.split(separator: ":").last!), region: "us-east-1", account: "123456789012",
@@ -41,7 +41,7 @@ struct PassReadTests {
         try withTemporaryDirectory { dir in
             let ledger = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
             let odd = "arn:aws:states:us-east-1:123456789012:stateMachine:odd"
-            try ledger.recordStateMachinesSeen(
+            try ledger.stateMachines.recordSeen(
                 [
                     (arn: Self.machineA, name: "a", region: "us-east-1", account: "123456789012", type: "STANDARD"),
                     (arn: odd, name: "we\"ird\\näme", region: "eu-west-1", account: "210987654321", type: nil),
@@ -49,14 +49,14 @@ struct PassReadTests {
                 at: testNow
             )
             let later = testNow.adding(.seconds(60))
-            try ledger.recordStateMachinesSeen(
+            try ledger.stateMachines.recordSeen(
                 [
                     (arn: odd, name: "renamed", region: "eu-west-1", account: "210987654321", type: "EXPRESS"),
                     (arn: Self.machineB, name: "b", region: "us-east-1", account: "123456789012", type: "EXPRESS"),
                 ],
                 at: later
             )
-            let machines = try ledger.stateMachines()
+            let machines = try ledger.stateMachines.all()
             #expect(machines.count == 3)
             #expect(machines[odd]?.name == "we\"ird\\näme")
             #expect(machines[odd]?.region == "eu-west-1")
@@ -70,26 +70,26 @@ struct PassReadTests {
             // Touched within the refresh period: left as it was (the row's own time stamp decides, whoever wrote it).
             #expect(try text("last_seen_at", odd) == testNow.iso8601)
             #expect(try text("last_seen_at", Self.machineA) == testNow.iso8601)
-            try ledger.recordStateMachinesSeen([], at: later)
+            try ledger.stateMachines.recordSeen([], at: later)
 
             // Seen again unchanged within the refresh period: not even sent to SQLite (the process's own record).
             let renamed = (
                 arn: odd, name: "renamed", region: "eu-west-1", account: "210987654321", type: String?("EXPRESS")
             )
-            try ledger.recordStateMachinesSeen([renamed], at: later.adding(.seconds(120)))
+            try ledger.stateMachines.recordSeen([renamed], at: later.adding(.seconds(120)))
             #expect(try text("last_seen_at", odd) == testNow.iso8601)
             // Past it, touched again.
             let refreshed = testNow.adding(Ledger.stateMachineSeenRefresh)
-            try ledger.recordStateMachinesSeen([renamed], at: refreshed)
+            try ledger.stateMachines.recordSeen([renamed], at: refreshed)
             #expect(try text("last_seen_at", odd) == refreshed.iso8601)
-            try ledger.recordStateMachinesSeen([renamed], at: refreshed.adding(.seconds(299)))
+            try ledger.stateMachines.recordSeen([renamed], at: refreshed.adding(.seconds(299)))
             #expect(try text("last_seen_at", odd) == refreshed.iso8601)
             // Another connection's commit may have changed the rows: the next listing writes again.
             let other = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
             try other.testing_execute(["DELETE FROM state_machines WHERE arn = '\(odd)'"])
-            try ledger.recordStateMachinesSeen([renamed], at: refreshed.adding(.seconds(1)))
+            try ledger.stateMachines.recordSeen([renamed], at: refreshed.adding(.seconds(1)))
             #expect(try text("first_seen_at", odd) == refreshed.adding(.seconds(1)).iso8601)
-            #expect(try ledger.stateMachines()[odd]?.name == "renamed")
+            #expect(try ledger.stateMachines.all()[odd]?.name == "renamed")
         }
     }
 
@@ -103,16 +103,16 @@ struct PassReadTests {
                 arn: Self.machineA, name: "a", region: "us-east-1", account: "123456789012", type: String?("STANDARD")
             )
             // A `reconcile` run writes the row; a `serve` started a minute later lists the same machine.
-            try Ledger.open(path: path, now: testNow).recordStateMachinesSeen([machine], at: testNow)
+            try Ledger.open(path: path, now: testNow).stateMachines.recordSeen([machine], at: testNow)
             let serve = try Ledger.open(path: path, now: testNow)
             #expect(try serve.testing_machinesSeen().isEmpty)
-            try serve.recordStateMachinesSeen([machine], at: testNow.adding(.seconds(60)))
+            try serve.stateMachines.recordSeen([machine], at: testNow.adding(.seconds(60)))
             let lastSeen = "SELECT last_seen_at FROM state_machines WHERE arn = '\(Self.machineA)'"
             #expect(try serve.testing_text(lastSeen) == testNow.iso8601, "left alone: touched a minute ago")
             #expect(try serve.testing_machinesSeen() == [Self.machineA: testNow], "remembered with the row's own time")
             // Due when the row's own time is a refresh period old, not the listing's: written then.
             let due = testNow.adding(Ledger.stateMachineSeenRefresh)
-            try serve.recordStateMachinesSeen([machine], at: due)
+            try serve.stateMachines.recordSeen([machine], at: due)
             #expect(try serve.testing_text(lastSeen) == due.iso8601)
             #expect(try serve.testing_machinesSeen() == [Self.machineA: due])
         }
@@ -128,15 +128,17 @@ struct PassReadTests {
                 records.append(Self.execution(Self.machineA, "run-\(n)", n % 3 == 0 ? .succeeded : .running))
                 records.append(Self.execution(Self.machineB, "run-\(n)", .running))
             }
-            try ledger.recordExecutions(records, at: testNow)
+            try ledger.executions.record(records, at: testNow)
             let expected = Set(
                 records.filter { $0.stateMachineARN == Self.machineA && $0.status == .running }.map(\.arn)
             )
             #expect(expected.count == 20)
-            #expect(try ledger.runningExecutionARNs(stateMachine: Self.machineA) == expected)
+            #expect(try ledger.executions.runningARNs(stateMachine: Self.machineA) == expected)
             #expect(
-                try ledger.runningExecutionARNs(stateMachine: "arn:aws:states:us-east-1:123456789012:stateMachine:none")
-                    .isEmpty
+                try ledger.executions.runningARNs(
+                    stateMachine: "arn:aws:states:us-east-1:123456789012:stateMachine:none"
+                )
+                .isEmpty
             )
             try ledger.write("statistics") { try $0.execute("ANALYZE") }
             let plan = try ledger.testing_queryPlan(Ledger.runningExecutionsQuery, [.text(Self.machineA)])
@@ -154,19 +156,19 @@ struct PassReadTests {
             let records = (0..<1200).map { n in
                 Self.execution(Self.machineA, n < odd.count ? odd[n] : "run-\(n)", n % 2 == 0 ? .running : .failed)
             }
-            try ledger.recordExecutions(records, at: testNow)
+            try ledger.executions.record(records, at: testNow)
             let unknown = "arn:aws:states:us-east-1:123456789012:execution:a:never-seen"
-            let statuses = try ledger.executionStatuses(arns: records.map(\.arn) + [unknown])
+            let statuses = try ledger.executions.statuses(arns: records.map(\.arn) + [unknown])
             #expect(statuses.count == 1200)
             #expect(statuses[unknown] == nil)
             for record in records { #expect(statuses[record.arn] == record.status, "\(record.arn)") }
-            #expect(try ledger.executionStatuses(arns: []).isEmpty)
+            #expect(try ledger.executions.statuses(arns: []).isEmpty)
             // Lists of every length share one statement: the cache does not grow with each new length.
-            _ = try ledger.executionStatuses(arns: records.prefix(1).map(\.arn))
+            _ = try ledger.executions.statuses(arns: records.prefix(1).map(\.arn))
             let cached = try ledger.testing_cachedStatementCount()
-            for count in 2...40 { _ = try ledger.executionStatuses(arns: records.prefix(count).map(\.arn)) }
-            _ = try ledger.executions(arns: records.prefix(7).map(\.arn))
-            _ = try ledger.executions(arns: records.prefix(9).map(\.arn))
+            for count in 2...40 { _ = try ledger.executions.statuses(arns: records.prefix(count).map(\.arn)) }
+            _ = try ledger.executions.rows(arns: records.prefix(7).map(\.arn))
+            _ = try ledger.executions.rows(arns: records.prefix(9).map(\.arn))
             #expect(try ledger.testing_cachedStatementCount() == cached + 1)
         }
     }
@@ -178,7 +180,7 @@ struct PassReadTests {
         try withTemporaryDirectory { dir in
             let ledger = try Ledger.open(path: dir + "/l.sqlite", now: testNow)
             for n in 0..<3 { try ledger.testing_writeBatch(number: n, now: testNow) }
-            let facts = try ledger.policyFacts(passStart: testNow)
+            let facts = try ledger.decisions.policyFacts(passStart: testNow)
             #expect(facts.count == 3)
             let decisions = ReconcilePolicy.decide(
                 PolicyInput(clusters: facts, now: testNow),
@@ -194,17 +196,17 @@ struct PassReadTests {
                 return result
             }
             let t1 = testNow.adding(.seconds(10))
-            try ledger.recordDecisions(decisions, at: t1)
+            try ledger.decisions.record(decisions, at: t1)
             let first = try rows()
             #expect(first.values.allSatisfy { $0.hasSuffix("|" + t1.iso8601) }, "\(first)")
             // The same decisions later: nothing is rewritten (disposition_at keeps the time of the first).
-            try ledger.recordDecisions(decisions, at: testNow.adding(.seconds(20)))
+            try ledger.decisions.record(decisions, at: testNow.adding(.seconds(20)))
             #expect(try rows() == first)
             // One decision changes its reason: that row only.
             var changed = decisions
             changed[1].reason += " (again)"
             let t3 = testNow.adding(.seconds(30))
-            try ledger.recordDecisions(changed, at: t3)
+            try ledger.decisions.record(changed, at: t3)
             let third = try rows()
             #expect(third["j-BATCH0"] == first["j-BATCH0"])
             #expect(third["j-BATCH2"] == first["j-BATCH2"])
@@ -218,8 +220,8 @@ struct PassReadTests {
                 dryRun: false,
                 reason: "test"
             )
-            let intent = try ledger.journalIntent(terminate, pass: nil, at: t3)
-            try ledger.recordTermination(
+            let intent = try ledger.journal.intent(terminate, pass: nil, at: t3)
+            try ledger.decisions.recordTermination(
                 outcomes: [(intentSeq: intent, record: terminate)],
                 requestID: nil,
                 reasonPrefix: "terminated by CostGuard: ",
@@ -229,8 +231,8 @@ struct PassReadTests {
             var ended = changed
             ended[0].disposition = .ended
             ended[0].reason = "the cluster is TERMINATED"
-            try ledger.recordDecisions(ended, at: testNow.adding(.seconds(40)))
-            #expect(try ledger.dispositions(of: ["j-BATCH0"]) == ["j-BATCH0": "terminated"])
+            try ledger.decisions.record(ended, at: testNow.adding(.seconds(40)))
+            #expect(try ledger.decisions.dispositions(of: ["j-BATCH0"]) == ["j-BATCH0": "terminated"])
         }
     }
 
@@ -246,22 +248,22 @@ struct PassReadTests {
         var incomplete: Set<String>
 
         init(_ ledger: Ledger, arns: [String]) throws {
-            machines = try ledger.stateMachines()
-            tracked = try ledger.trackedClusters()
-            facts = try ledger.policyFacts(passStart: testNow, observed: ["j-BATCH2"])
-            statuses = try ledger.executionStatuses(arns: arns)
-            running = try ledger.runningExecutionARNs(stateMachine: PassReadTests.machineA)
-            count = try ledger.executionCount(
+            machines = try ledger.stateMachines.all()
+            tracked = try ledger.clusters.tracked()
+            facts = try ledger.decisions.policyFacts(passStart: testNow, observed: ["j-BATCH2"])
+            statuses = try ledger.executions.statuses(arns: arns)
+            running = try ledger.executions.runningARNs(stateMachine: PassReadTests.machineA)
+            count = try ledger.executions.count(
                 stateMachine: PassReadTests.machineA,
                 startedSince: testNow.adding(.seconds(-60))
             )
-            needingHistory = try ledger.executionsNeedingHistory(stateMachine: PassReadTests.machineA)
-            incomplete = try ledger.stateMachinesWithIncompleteRunningHistories()
+            needingHistory = try ledger.histories.needingRead(stateMachine: PassReadTests.machineA)
+            incomplete = try ledger.histories.stateMachinesWithIncompleteRunning()
         }
     }
 
-    @Test("repeated pass reads are answered from the cache until this connection or another one changes what they read")
-    func readCache() throws {
+    @Test("pass reads follow this connection's changes and another connection's commits")
+    func readsFollowChanges() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/l.sqlite"
             let ledger = try Ledger.open(path: path, now: testNow)
@@ -269,25 +271,23 @@ struct PassReadTests {
             for n in 0..<3 { try ledger.testing_writeBatch(number: n, now: testNow) }
             let running = Self.execution(Self.machineA, "r", .running)
             let later = Self.execution(Self.machineA, "later", .succeeded)
-            try ledger.recordExecutions([running], at: testNow)
+            try ledger.executions.record([running], at: testNow)
             let arns = [running.arn, later.arn, "arn:aws:states:us-east-1:123456789012:execution:batch-1:run"]
-            // The oracle: a ledger opened afresh (an empty cache) on the same file.
+            // The oracle: a ledger opened afresh on the same file.
             func truth() throws -> CachedAnswers { try CachedAnswers(Ledger.openReadOnly(path: path), arns: arns) }
 
             let first = try CachedAnswers(ledger, arns: arns)
             #expect(first == (try truth()))
             #expect(first.tracked.count == 3 && first.running == [running.arn] && first.statuses.count == 2)
-            let hits = try ledger.cachedReadHits()
             #expect(try CachedAnswers(ledger, arns: arns) == first)
-            #expect(try ledger.cachedReadHits() == hits + 8, "every read answered from the cache")
-            // Writes to tables no cached read depends on (the pass's row; a dry run journals its decisions) keep the
+            // Writes to tables the reads do not depend on (the pass's row; a dry run journals its decisions) keep the
             // answers, and so does a state machine seen again within the refresh period (nothing is written).
-            try ledger.recordStateMachinesSeen(
+            try ledger.stateMachines.recordSeen(
                 [(arn: Self.machineA, name: "a", region: "us-east-1", account: "123456789012", type: "STANDARD")],
                 at: testNow.adding(.seconds(5))
             )
-            let pass = try ledger.startPass(trigger: "serve", dryRun: true, at: testNow.adding(.seconds(5)))
-            try ledger.journalDecision(
+            let pass = try ledger.journal.startPass(trigger: "serve", dryRun: true, at: testNow.adding(.seconds(5)))
+            try ledger.journal.decision(
                 JournalRecord(
                     action: .wouldTerminate,
                     clusterID: "j-BATCH0",
@@ -301,10 +301,9 @@ struct PassReadTests {
                 at: testNow.adding(.seconds(5))
             )
             #expect(try CachedAnswers(ledger, arns: arns) == first)
-            #expect(try ledger.cachedReadHits() == hits + 16)
-            // A state machine seen past the refresh period is written: the cached state machines are read again.
+            // A state machine seen past the refresh period is written.
             let seenLater = testNow.adding(Ledger.stateMachineSeenRefresh).adding(.seconds(5))
-            try ledger.recordStateMachinesSeen(
+            try ledger.stateMachines.recordSeen(
                 [
                     (arn: Self.machineA, name: "a", region: "us-east-1", account: "123456789012", type: "STANDARD"),
                     (arn: Self.machineC, name: "c", region: "us-east-1", account: "123456789012", type: "STANDARD"),
@@ -315,11 +314,11 @@ struct PassReadTests {
             #expect(seen == (try truth()))
             #expect(seen.machines.count == first.machines.count + 1 && seen.machines[Self.machineC]?.name == "c")
 
-            // This connection's changes: a status, and an execution the cache had as absent.
+            // This connection's changes: a status, and an execution that was absent.
             var ended = running
             ended.status = .failed
             ended.stopDate = testNow.adding(.seconds(10))
-            try ledger.recordExecutions([ended, later], at: testNow.adding(.seconds(10)))
+            try ledger.executions.record([ended, later], at: testNow.adding(.seconds(10)))
             let second = try CachedAnswers(ledger, arns: arns)
             #expect(second == (try truth()))
             #expect(second.statuses[running.arn] == .failed && second.statuses[later.arn] == .succeeded)
@@ -352,25 +351,25 @@ struct PassReadTests {
             #expect(try CachedAnswers(ledger, arns: arns) == third)
             #expect(third == (try truth()))
 
-            // Decisions: the first set writes (so the second reads the dispositions again), the second writes nothing
-            // and the third is compared with the cached dispositions; one another connection changed meanwhile is
-            // seen and written back.
+            // Decisions: the first set writes, the same set again writes nothing; one another connection changed
+            // meanwhile is seen and written back.
             let decisions = ReconcilePolicy.decide(
                 PolicyInput(clusters: third.facts, now: testNow),
                 configuration: PolicyConfiguration()
             )
-            try ledger.recordDecisions(decisions, at: testNow.adding(.seconds(30)))
-            let beforeRepeat = try ledger.cachedReadHits()
-            try ledger.recordDecisions(decisions, at: testNow.adding(.seconds(31)))
-            #expect(try ledger.cachedReadHits() == beforeRepeat)
-            try ledger.recordDecisions(decisions, at: testNow.adding(.seconds(31)))
-            #expect(try ledger.cachedReadHits() == beforeRepeat + 1)
+            try ledger.decisions.record(decisions, at: testNow.adding(.seconds(30)))
+            let atFirst = try ledger.clusters.reportRecords(dispositions: nil).map(\.dispositionAt)
+            try ledger.decisions.record(decisions, at: testNow.adding(.seconds(31)))
+            #expect(
+                try ledger.clusters.reportRecords(dispositions: nil).map(\.dispositionAt) == atFirst,
+                "nothing rewritten"
+            )
             let expected = Dictionary(uniqueKeysWithValues: decisions.map { ($0.clusterID, $0.disposition.rawValue) })
             try other.testing_execute([
                 "UPDATE clusters SET disposition = 'exempt', disposition_reason = 'by hand' WHERE id = 'j-BATCH2'"
             ])
-            try ledger.recordDecisions(decisions, at: testNow.adding(.seconds(32)))
-            #expect(try ledger.dispositions(of: Array(expected.keys)) == expected)
+            try ledger.decisions.record(decisions, at: testNow.adding(.seconds(32)))
+            #expect(try ledger.decisions.dispositions(of: Array(expected.keys)) == expected)
         }
     }
 }

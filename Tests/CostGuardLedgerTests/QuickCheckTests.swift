@@ -53,25 +53,25 @@ struct QuickCheckTests {
     func recordedAtOpen() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/ledger.sqlite"
-            let first = try #require(try Ledger.open(path: path, now: testNow).lastQuickCheck())
+            let first = try #require(try Ledger.open(path: path, now: testNow).maintenance.lastQuickCheck())
             #expect(first.checkedAt == testNow)
             #expect(first.reason.contains("no whole-file check"))
             #expect(first.seconds >= 0)
             let later = testNow.adding(.seconds(23 * 3600))
-            #expect(try Ledger.open(path: path, now: later).lastQuickCheck()?.checkedAt == testNow)
+            #expect(try Ledger.open(path: path, now: later).maintenance.lastQuickCheck()?.checkedAt == testNow)
             let dayLater = testNow.adding(day)
-            let again = try #require(try Ledger.open(path: path, now: dayLater).lastQuickCheck())
+            let again = try #require(try Ledger.open(path: path, now: dayLater).maintenance.lastQuickCheck())
             #expect(again.checkedAt == dayLater && again.reason.contains("old or older"))
             var everyOpen = Ledger.Configuration()
             everyOpen.quickCheckInterval = .zero
             let next = dayLater.adding(.seconds(1))
             let ledger = try Ledger.open(path: path, now: next, configuration: everyOpen)
-            #expect(try ledger.lastQuickCheck()?.checkedAt == next)
+            #expect(try ledger.maintenance.lastQuickCheck()?.checkedAt == next)
             // The open's check stands for the first pass; every later pass checks again.
-            _ = try ledger.startPass(trigger: "reconcile", dryRun: true, at: next.adding(.seconds(1)))
-            #expect(try ledger.lastQuickCheck()?.checkedAt == next)
-            _ = try ledger.startPass(trigger: "serve", dryRun: true, at: next.adding(.seconds(2)))
-            #expect(try ledger.lastQuickCheck()?.checkedAt == next.adding(.seconds(2)))
+            _ = try ledger.journal.startPass(trigger: "reconcile", dryRun: true, at: next.adding(.seconds(1)))
+            #expect(try ledger.maintenance.lastQuickCheck()?.checkedAt == next)
+            _ = try ledger.journal.startPass(trigger: "serve", dryRun: true, at: next.adding(.seconds(2)))
+            #expect(try ledger.maintenance.lastQuickCheck()?.checkedAt == next.adding(.seconds(2)))
         }
     }
 
@@ -79,14 +79,14 @@ struct QuickCheckTests {
     func checkedAtPassStart() throws {
         try withTemporaryDirectory { dir in
             let ledger = try Ledger.open(path: dir + "/ledger.sqlite", now: testNow)
-            _ = try ledger.startPass(trigger: "serve", dryRun: true, at: testNow.adding(.seconds(600)))
-            #expect(try ledger.lastQuickCheck()?.checkedAt == testNow)
+            _ = try ledger.journal.startPass(trigger: "serve", dryRun: true, at: testNow.adding(.seconds(600)))
+            #expect(try ledger.maintenance.lastQuickCheck()?.checkedAt == testNow)
             let dayLater = testNow.adding(day).adding(.seconds(5))
-            _ = try ledger.startPass(trigger: "serve", dryRun: true, at: dayLater)
-            let check = try #require(try ledger.lastQuickCheck())
+            _ = try ledger.journal.startPass(trigger: "serve", dryRun: true, at: dayLater)
+            let check = try #require(try ledger.maintenance.lastQuickCheck())
             #expect(check.checkedAt == dayLater && check.reason.contains("old or older"))
-            _ = try ledger.startPass(trigger: "serve", dryRun: true, at: dayLater.adding(.seconds(600)))
-            #expect(try ledger.lastQuickCheck()?.checkedAt == dayLater)
+            _ = try ledger.journal.startPass(trigger: "serve", dryRun: true, at: dayLater.adding(.seconds(600)))
+            #expect(try ledger.maintenance.lastQuickCheck()?.checkedAt == dayLater)
         }
     }
 

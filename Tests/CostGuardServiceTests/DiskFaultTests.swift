@@ -34,7 +34,7 @@ struct DiskFaultTests {
     /// The clusters with a journal intent in this ledger.
     func intents(_ database: String) throws -> Set<String> {
         Set(
-            try Ledger.openReadOnly(path: database).journal().filter { $0.kind == .intent }.compactMap(
+            try Ledger.openReadOnly(path: database).journal.rows().filter { $0.kind == .intent }.compactMap(
                 \.record.clusterID
             )
         )
@@ -119,7 +119,10 @@ struct DiskFaultTests {
                 "room \(room) KiB"
             )
         }
-        print("full disk: exit status by room left (KiB) \(Array(zip([4, 36, 48, 64, 96, 160, 4096], statuses)))")
+        safetyFigure(
+            "full-disk",
+            "exit status by room left (KiB): \(Array(zip([4, 36, 48, 64, 96, 160, 4096], statuses)))"
+        )
         #expect(statuses.contains(ExitStatus.ledgerUnavailable.rawValue), "no run hit the full disk: \(statuses)")
         // The real pass with room: the orphans are terminated, each after its intent.
         let pass = try await world.reconcile(["--grace", "0s", "--redrive-grace", "0s"])

@@ -19,7 +19,7 @@ struct FailClosedTests {
             /// A client error AWS answers with this code (JSON protocol, HTTP 400).
             case refused(code: String)
         }
-        let inner = NIOHTTPTransport()
+        let inner = AsyncHTTPClientTransport()
         let faults = Mutex<[String: Fault]>([:])
         /// Operations that fail only when the request body contains the text.
         let matching = Mutex<[String: (text: String, fault: Fault)]>([:])
@@ -154,7 +154,7 @@ struct FailClosedTests {
         h.transport.fail("TerminateJobFlows", with: .timeout)
         let first = try await h.reconciler.runPass()
         #expect(first.terminated.isEmpty)
-        let outcomes = try h.ledger.journal().filter { $0.kind == .outcome }
+        let outcomes = try h.ledger.journal.rows().filter { $0.kind == .outcome }
         #expect(outcomes.count == 2)
         #expect(outcomes.allSatisfy { $0.result == .unknown })
         h.transport.heal()
@@ -162,7 +162,7 @@ struct FailClosedTests {
         // A crash right after an intent was committed: the next pass describes the cluster, records what it found,
         // and only then decides afresh (re-check, new intent, call).
         let stopped = try #require(h.scenarios["stopped-while-waiting"]?.clusterIds.first)
-        let crashed = try h.ledger.journalIntent(
+        let crashed = try h.ledger.journal.intent(
             JournalRecord(
                 action: .terminate,
                 clusterID: stopped,
@@ -175,12 +175,12 @@ struct FailClosedTests {
             at: Timestamp.systemNow()
         )
         let second = try await h.reconciler.runPass()
-        let journal = try h.ledger.journal()
+        let journal = try h.ledger.journal.rows()
         let completion = try #require(journal.first { $0.intentSeq == crashed })
         #expect(completion.result == .unknown)
         #expect(completion.errorMessage?.contains("no evidence the call reached AWS") == true)
         #expect(second.terminated.count == 2)
-        #expect(try h.ledger.openIntents().isEmpty)
+        #expect(try h.ledger.journal.openIntents().isEmpty)
         // Every intent has exactly one outcome, and each outcome follows its intent.
         for intent in journal.filter({ $0.kind == .intent }) {
             #expect(journal.filter { $0.intentSeq == intent.seq }.count == 1)
@@ -244,7 +244,7 @@ struct FailClosedTests {
         #expect(held.reason.contains(running), "\(held.reason)")
         #expect(held.reason.contains("kms:Decrypt"), "\(held.reason)")
         // The machine is followed as one whose definition is unknown (its executions' histories decide).
-        let row = try #require(try h.ledger.stateMachines()[machine])
+        let row = try #require(try h.ledger.stateMachines.all()[machine])
         #expect(row.definitionStatus == .unparsable)
         #expect(row.definitionProblem?.contains("KmsAccessDeniedException") == true)
         // Once the key is usable, the history reads and the region is free.
@@ -274,7 +274,7 @@ struct FailClosedTests {
         defer { close.emulator.stop() }
         let acted = try await close.reconciler.runPass()
         #expect(acted.terminated.count == 2, "\(acted.problems)")
-        let offset = try #require(close.reconciler.regions.first?.sfn.client.context.observedClockOffset)
+        let offset = try #require(close.reconciler.regions.first?.sfn.observedClockOffset)
         #expect(offset < .seconds(-18) && offset > .seconds(-22), "\(offset)")
     }
 }

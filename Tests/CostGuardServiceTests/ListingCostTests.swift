@@ -45,7 +45,7 @@ struct ListingCostTests {
         #expect(started.count == 25)
         let calls = try await listExecutionsCalls { _ = try await h.reconciler.runPass() }
         #expect(calls == 3, "RUNNING list, the small first page, then a full page")
-        let recorded = try h.ledger.executions(arns: started)
+        let recorded = try h.ledger.executions.rows(arns: started)
         #expect(recorded.count == 25, "every new execution is in the ledger")
         #expect(
             try await listExecutionsCalls { _ = try await h.reconciler.runPass() } == 2,

@@ -21,7 +21,7 @@ struct MapRunTests {
             "HOME": try TestPaths.temporaryDirectory(), "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1",
             "AWS_ENDPOINT_URL": server.url, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
         ]
-        let settings = try await AWSSettings.resolve(environment: environment, transport: NIOHTTPTransport())
+        let settings = try await AWSSettings.resolve(environment: environment, transport: AsyncHTTPClientTransport())
         let context = AWSCallContext()
         let chain = try settings.credentialChain(context: context)
         var configuration = ReconcileConfiguration()
@@ -177,17 +177,17 @@ struct MapRunTests {
         let (reconciler, ledger) = try await Self.reconciler(server)
         let summary = try await reconciler.runPass()
         #expect(summary.terminated == ["j-CHILDCLUSTER1"], "\(summary.line)")
-        let row = try #require(try ledger.executions()[child])
+        let row = try #require(try ledger.executions.rows()[child])
         #expect(row.record.parentExecutionARN == parent)
         #expect(row.record.mapRunARN == mapRun)
-        let provenance = try ledger.reportRecords().first { $0.clusterID == "j-CHILDCLUSTER1" }
+        let provenance = try ledger.clusters.reportRecords().first { $0.clusterID == "j-CHILDCLUSTER1" }
         #expect(provenance?.executionARN == child)
         let terminate = try server.requests().filter {
             $0.headers["X-Amz-Target"] == "ElasticMapReduce.TerminateJobFlows"
         }
         #expect(terminate.count == 1)
         #expect(terminate.first?.body.contains("j-CHILDCLUSTER1") == true)
-        #expect(try ledger.journal().filter { $0.kind == .outcome }.first?.requestID == "req-terminate-1")
+        #expect(try ledger.journal.rows().filter { $0.kind == .outcome }.first?.requestID == "req-terminate-1")
     }
 
     @Test(
@@ -339,7 +339,7 @@ struct MapRunTests {
         let decision = try #require(summary.decisions.first { $0.clusterID == cluster })
         #expect(decision.disposition == .shared, "\(decision.reason)")
         #expect(decision.reason.contains(child), "\(decision.reason)")
-        let row = try #require(try ledger.executions()[child])
+        let row = try #require(try ledger.executions.rows()[child])
         #expect(row.record.parentExecutionARN == parent)
         #expect(row.record.status == .running)
         let terminate = try server.requests().filter {
@@ -505,7 +505,7 @@ struct MapRunTests {
         let second = try await reconciler.runPass()
         let seen = try server.requests().map { ($0.headers["X-Amz-Target"] ?? "") + " " + $0.body.prefix(120) }
         #expect(second.terminated == ["j-REDRIVECLUSTER"], "\(second.line) \(seen)")
-        #expect(try ledger.executions()[run]?.record.redriveCount == 1)
+        #expect(try ledger.executions.rows()[run]?.record.redriveCount == 1)
         let redrivenListings = try server.requests().filter {
             $0.headers["X-Amz-Target"] == "AWSStepFunctions.ListExecutions" && $0.body.contains("REDRIVEN")
         }

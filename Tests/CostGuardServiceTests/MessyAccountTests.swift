@@ -35,7 +35,10 @@ struct MessyAccountTests {
             passes.append(pass)
             if round == 0 {
                 // Its creator was RUNNING: live. Now its state machine is deleted (and, in AWS, the execution with it).
-                #expect(try Ledger.openReadOnly(path: world.database).dispositions()[doomed.clusterIds[0]] == "live")
+                #expect(
+                    try Ledger.openReadOnly(path: world.database).decisions.dispositions()[doomed.clusterIds[0]]
+                        == "live"
+                )
                 // With it, a machine with no EMR task whose RUNNING execution the hand-off scan followed: once gone
                 // it must hold nothing (its ListExecutions answers StateMachineDoesNotExist).
                 let bystander = doomed.stateMachineArn.replacingOccurrences(
@@ -84,7 +87,7 @@ struct MessyAccountTests {
         }
 
         let ledger = try Ledger.openReadOnly(path: world.database)
-        let dispositions = try ledger.dispositions()
+        let dispositions = try ledger.decisions.dispositions()
         for (name, scenario) in world.scenarios where scenario.disposition != "untracked" {
             for id in scenario.clusterIds {
                 #expect(dispositions[id] == scenario.disposition, "\(name): \(id) is \(dispositions[id] ?? "nil")")
@@ -92,8 +95,8 @@ struct MessyAccountTests {
         }
         let stray = try #require(world.scenarios["made-by-hand"]?.clusterIds.first)
         #expect(dispositions[stray] == nil, "a cluster no workflow created is never tracked")
-        #expect(try ledger.untrackedClusters().map(\.id) == [stray])
-        let journal = try ledger.journal(limit: 10_000)
+        #expect(try ledger.clusters.untracked().map(\.id) == [stray])
+        let journal = try ledger.journal.rows(limit: 10_000)
         // The refused cluster: every try journaled with AWS's code; the eleven others one success each.
         let refusedID = try #require(world.scenarios["refused-05"]?.clusterIds.first)
         let refusedOutcomes = journal.filter { $0.kind == .outcome && $0.record.clusterID == refusedID }
@@ -156,7 +159,7 @@ struct MessyAccountTests {
         for id in [selfEnding, stepper] {
             #expect(["TERMINATED", "TERMINATING"].contains(try await world.state(id)), "\(id)")
         }
-        let lateJournal = try Ledger.openReadOnly(path: world.database).journal(limit: 10_000)
+        let lateJournal = try Ledger.openReadOnly(path: world.database).journal.rows(limit: 10_000)
         #expect(
             lateJournal.contains {
                 $0.kind == .intent && $0.record.clusterID == stepper && $0.record.reason.contains("did not end itself")
@@ -168,5 +171,25 @@ struct MessyAccountTests {
             environment: world.environment
         )
         #expect(check.status == 0, "\(check.stdout)")
+        var leftBilling = 0
+        for id in orphans where !["TERMINATED", "TERMINATING"].contains(try await world.state(id)) { leftBilling += 1 }
+        let untouched = try await kept.values.flatMap(\.clusterIds).asyncCount { id in
+            try await world.state(id) == before[id]
+        }
+        safetyFigure(
+            "messy",
+            "\(world.scenarios.count) cases on the real binary; \(orphans.count - leftBilling) of \(orphans.count) "
+                + "orphans terminated, the self-terminating two by a fourth pass with a 1 s wait; \(untouched) of "
+                + "\(kept.values.flatMap(\.clusterIds).count) clusters to keep untouched"
+        )
+    }
+}
+
+extension Array {
+    /// How many elements `predicate` holds for, awaiting each in turn.
+    fileprivate func asyncCount(_ predicate: (Element) async throws -> Bool) async rethrows -> Int {
+        var count = 0
+        for element in self where try await predicate(element) { count += 1 }
+        return count
     }
 }

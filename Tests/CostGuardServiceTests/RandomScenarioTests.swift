@@ -49,7 +49,7 @@ struct RandomScenarioTests {
         /// the model terminates, at most once; every cluster that left WAITING for CostGuard has its intent.
         func checkInvariants(pass: Int, faults: Bool) async throws -> [String] {
             var violations: [String] = []
-            let journal = try Ledger.openReadOnly(path: world.database).journal()
+            let journal = try Ledger.openReadOnly(path: world.database).journal.rows()
             var intents: [String: Int] = [:]
             for entry in journal where entry.kind == .intent && entry.record.action == .terminate {
                 intents[entry.record.clusterID ?? "", default: 0] += 1
@@ -133,7 +133,6 @@ struct RandomScenarioTests {
         let count = Int(Self.environment["COSTGUARD_RANDOM_SCENARIOS"] ?? "") ?? 200
         let run = try await makeRun(seed: Self.seed, count: count)
         defer { run.world.emulator.stop() }
-        print("randomized scenarios: \(summary(run.plan))")
         #expect(run.plan.scenarios.count == count)
         var violations: [String] = []
         for pass in 1...3 {
@@ -154,7 +153,12 @@ struct RandomScenarioTests {
             environment: run.world.environment
         )
         #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
-        #expect(try Ledger.openReadOnly(path: run.world.database).openIntents().isEmpty)
+        #expect(try Ledger.openReadOnly(path: run.world.database).journal.openIntents().isEmpty)
+        safetyFigure(
+            "randomized",
+            "\(summary(run.plan)); \(violations.count) invariant violations over 3 passes, "
+                + "\(try await run.pending().count) true orphans left"
+        )
     }
 
     @Test("at a 20% fault rate the invariants hold; once faults stop, every orphan is handled within two passes")
@@ -176,7 +180,6 @@ struct RandomScenarioTests {
         defer { proxy.stop() }
         var environment = run.world.environment
         environment["AWS_ENDPOINT_URL"] = "http://127.0.0.1:\(port)"
-        print("fault scenarios: \(summary(run.plan))")
         var violations: [String] = []
         var statuses: [Int32] = []
         for pass in 1...6 {
@@ -200,9 +203,7 @@ struct RandomScenarioTests {
             ],
             environment: ["PATH": "/usr/bin:/bin"]
         )
-        print(
-            "faults injected (pass exit codes \(statuses)): \(stats.stdout.trimmingCharacters(in: .whitespacesAndNewlines))"
-        )
+        let injected = stats.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(statuses.contains(4), "a 20% fault rate should degrade some pass: \(statuses)")
         // Faults off: two clean passes (straight to the emulator) handle every orphan left.
         for pass in 7...8 {
@@ -214,6 +215,12 @@ struct RandomScenarioTests {
         }
         let left = try await run.pending()
         #expect(left.isEmpty, "true orphans left two passes after the faults stopped: \(left)")
+        safetyFigure(
+            "faults",
+            "\(summary(run.plan)) through the proxy at 20 %; faults injected over 6 passes: \(injected); exit codes "
+                + "\(statuses); \(violations.count) invariant violations; \(left.count) true orphans left after two "
+                + "clean passes"
+        )
         #expect(violations.isEmpty, "\(violations.prefix(20))")
         let check = try await runToCompletion(
             TestPaths.productsDirectory + "/costguard",
@@ -221,6 +228,6 @@ struct RandomScenarioTests {
             environment: run.world.environment
         )
         #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
-        #expect(try Ledger.openReadOnly(path: run.world.database).openIntents().isEmpty)
+        #expect(try Ledger.openReadOnly(path: run.world.database).journal.openIntents().isEmpty)
     }
 }

@@ -53,7 +53,7 @@ struct ReconcileScenarioTests {
             "HOME": directory, "PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1",
             "AWS_ENDPOINT_URL": emulator.endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         ]
-        let settings = try await AWSSettings.resolve(environment: environment, transport: NIOHTTPTransport())
+        let settings = try await AWSSettings.resolve(environment: environment, transport: AsyncHTTPClientTransport())
         let context = AWSCallContext()
         let emr = EMRClient(
             client: try settings.client(
@@ -87,7 +87,7 @@ struct ReconcileScenarioTests {
             for id in scenario.clusterIds { #expect(try await world.state(id) == before[id], "dry run changed \(id)") }
         }
         var ledger = try Ledger.openReadOnly(path: world.database)
-        let dryJournal = try ledger.journal()
+        let dryJournal = try ledger.journal.rows()
         #expect(dryJournal.allSatisfy { $0.kind == .decision && $0.record.dryRun })
         let wouldTerminate = Set(
             dryJournal.filter { $0.record.action == .wouldTerminate }.compactMap(\.record.clusterID)
@@ -109,13 +109,13 @@ struct ReconcileScenarioTests {
             }
         }
         ledger = try Ledger.openReadOnly(path: world.database)
-        let dispositions = try ledger.dispositions()
+        let dispositions = try ledger.decisions.dispositions()
         for (name, scenario) in world.scenarios {
             for id in scenario.clusterIds {
                 #expect(dispositions[id] == scenario.disposition, "\(name): \(id) is \(dispositions[id] ?? "nil")")
             }
         }
-        let journal = try ledger.journal()
+        let journal = try ledger.journal.rows()
         let intents = journal.filter { $0.kind == .intent }
         let outcomes = journal.filter { $0.kind == .outcome }
         #expect(Set(intents.compactMap(\.record.clusterID)) == orphans)
@@ -126,13 +126,13 @@ struct ReconcileScenarioTests {
             #expect(outcome.result == .succeeded)
             #expect(outcome.requestID != nil)
         }
-        #expect(try ledger.openIntents().isEmpty)
+        #expect(try ledger.journal.openIntents().isEmpty)
 
         // A second pass acts on nothing new and terminates nothing twice.
         let again = try await world.reconcile(["--grace", "0s", "--redrive-grace", "0s"])
         #expect(again.status == ExitStatus.orphansRemain.rawValue)
         #expect(
-            try Ledger.openReadOnly(path: world.database).journal().filter { $0.kind == .intent }.count
+            try Ledger.openReadOnly(path: world.database).journal.rows().filter { $0.kind == .intent }.count
                 == intents.count
         )
         let check = try await runToCompletion(
@@ -174,7 +174,7 @@ struct ReconcileScenarioTests {
         }
         // The protected cluster lost its protection first, journaled as its own intent and outcome.
         let protectedID = try #require(world.scenarios["protected"]?.clusterIds.first)
-        let journal = try Ledger.openReadOnly(path: world.database).journal().filter {
+        let journal = try Ledger.openReadOnly(path: world.database).journal.rows().filter {
             $0.record.clusterID == protectedID
         }
         #expect(
@@ -201,7 +201,7 @@ struct ReconcileScenarioTests {
         #expect(second.stderr.contains("terminated 1;"), "\(second.stderr)")
         #expect(try await world.state(stopped.clusterIds[0]) == "WAITING")
         #expect(try await world.state(failed.clusterIds[0]) == "TERMINATED")
-        let dispositions = try Ledger.openReadOnly(path: world.database).dispositions()
+        let dispositions = try Ledger.openReadOnly(path: world.database).decisions.dispositions()
         #expect(dispositions[stopped.clusterIds[0]] == "live")
     }
 

@@ -144,7 +144,7 @@ struct ReportTests {
             }
         )
         let report = ReportBuilder.build(
-            try ledger.reportRecords(),
+            try ledger.clusters.reportRecords(),
             options: {
                 var o = ReportOptions(now: now)
                 o.all = true
@@ -159,7 +159,7 @@ struct ReportTests {
         #expect(abs(gauge - each * Double(orphans.count)) < 0.02, "\(gauge) for \(orphans.count) × \(each)")
         // The report's "Leaking now" is the same figure, whichever rows it shows.
         #expect(report.totals.costPerHourUSD == gauge)
-        let unresolved = ReportBuilder.build(try ledger.reportRecords(), options: ReportOptions(now: now))
+        let unresolved = ReportBuilder.build(try ledger.clusters.reportRecords(), options: ReportOptions(now: now))
         #expect(unresolved.clusters.count == dispositions.count - 2)
         #expect(unresolved.totals.costPerHourUSD == gauge)
         // Live clusters alone cost nothing in the gauge.

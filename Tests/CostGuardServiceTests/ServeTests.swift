@@ -165,13 +165,10 @@ struct ServeTests {
             (later["costguard_passes_total{outcome=attention}"] ?? 0)
                 > (first["costguard_passes_total{outcome=attention}"] ?? 0)
         )
-        // The ledger's read-cache hits: a counter from the first pass on, never going back.
-        let hitsBefore = try #require(first["costguard_ledger_cache_hits_total{}"], "\(first.keys.sorted())")
-        #expect((later["costguard_ledger_cache_hits_total{}"] ?? -1) >= hitsBefore)
 
         // A reconcile on the same ledger while serve runs: exit 75, naming the holder, refused before it opens the
         // ledger (with a whole-file check due at every open, it would otherwise check the file and record it).
-        let checkedBefore = try #require(try Ledger.openReadOnly(path: world.database).lastQuickCheck())
+        let checkedBefore = try #require(try Ledger.openReadOnly(path: world.database).maintenance.lastQuickCheck())
         let everyOpen = try TestPaths.temporaryDirectory() + "/every-open.toml"
         try "quick_check_every = \"0s\"\n".write(toFile: everyOpen, atomically: true, encoding: .utf8)
         let second = try await runToCompletion(
@@ -181,7 +178,10 @@ struct ServeTests {
         )
         #expect(second.status == ExitStatus.locked.rawValue, "\(second.stderr)")
         #expect(second.stderr.contains("pid \(serve.processIdentifier) costguard serve"), "\(second.stderr)")
-        #expect(try Ledger.openReadOnly(path: world.database).lastQuickCheck()?.checkedAt == checkedBefore.checkedAt)
+        #expect(
+            try Ledger.openReadOnly(path: world.database).maintenance.lastQuickCheck()?.checkedAt
+                == checkedBefore.checkedAt
+        )
 
         // Dry run so far: nothing terminated.
         let orphans = world.scenarios.values.flatMap(\.clusterIds)
@@ -213,7 +213,7 @@ struct ServeTests {
         #expect(!serve.isRunning)
         #expect(serve.terminationStatus == 0)
         #expect(await notify.wait(for: "STOPPING=1", timeout: .seconds(2)))
-        #expect(try Ledger.openReadOnly(path: world.database).openIntents().isEmpty)
+        #expect(try Ledger.openReadOnly(path: world.database).journal.openIntents().isEmpty)
     }
 }
 
@@ -301,7 +301,7 @@ struct ServeStopTests {
         let ledger = try Ledger.openReadOnly(path: world.database)
         #expect(try ledger.testing_count("SELECT count(*) FROM passes WHERE outcome = 'running'") == 0)
         #expect(try ledger.testing_count("SELECT count(*) FROM passes") >= 1)
-        #expect(try ledger.openIntents().isEmpty)
+        #expect(try ledger.journal.openIntents().isEmpty)
     }
 
     @Test(
@@ -346,7 +346,7 @@ struct ServeStopTests {
             let deadline = ContinuousClock.now + limit
             while ContinuousClock.now < deadline {
                 if let ledger = try? Ledger.openReadOnly(path: world.database),
-                    let open = try? ledger.openIntents(), !open.isEmpty
+                    let open = try? ledger.journal.openIntents(), !open.isEmpty
                 {
                     return true
                 }
@@ -378,7 +378,7 @@ struct ServeStopTests {
                 continue
             }
             let killed = try Ledger.openReadOnly(path: world.database)
-            if try !killed.openIntents().isEmpty { killedWithOpenIntent += 1 }
+            if try !killed.journal.openIntents().isEmpty { killedWithOpenIntent += 1 }
             // The ledger is created whole (built beside the path, then linked into place): a kill never leaves one
             // that is empty or half-migrated.
             #expect(
@@ -388,22 +388,23 @@ struct ServeStopTests {
             let check = try await ledgerCheck()
             #expect(check.status == 0, "round \(round): \(check.stdout)")
         }
-        print(
-            "SIGKILL: \(rounds) kills, \(killedWithOpenIntent) with a journal intent open (between intent and outcome), \(killsOnIntent) of them made on seeing the intent"
+        safetyFigure(
+            "sigkill",
+            "\(rounds) kills, \(killedWithOpenIntent) with a journal intent open (between intent and outcome), \(killsOnIntent) of them made on seeing the intent"
         )
         #expect(killedWithOpenIntent >= 1, "no kill landed between an intent and its outcome")
         // A final, uninterrupted pass completes every interrupted record and handles the orphans.
         let final = try await world.reconcile(["--grace", "0s", "--redrive-grace", "0s"])
         #expect(final.status == 0, "\(final.stderr)")
         let ledger = try Ledger.openReadOnly(path: world.database)
-        #expect(try ledger.openIntents().isEmpty)
+        #expect(try ledger.journal.openIntents().isEmpty)
         // What a kill during creation left beside the ledger, the next start removed.
         let directory = (world.database as NSString).deletingLastPathComponent
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter {
             $0.hasSuffix(".creating")
         }
         #expect(leftovers == [], "temporary files of killed creations were left: \(leftovers)")
-        let journal = try ledger.journal()
+        let journal = try ledger.journal.rows()
         for intent in journal.filter({ $0.kind == .intent }) {
             #expect(
                 journal.filter { $0.intentSeq == intent.seq }.count == 1,

@@ -35,8 +35,16 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
         self.configuration = configuration
     }
 
+    /// The default configuration, trusting the certificates of `caBundle` besides the system's (see
+    /// `AWSSettings.caBundle`, which finds it in the environment or the profile).
+    public init(caBundle: String?) {
+        var configuration = Configuration()
+        configuration.caBundle = caBundle
+        self.init(configuration: configuration)
+    }
+
     public func send(_ request: HTTPRequest, timeout: Duration) async throws -> HTTPResponse {
-        // The same URL rules as the SwiftNIO transport (absolute http/https, no user information, IPv6, ports).
+        // Absolute http/https, no user information, IPv6, ports (`Target`).
         let target = try Target(url: request.url).key
         let server = configuration.proxy.server(
             scheme: target.tls ? "https" : "http",
@@ -100,7 +108,18 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
             default: return TransportError(.other, "\(error)\(via)")
             }
         }
-        if error is NIOSSLError || error is BoringSSLError { return TransportError(.connect, "TLS: \(error)\(via)") }
+        if let error = error as? NIOSSLError {
+            // Only a failed handshake means nothing was sent; an unclean shutdown may follow a request.
+            if case .handshakeFailed = error { return TransportError(.connect, "TLS: \(error)\(via)") }
+            return TransportError(.connectionLost, "TLS: \(error)\(via)")
+        }
+        if error is NIOSSLExtraError || error is BoringSSLError {
+            return TransportError(.connect, "TLS: \(error)\(via)")
+        }
+        if error is HTTPParserError {
+            // The answer broke off or was not HTTP: the request may have been applied.
+            return TransportError(.connectionLost, "the answer broke off: \(error)\(via)")
+        }
         if error is CancellationError { return TransportError(.other, "cancelled") }
         return TransportError(.other, "\(error)\(via)")
     }
@@ -178,26 +197,13 @@ enum Base64Text {
 
 /// The transport CostGuard uses: async-http-client with the proxies of the environment and `caBundle`.
 ///
-/// `COSTGUARD_HTTP_CLIENT=nio` selects the hand-written SwiftNIO transport instead, for the side-by-side benchmark
-/// (`Benchmarks/transports.sh`); it has no proxy support, so it refuses to start when a proxy is set.
-///
 /// - Throws: `ProxyConfiguration.Problem` for a bad proxy variable.
 public func makeHTTPTransport(
     environment: [String: String],
     caBundle: String?
 ) throws(ProxyConfiguration.Problem) -> any HTTPTransport {
-    let proxy = try ProxyConfiguration.fromEnvironment(environment)
-    if environment["COSTGUARD_HTTP_CLIENT"] == "nio" {
-        guard proxy.https == nil && proxy.http == nil else {
-            throw ProxyConfiguration.Problem(
-                message: "COSTGUARD_HTTP_CLIENT=nio has no proxy support, and a proxy is set. Fix: unset "
-                    + "COSTGUARD_HTTP_CLIENT"
-            )
-        }
-        return NIOHTTPTransport(caBundle: caBundle)
-    }
     var configuration = AsyncHTTPClientTransport.Configuration()
     configuration.caBundle = caBundle
-    configuration.proxy = proxy
+    configuration.proxy = try ProxyConfiguration.fromEnvironment(environment)
     return AsyncHTTPClientTransport(configuration: configuration)
 }

@@ -58,7 +58,7 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
     public var description: String { "\(reason.rawValue): \(detail)" }
 }
 
-/// Sends HTTP requests. The real one is `NIOHTTPTransport`; tests inject fakes and fault-injecting servers.
+/// Sends HTTP requests. The real one is `AsyncHTTPClientTransport`; tests inject fakes and fault-injecting servers.
 public protocol HTTPTransport: Sendable {
     /// Sends `request` and returns the whole response, or throws `TransportError`.
     ///

@@ -29,10 +29,10 @@ public struct AWSCallContext: Sendable {
     /// Paces calls within a share of AWS's throttling buckets, and pauses a region after throttling.
     public var rateLimiter: RateLimiter?
     /// The offset learned from the service's `Date` header after a clock-skew error, shared by all calls.
-    let clockSkew: ClockSkew
+    public let clockSkew: ClockSkew
 
     public init(
-        transport: any HTTPTransport = NIOHTTPTransport(),
+        transport: any HTTPTransport = AsyncHTTPClientTransport(),
         retry: RetryStrategy = RetryStrategy(),
         now: @escaping @Sendable () -> Timestamp = { Timestamp.systemNow() },
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
@@ -68,13 +68,16 @@ public struct AWSCallRecord: Sendable {
 
 /// The clock offset between this machine and AWS: the one adopted for signing after a clock-skew error, and the
 /// one last observed in a successful answer's `Date` header (AWS's clock, to the second).
-final class ClockSkew: Sendable {
+public final class ClockSkew: Sendable {
     private let offset = Mutex<Int64>(0)
     private let observed = Mutex<Int64?>(nil)
-    var milliseconds: Int64 { offset.withLock { $0 } }
-    func set(_ value: Int64) { offset.withLock { $0 = value } }
-    var observedMilliseconds: Int64? { observed.withLock { $0 } }
-    func observe(_ value: Int64) { observed.withLock { $0 = value } }
+    public init() {}
+    /// The offset signatures use, in milliseconds (AWS's clock minus this host's).
+    public var milliseconds: Int64 { offset.withLock { $0 } }
+    public func set(_ value: Int64) { offset.withLock { $0 = value } }
+    /// The offset the last successful answer's `Date` header showed.
+    public var observedMilliseconds: Int64? { observed.withLock { $0 } }
+    public func observe(_ value: Int64) { observed.withLock { $0 = value } }
 }
 
 extension AWSCallContext {
@@ -109,15 +112,8 @@ public struct AWSServiceClient: Sendable {
     public let credentials: any CredentialProvider
     public let wireProtocol: WireProtocol
     public let context: AWSCallContext
-    /// The signing key of the current day and credentials, kept between calls.
-    let signingKeys = SigV4KeyCache()
-    /// The last list answers and what was read from them (see `AnswerMemo`).
-    let answers = AnswerMemo()
-
-    /// How many list answers were the same as the last one to the same request (not read again), and how many were
-    /// read, since this client was made.
-    public var answerCounts: (reused: Int, read: Int) { answers.counts }
-
+    /// The call's way to the wire: retry (with clock skew) → rate limit → sign → transport.
+    let handler: AWSHandler
     public init(
         service: AWSService,
         region: String,
@@ -130,11 +126,35 @@ public struct AWSServiceClient: Sendable {
         self.endpoint = endpoint
         self.credentials = credentials
         self.context = context
+        handler = Self.middlewares(credentials: credentials, context: context).chain(
+            to: TransportHandler(transport: context.transport, timeout: context.attemptTimeout).send
+        )
         switch service {
         case .stepFunctions: wireProtocol = .json(version: "1.0", targetPrefix: "AWSStepFunctions")
         case .emr: wireProtocol = .json(version: "1.1", targetPrefix: "ElasticMapReduce")
         case .sts: wireProtocol = .query(apiVersion: "2011-06-15")
         }
+    }
+
+    /// The middlewares of every call, outermost first. Rate limiting is inside the retries: AWS's buckets count
+    /// every attempt, and a retry after throttling waits for the region's pause like any other call.
+    static func middlewares(credentials: any CredentialProvider, context: AWSCallContext) -> [any AWSMiddleware] {
+        var chain: [any AWSMiddleware] = [
+            RetryMiddleware(
+                strategy: context.retry,
+                clockSkew: context.clockSkew,
+                now: context.now,
+                sleep: context.sleep,
+                random: context.random,
+                observer: context.observer,
+                logger: context.logger
+            )
+        ]
+        if let limiter = context.rateLimiter {
+            chain.append(RateLimitMiddleware(limiter: limiter, sleep: context.sleep, logger: context.logger))
+        }
+        chain.append(SigningMiddleware(credentials: credentials, now: context.now, clockSkew: context.clockSkew))
+        return chain
     }
 
     /// Calls a JSON-protocol operation.
@@ -155,14 +175,10 @@ public struct AWSServiceClient: Sendable {
         do {
             let body = response.body.isEmpty ? Array("{}".utf8) : response.body
             if let readable = Output.self as? any JSONReadable.Type {
-                // The shapes a pass reads by the thousand (the list answers a steady pass repeats): read straight
-                // from the bytes, or not at all when the answer is the one already read for this request.
-                let key = AnswerMemo.Key(operation: operation, request: request)
-                if let kept = answers.value(for: key, answer: body) { return kept as! Output }
+                // The shapes a pass reads by the thousand: read straight from the bytes.
                 let value = try JSONReader.read(body) { (reader: inout JSONReader) throws(JSONReadError) in
                     try readable.init(reading: &reader)
                 }
-                answers.keep(value, for: key, answer: body)
                 return value as! Output
             }
             try JSONReader.validate(body)
@@ -183,10 +199,6 @@ public struct AWSServiceClient: Sendable {
     /// The JSON body of `input`.
     private func encodeJSON<Input: Encodable>(_ operation: String, _ input: Input) throws(AWSError) -> [UInt8] {
         do {
-            if let writable = input as? any JSONWritable {
-                // The inputs a pass sends by the dozen: written directly.
-                return writable.jsonBody()
-            }
             return Array(try JSONEncoder().encode(input))
         } catch {
             throw AWSError(
@@ -248,7 +260,7 @@ public struct AWSServiceClient: Sendable {
         return String(decoding: response.body, as: UTF8.self)
     }
 
-    /// Signs and sends one call with retries; returns the successful response or throws the final error.
+    /// Sends one call through the chain; returns the successful response or throws the final error.
     func send(
         _ operation: String,
         body: [UInt8],
@@ -256,228 +268,26 @@ public struct AWSServiceClient: Sendable {
         idempotent: Bool,
         signed: Bool
     ) async throws(AWSError) -> HTTPResponse {
-        var attempt = 0
-        var retryCost = 0
-        var throttles = 0
-        var skewRetried = false
-        let payloadHash = SigV4Signer.payloadHash(body)
-        while true {
-            attempt += 1
-            if let limiter = context.rateLimiter {
-                let wait = limiter.reserve(service: service.signingName, operation: operation, region: region)
-                if wait > .zero {
-                    context.logger.debug(
-                        "waiting for the rate limit",
-                        metadata: ["operation": "\(service.signingName):\(operation)", "wait": "\(wait)"]
-                    )
-                    do {
-                        try await context.sleep(wait)
-                    } catch {
-                        throw AWSError(
-                            kind: .transport,
-                            service: service.signingName,
-                            operation: operation,
-                            message: "cancelled"
-                        )
-                    }
-                }
-            }
-            // Credentials and signing failures are final: retrying would not change them.
-            let request = try await buildRequest(
-                operation,
-                body: body,
-                headers: headers,
-                payloadHash: payloadHash,
-                signed: signed
-            )
-            let failure: AWSError
-            let decision: RetryClassifier.Decision
-            var isTimeout = false
-            switch await exchange(request, operation) {
-            case .success(let response):
-                if (200..<300).contains(response.status) {
-                    if let serverDate = response.header("Date").flatMap(HTTPDate.parse) {
-                        // The header is whole seconds: the middle of its second is the better estimate.
-                        context.clockSkew.observe(
-                            serverDate.millisecondsSinceEpoch + 500 - context.now().millisecondsSinceEpoch
-                        )
-                    }
-                    context.retry.recordSuccess(retryCost: retryCost)
-                    context.rateLimiter?.recordSuccess(region: region)
-                    context.observer(
-                        AWSCallRecord(
-                            service: service.signingName,
-                            operation: operation,
-                            outcome: "ok",
-                            attempts: attempt,
-                            throttles: throttles,
-                            requestID: Self.requestID(response)
-                        )
-                    )
-                    return response
-                }
-                failure = decodeError(operation, response)
-                decision = RetryClassifier.classify(code: failure.code, status: response.status)
-                if decision == .throttled {
-                    throttles += 1
-                    context.rateLimiter?.recordThrottle(region: region)
-                }
-                if decision == .clockSkew, !skewRetried,
-                    let serverDate = response.header("Date").flatMap(HTTPDate.parse)
-                {
-                    let offset = serverDate.millisecondsSinceEpoch - context.now().millisecondsSinceEpoch
-                    if abs(offset) > 4 * 60 * 1000 {
-                        // Signed with a clock AWS rejects: adopt the server's offset for every call, retry once.
-                        context.clockSkew.set(offset)
-                        skewRetried = true
-                        context.logger.warning(
-                            "clock skew detected; correcting",
-                            metadata: ["offset_ms": "\(offset)", "operation": "\(operation)"]
-                        )
-                        continue
-                    }
-                }
-            case .failure(let transportError):
-                if transportError.reason == .other && transportError.detail == "cancelled" {
-                    throw AWSError(
-                        kind: .transport,
-                        service: service.signingName,
-                        operation: operation,
-                        message: "cancelled"
-                    )
-                }
-                failure = AWSError(
-                    kind: .transport,
-                    service: service.signingName,
-                    operation: operation,
-                    message: transportError.description
-                )
-                decision = RetryClassifier.classify(transportError)
-                isTimeout = transportError.reason == .timeout
-            }
-            guard
-                let (delay, cost) = context.retry.retry(
-                    after: attempt,
-                    decision: decision,
-                    idempotent: idempotent,
-                    isTimeout: isTimeout,
-                    random: context.random()
-                )
-            else {
-                var final = failure
-                final.attempts = attempt
-                context.observer(
-                    AWSCallRecord(
-                        service: service.signingName,
-                        operation: operation,
-                        outcome: failure.kind == .transport
-                            ? "transport" : (failure.isThrottling ? "throttled" : "error"),
-                        attempts: attempt,
-                        throttles: throttles,
-                        requestID: failure.requestID
-                    )
-                )
-                throw final
-            }
-            retryCost += cost
-            context.logger.debug(
-                "retrying AWS call",
-                metadata: [
-                    "service": "\(service.signingName)", "operation": "\(operation)", "attempt": "\(attempt)",
-                    "delay": "\(delay)", "error": "\(failure.code ?? failure.message)",
-                ]
-            )
-            do {
-                try await context.sleep(delay)
-            } catch {
-                throw failure
-            }
-        }
-    }
-
-    /// One HTTP exchange; every failure becomes a `TransportError` (cancellation as `.other` "cancelled").
-    private func exchange(_ request: HTTPRequest, _ operation: String) async -> Result<HTTPResponse, TransportError> {
-        do {
-            return .success(try await context.transport.send(request, timeout: context.attemptTimeout))
-        } catch let error as TransportError {
-            return .failure(error)
-        } catch is CancellationError {
-            return .failure(TransportError(.other, "cancelled"))
-        } catch {
-            return .failure(TransportError(.other, "\(error)"))
-        }
-    }
-
-    func buildRequest(
-        _ operation: String,
-        body: [UInt8],
-        headers: [(String, String)],
-        payloadHash: String,
-        signed: Bool
-    ) async throws(AWSError) -> HTTPRequest {
         var all: [(name: String, value: String)] = [("Host", endpoint.host)] + headers.map { (name: $0.0, value: $0.1) }
         all.append(("User-Agent", "costguard/\(CostGuardVersion.current)"))
-        if signed {
-            // Typed throws: a provider's failure is already an AWSError.
-            let creds: AWSCredentials = try await credentials.credentials()
-            let signer = SigV4Signer(credentials: creds, region: region, service: service.signingName)
-            let skewed = Timestamp(
-                millisecondsSinceEpoch: context.now().millisecondsSinceEpoch + context.clockSkew.milliseconds
-            )
-            let signature = signer.sign(
-                SigV4Request(method: "POST", path: "/", headers: all, payloadHash: payloadHash),
-                at: skewed,
-                keys: signingKeys
-            )
-            all.append(contentsOf: signature.headers)
-        }
-        return HTTPRequest(method: "POST", url: endpoint.url + "/", headers: all, body: body)
-    }
-
-    /// Turns an error response into an `AWSError`, keeping code, message, status and request id; survives bodies
-    /// that are not JSON (moto's XML auth errors, proxies' HTML).
-    func decodeError(_ operation: String, _ response: HTTPResponse) -> AWSError {
-        var code: String?
-        var message = ""
-        if let header = response.header("X-Amzn-ErrorType") {
-            code = String(header.split(separator: ":").first ?? "")
-        }
-        let text = String(decoding: response.body, as: UTF8.self)
-        var parsed = false
-        if let object = (try? JSONValue(parsing: response.body))?.object {
-            parsed = true
-            if let type = object["__type"]?.string ?? object["code"]?.string ?? object["Code"]?.string {
-                // `com.amazonaws.emr#InvalidRequestException` or `aws.protocoltests#Code:http://…`
-                let afterHash = type.split(separator: "#").last.map(String.init) ?? type
-                let bare = afterHash.split(separator: ":").first.map(String.init) ?? afterHash
-                if !bare.isEmpty { code = bare }
-            }
-            message = object["message"]?.string ?? object["Message"]?.string ?? object["errorMessage"]?.string ?? ""
-        } else if text.contains("<Code>") {
-            parsed = true
-            code = XMLText.first("Code", in: text) ?? code
-            message = XMLText.first("Message", in: text) ?? ""
-        }
-        if code?.isEmpty ?? false { code = nil }
-        if !parsed && message.isEmpty {
-            message = response.body.isEmpty ? "empty error response" : "unparsable error response"
-        }
-        let requestID = Self.requestID(response) ?? (parsed ? XMLText.first("RequestId", in: text) : nil)
-        return AWSError(
-            kind: .service,
+        let call = AWSCall(
             service: service.signingName,
             operation: operation,
-            code: code ?? (response.status == 429 ? "TooManyRequestsException" : nil),
-            message: message,
-            statusCode: response.status,
-            requestID: requestID,
-            rawBody: parsed ? nil : text
+            region: region,
+            url: endpoint.url + "/",
+            headers: all,
+            body: body,
+            idempotent: idempotent,
+            signed: signed
         )
+        do {
+            return try await handler(call)
+        } catch {
+            throw error.error(service: service.signingName, operation: operation)
+        }
     }
 
-    static func requestID(_ response: HTTPResponse) -> String? {
-        response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id")
-    }
+    static func requestID(_ response: HTTPResponse) -> String? { AWSErrorDecoder.requestID(response) }
 
     static func describe(_ error: any Error) -> String {
         switch error {

@@ -11,7 +11,7 @@ public struct EMRClient: Sendable {
     /// The most clusters one `TerminateJobFlows` call accepts.
     public static let terminateBatchLimit = 10
 
-    struct ListClustersInput: Encodable, JSONWritable {
+    struct ListClustersInput: Encodable {
         var states: [String]?
         var createdAfter: Timestamp?
         var createdBefore: Timestamp?
@@ -21,13 +21,6 @@ public struct EMRClient: Sendable {
             case createdAfter = "CreatedAfter"
             case createdBefore = "CreatedBefore"
             case marker = "Marker"
-        }
-
-        func write(to writer: inout JSONObjectWriter) {
-            writer.member(CodingKeys.states.rawValue, states)
-            writer.member(CodingKeys.createdAfter.rawValue, createdAfter)
-            writer.member(CodingKeys.createdBefore.rawValue, createdBefore)
-            writer.member(CodingKeys.marker.rawValue, marker)
         }
     }
 

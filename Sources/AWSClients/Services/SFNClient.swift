@@ -8,14 +8,9 @@ public struct SFNClient: Sendable {
         self.client = client
     }
 
-    struct ListStateMachinesInput: Encodable, JSONWritable {
+    struct ListStateMachinesInput: Encodable {
         var maxResults: Int
         var nextToken: String?
-
-        func write(to writer: inout JSONObjectWriter) {
-            writer.member(CodingKeys.maxResults.stringValue, maxResults)
-            writer.member(CodingKeys.nextToken.stringValue, nextToken)
-        }
     }
 
     /// `ListStateMachines`, 1000 per page.
@@ -55,7 +50,7 @@ public struct SFNClient: Sendable {
         }
     }
 
-    struct ListExecutionsInput: Encodable, JSONWritable {
+    struct ListExecutionsInput: Encodable {
         var stateMachineArn: String?
         var mapRunArn: String?
         var statusFilter: String?
@@ -63,16 +58,6 @@ public struct SFNClient: Sendable {
         var nextToken: String?
         /// `REDRIVEN` or `NOT_REDRIVEN`.
         var redriveFilter: String? = nil
-
-        func write(to writer: inout JSONObjectWriter) {
-            // The synthesized coding keys: the same names `Encodable` writes, from the one place they come from.
-            writer.member(CodingKeys.stateMachineArn.stringValue, stateMachineArn)
-            writer.member(CodingKeys.mapRunArn.stringValue, mapRunArn)
-            writer.member(CodingKeys.statusFilter.stringValue, statusFilter)
-            writer.member(CodingKeys.maxResults.stringValue, maxResults)
-            writer.member(CodingKeys.nextToken.stringValue, nextToken)
-            writer.member(CodingKeys.redriveFilter.stringValue, redriveFilter)
-        }
     }
 
     /// The parent of a listing: a state machine, or a Distributed Map run.

@@ -11,6 +11,8 @@ package final class SQLiteConnection {
         case readWrite
         /// Read only. Works while another process writes (WAL), provided the `-shm` file exists or can be made.
         case readOnly
+        /// A new database in memory (`path` is only a name), gone when the connection closes.
+        case memory
     }
 
     private let handle: OpaquePointer
@@ -29,6 +31,7 @@ package final class SQLiteConnection {
         switch mode {
         case .readWrite: flags |= SQLITE_OPEN_READWRITE
         case .readOnly: flags |= SQLITE_OPEN_READONLY
+        case .memory: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY
         }
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
@@ -39,66 +42,12 @@ package final class SQLiteConnection {
         self.handle = db
         self.path = path
         sqlite3_extended_result_codes(db, 1)
-        let context = Unmanaged.passUnretained(changes).toOpaque()
-        sqlite3_update_hook(
-            db,
-            { context, _, _, table, _ in
-                guard let context, let table else { return }
-                Unmanaged<ChangeCounter>.fromOpaque(context).takeUnretainedValue().rowChanged(table: table)
-            },
-            context
-        )
-        sqlite3_rollback_hook(
-            db,
-            { context in
-                guard let context else { return }
-                Unmanaged<ChangeCounter>.fromOpaque(context).takeUnretainedValue().count &+= 1
-            },
-            context
-        )
     }
 
     deinit {
-        sqlite3_update_hook(handle, nil, nil)
-        sqlite3_rollback_hook(handle, nil, nil)
         for entry in statements.values { sqlite3_finalize(entry.statement) }
         sqlite3_close_v2(handle)
     }
-
-    /// Counts what may have changed the rows this connection reads: every row inserted, updated or deleted through
-    /// it (SQLite's update hook, which fires for every change to a rowid table: the ledger has no other kind, and no
-    /// `REPLACE` or truncating `DELETE`, the two changes the hook misses), except in `unwatchedTables`, and every
-    /// rollback (undone changes are not reported one by one).
-    private final class ChangeCounter {
-        var count: UInt64 = 0
-        /// The names with their terminating NUL, compared byte by byte (the hook runs for every row changed).
-        private static let unwatched = SQLiteConnection.unwatchedTables.map { Array($0.utf8CString) }
-
-        func rowChanged(table: UnsafePointer<CChar>) {
-            for name in Self.unwatched where Self.same(name, table) { return }
-            count &+= 1
-        }
-
-        private static func same(_ name: [CChar], _ table: UnsafePointer<CChar>) -> Bool {
-            // Stops at the first difference, so `table` is never read past its own NUL.
-            for (offset, byte) in name.enumerated() where table[offset] != byte { return false }
-            return true
-        }
-    }
-
-    private let changes = ChangeCounter()
-
-    /// Tables whose changes `changeCount` leaves out: the ones a pass may write every time that no cached read
-    /// depends on (the pass's own row, the journal — a dry run's decisions every pass —, the clusters' capacity, the
-    /// last whole-file check). A new table counts until it is named here. (`state_machines` counts: its rows are cached, and a steady pass
-    /// writes none of them — `Ledger.recordStateMachinesSeen` refreshes a machine's `last_seen_at` every few minutes.)
-    package static let unwatchedTables = [
-        "passes", "journal", "cluster_capacity", "last_quick_check", "untracked_clusters",
-    ]
-
-    /// Changes this connection made (see `ChangeCounter`); with `dataVersion` it tells whether a query could answer
-    /// differently than it did.
-    package var changeCount: UInt64 { changes.count }
 
     /// SQLite's `PRAGMA data_version`: changes whenever another connection (another process) commits.
     package func dataVersion() throws(SQLiteError) -> Int64 {

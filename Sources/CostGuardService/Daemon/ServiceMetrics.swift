@@ -9,11 +9,7 @@ internal import Synchronization
 /// - `costguard_aws_calls_total{service,operation,outcome}`, `costguard_aws_throttles_total`
 /// - `costguard_clusters{disposition}`, `costguard_terminations_total`
 /// - `costguard_orphan_cost_per_hour_usd`, `costguard_last_successful_pass_timestamp_seconds`
-/// - `costguard_ledger_cache_hits_total`
 public final class ServiceMetrics: Sendable {
-    private let cacheHits = Counter(label: "costguard_ledger_cache_hits_total")
-    /// The ledger's own count when last recorded (the counter moves by the difference).
-    private let cacheHitsSeen = Mutex<Int>(0)
     private let passDuration = Metrics.Timer(label: "costguard_pass_duration_seconds", preferredDisplayUnit: .seconds)
     private let terminations = Counter(label: "costguard_terminations_total")
     private let throttles = Counter(label: "costguard_aws_throttles_total")
@@ -67,17 +63,6 @@ public final class ServiceMetrics: Sendable {
         }
         if let orphanCostPerHour { orphanCost.record(orphanCostPerHour) }
         if summary.outcome != .degraded && summary.outcome != .failed { lastSuccess.record(now.secondsSinceEpoch) }
-    }
-
-    /// Records the ledger's read-cache hits since it was opened (`total`): how many pass reads were answered from
-    /// memory. Flat while passes run means every pass writes something the cached reads depend on.
-    public func recordLedgerCacheHits(total: Int) {
-        let delta = cacheHitsSeen.withLock { seen -> Int in
-            defer { seen = max(seen, total) }
-            return total - seen
-        }
-        // Recorded even when nothing moved, so that the series exists from the first pass.
-        cacheHits.increment(by: max(0, delta))
     }
 
     /// Records a pass that could not run (ledger failure).

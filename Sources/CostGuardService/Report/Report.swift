@@ -266,7 +266,7 @@ extension ReportBuilder {
     /// now"), read by disposition (indexed): a pass with no orphan reads no cluster row for it.
     public static func orphanCostPerHour(_ ledger: Ledger, now: Timestamp) throws(LedgerError) -> Double {
         build(
-            try ledger.reportRecords(dispositions: orphanDispositions.map(\.rawValue)),
+            try ledger.clusters.reportRecords(dispositions: orphanDispositions.map(\.rawValue)),
             options: ReportOptions(now: now)
         )
         .totals.costPerHourUSD

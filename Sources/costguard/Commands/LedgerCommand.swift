@@ -32,8 +32,8 @@ struct LedgerCommand: ParsableCommand {
             let lastQuickCheck: (checkedAt: Timestamp, reason: String, seconds: Double)?
             do {
                 let ledger = try Ledger.openReadOnly(path: path)
-                report = try ledger.check()
-                lastQuickCheck = try ledger.lastQuickCheck()
+                report = try ledger.maintenance.check()
+                lastQuickCheck = try ledger.maintenance.lastQuickCheck()
             } catch {
                 printError("costguard: \(error)")
                 throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
@@ -97,7 +97,7 @@ struct LedgerCommand: ParsableCommand {
         func run() throws {
             let path = database.resolvedPath()
             do {
-                let bytes = try Ledger.openReadOnly(path: path).backup(to: destination, overwrite: force)
+                let bytes = try Ledger.openReadOnly(path: path).maintenance.backup(to: destination, overwrite: force)
                 print("backed up \(path) to \(destination) (\(bytes) bytes)")
             } catch {
                 printError("costguard: \(error)")

@@ -135,8 +135,8 @@ struct ReportCommand: ParsableCommand {
         let untracked: [UntrackedCluster]
         do {
             let ledger = try Ledger.openReadOnly(path: database.database ?? config.database ?? database.resolvedPath())
-            records = try ledger.reportRecords()
-            untracked = try ledger.untrackedClusters()
+            records = try ledger.clusters.reportRecords()
+            untracked = try ledger.clusters.untracked()
         } catch {
             printError("costguard: \(error)")
             throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
@@ -185,7 +185,7 @@ struct JournalCommand: ParsableCommand {
         let rows: [JournalRow]
         do {
             rows = try Ledger.openReadOnly(path: database.database ?? config.database ?? database.resolvedPath())
-                .journalRows(
+                .journal.reportRows(
                     since: filters.since.flatMap { filters.sinceTime($0, now: Timestamp.systemNow()) },
                     cluster: cluster,
                     action: action

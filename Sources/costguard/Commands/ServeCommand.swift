@@ -166,7 +166,6 @@ struct ServeCommand: AsyncParsableCommand {
                         orphanCostPerHour: cost,
                         now: Timestamp.systemNow()
                     )
-                    if let hits = try? reconciler.ledger.cachedReadHits() { metrics.recordLedgerCacheHits(total: hits) }
                     notify("STATUS=\(summary.line)")
                     logger.notice("\(summary.line)")
                 } catch {

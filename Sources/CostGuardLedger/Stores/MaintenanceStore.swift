@@ -1,10 +1,39 @@
+public import CostGuardCore
+
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Darwin)
 internal import Darwin
 #endif
 
-extension Ledger {
+extension MaintenanceStore {
+    /// Runs SQLite's full integrity check and foreign-key check, and reads the schema version.
+    public func check() throws(LedgerError) -> LedgerCheckReport {
+        try readSnapshot("checking the ledger") { db in
+            let integrity = try db.query("PRAGMA integrity_check(100)").compactMap { $0[0].text }.filter { $0 != "ok" }
+            let foreignKeys = try db.query("PRAGMA foreign_key_check").map { row in
+                "\(row["table"].text ?? "?") row \(row["rowid"].integer.map(String.init) ?? "?") → "
+                    + "missing \(row["parent"].text ?? "?")"
+            }
+            var counts: [(String, Int)] = []
+            for table in Ledger.countedTables where schemaVersion >= 1 {
+                counts.append((table, Int(try db.query("SELECT count(*) FROM \(table)").first?[0].integer ?? 0)))
+            }
+            let open =
+                schemaVersion >= 1
+                ? try db.query("SELECT count(*) FROM (\(Ledger.openIntentsQuery))").first?[0].integer ?? 0
+                : 0
+            return LedgerCheckReport(
+                integrityProblems: integrity,
+                foreignKeyProblems: foreignKeys,
+                schemaVersion: schemaVersion,
+                knownSchemaVersion: Migration.latestVersion,
+                openIntents: Int(open),
+                counts: counts
+            )
+        }
+    }
+
     /// Writes a consistent copy of the ledger to `destination` with SQLite's online backup API.
     ///
     /// The copy is taken in one step inside one read transaction, so it is a single committed state even while
@@ -86,5 +115,12 @@ extension Ledger {
         }
         stat(destination, &info)
         return Int(info.st_size)
+    }
+
+    /// The last whole-file check recorded in the ledger, with why it was made and how long it took.
+    public func lastQuickCheck() throws(LedgerError) -> (checkedAt: Timestamp, reason: String, seconds: Double)? {
+        try read("reading the last quick_check") { db in
+            try Ledger.readLastQuickCheck(db).map { ($0.record.checkedAt, $0.reason, $0.seconds) }
+        }
     }
 }

@@ -1,5 +1,6 @@
 import CostGuardTestKit
 import Foundation
+import NIOHTTP1
 import NIOSSL
 import Testing
 
@@ -7,8 +8,8 @@ import Testing
 
 /// The HTTP transport against a scripted server on loopback (plain and TLS): connection reuse, the size cap, the
 /// deadline, refused connections, certificate verification. Serialized: one deadline is measured in wall time.
-@Suite("HTTP transport (SwiftNIO) against a scripted server", .serialized)
-struct NIOHTTPTransportTests {
+@Suite("HTTP transport (async-http-client) against a scripted server", .serialized)
+struct HTTPTransportTests {
     static let ok: [String: any Sendable] = ["body": ["json": ["ok": true]]]
 
     func post(_ url: String) -> HTTPRequest {
@@ -76,48 +77,23 @@ struct NIOHTTPTransportTests {
             ("http://example.com:x/", "bad port"), ("http:///", "no host"),
         ]
     )
-    func badTargets(url: String, message: String) {
+    func badTargets(url: String, message: String) async {
         let error = #expect(throws: TransportError.self) { try Target(url: url) }
         #expect(error?.detail.contains(message) == true, "\(String(describing: error))")
-        // The pool's cache of parsed URLs keeps only what parsed: a refused URL is refused every time.
-        let pool = ConnectionPool(configuration: .init())
-        for _ in 0..<2 {
-            let cached = #expect(throws: TransportError.self) { try pool.target(of: url) }
-            #expect(cached?.detail.contains(message) == true, "\(String(describing: cached))")
+        // The transport refuses it before any connection, with the same words.
+        let refused = await #expect(throws: TransportError.self) {
+            try await AsyncHTTPClientTransport().send(HTTPRequest(method: "POST", url: url), timeout: .seconds(1))
         }
-    }
-
-    @Test("under TransportExecutor the caller runs on the transport's event loop, over one connection made there")
-    func executorAffinity() async throws {
-        let server = try await ScriptedServer.start(rules: [Self.ok])
-        defer { server.stop() }
-        let transport = NIOHTTPTransport()
-        let executor = TransportExecutor.shared
-        #expect(!executor.loop.inEventLoop)
-        let onLoop = try await withTaskExecutorPreference(executor) {
-            var seen: [Bool] = [executor.loop.inEventLoop]
-            for _ in 0..<4 {
-                let response = try await transport.send(post(server.url), timeout: .seconds(10))
-                #expect(response.status == 200)
-                // After each answer the caller resumed on the loop that read it: no hand-off to another thread.
-                seen.append(executor.loop.inEventLoop)
-            }
-            return seen
-        }
-        #expect(onLoop == [true, true, true, true, true])
-        // Without the preference the same transport still works (the request is handed to the loop).
-        let outside = try await transport.send(post(server.url), timeout: .seconds(10))
-        #expect(outside.status == 200)
-        #expect(!executor.loop.inEventLoop)
-        let peers = try server.requests().map(\.peer)
-        #expect(peers.count == 5 && Set(peers).count == 1, "one connection for all five: \(peers)")
+        #expect(refused?.detail.contains(message) == true, "\(String(describing: refused))")
     }
 
     @Test("TLS failures: only a failed handshake counts as nothing sent; an unclean shutdown may follow a request")
     func tlsClassification() {
-        #expect(NIOHTTPTransport.classify(NIOSSLError.uncleanShutdown).reason == .connectionLost)
-        #expect(NIOHTTPTransport.classify(NIOSSLError.handshakeFailed(.unknownError([]))).reason == .connect)
-        #expect(NIOHTTPTransport.classify(NIOSSLError.readInInvalidTLSState).reason == .connectionLost)
+        let classify = { (error: any Error) in AsyncHTTPClientTransport.transportError(error, proxy: nil).reason }
+        #expect(classify(NIOSSLError.uncleanShutdown) == .connectionLost)
+        #expect(classify(NIOSSLError.handshakeFailed(.unknownError([]))) == .connect)
+        #expect(classify(NIOSSLError.readInInvalidTLSState) == .connectionLost)
+        #expect(classify(HTTPParserError.invalidEOFState) == .connectionLost)
     }
 
     @Test("keep-alive: sequential requests share one connection; a response with Connection: close ends it")
@@ -126,7 +102,7 @@ struct NIOHTTPTransportTests {
             ["times": 1, "path": "/close", "headers": ["Connection": "close"], "body": "bye"], Self.ok,
         ])
         defer { server.stop() }
-        let transport = NIOHTTPTransport()
+        let transport = AsyncHTTPClientTransport()
         for _ in 0..<5 {
             let response = try await transport.send(post(server.url), timeout: .seconds(10))
             #expect(response.status == 200)
@@ -143,30 +119,11 @@ struct NIOHTTPTransportTests {
         #expect(peers.count == 7)
         #expect(Set(peers[0..<6]).count == 1, "the first six requests came over one connection: \(peers)")
         #expect(peers[6] != peers[5], "after Connection: close, a new connection: \(peers)")
-        let hosts = try server.requests().map { $0.headers["Host"] }
-        #expect(hosts.allSatisfy { $0 == "127.0.0.1:\(server.port)" })
+        let hosts = try server.requests().map { request in
+            request.headers.first { $0.key.lowercased() == "host" }?.value
+        }
+        #expect(hosts.allSatisfy { $0 == "127.0.0.1:\(server.port)" }, "\(hosts)")
         #expect(try server.requests()[0].headers["Content-Length"] == "2")
-    }
-
-    @Test("an idle connection is not reused past the idle timeout, and a sweep closes it")
-    func idleTimeout() async throws {
-        let server = try await ScriptedServer.start(rules: [Self.ok])
-        defer { server.stop() }
-        var configuration = NIOHTTPTransport.Configuration()
-        configuration.idleTimeout = .milliseconds(400)
-        let transport = NIOHTTPTransport(configuration: configuration)
-        _ = try await transport.send(post(server.url), timeout: .seconds(10))
-        _ = try await transport.send(post(server.url), timeout: .seconds(10))
-        #expect(transport.pool.idleCount == 1)
-        // Sweeps every 0.2 s close it at 0.4–0.6 s; the rest is margin for a loaded machine.
-        try await Task.sleep(for: .milliseconds(2000))
-        #expect(transport.pool.idleCount == 0, "the sweep closed the idle connection")
-        _ = try await transport.send(post(server.url), timeout: .seconds(10))
-        let peers = try server.requests().map(\.peer)
-        #expect(peers.count == 3 && peers[0] == peers[1] && peers[2] != peers[1], "\(peers)")
-        // The sweep stops once nothing is idle and starts again with the next idle connection.
-        try await Task.sleep(for: .milliseconds(1000))
-        #expect(transport.pool.idleCount == 0)
     }
 
     @Test("a body over the cap fails as responseTooLarge and the next request gets a fresh connection")
@@ -175,9 +132,9 @@ struct NIOHTTPTransportTests {
             ["times": 1, "body": String(repeating: "x", count: 5000)], Self.ok,
         ])
         defer { server.stop() }
-        var configuration = NIOHTTPTransport.Configuration()
+        var configuration = AsyncHTTPClientTransport.Configuration()
         configuration.maxResponseBytes = 1000
-        let transport = NIOHTTPTransport(configuration: configuration)
+        let transport = AsyncHTTPClientTransport(configuration: configuration)
         let error = await #expect(throws: TransportError.self) {
             try await transport.send(post(server.url), timeout: .seconds(10))
         }
@@ -191,7 +148,7 @@ struct NIOHTTPTransportTests {
         defer { server.stop() }
         let started = ContinuousClock.now
         let error = await #expect(throws: TransportError.self) {
-            try await NIOHTTPTransport().send(self.post(server.url), timeout: .milliseconds(500))
+            try await AsyncHTTPClientTransport().send(self.post(server.url), timeout: .milliseconds(500))
         }
         #expect(error?.reason == .timeout, "\(String(describing: error))")
         #expect(ContinuousClock.now - started < .seconds(4))
@@ -201,7 +158,7 @@ struct NIOHTTPTransportTests {
     func refused() async throws {
         let port = freeLoopbackPort()
         let error = await #expect(throws: TransportError.self) {
-            try await NIOHTTPTransport().send(self.post("http://127.0.0.1:\(port)"), timeout: .seconds(5))
+            try await AsyncHTTPClientTransport().send(self.post("http://127.0.0.1:\(port)"), timeout: .seconds(5))
         }
         #expect(error?.reason == .connect, "\(String(describing: error))")
     }
@@ -213,7 +170,7 @@ struct NIOHTTPTransportTests {
             Self.ok,
         ])
         defer { server.stop() }
-        let transport = NIOHTTPTransport()
+        let transport = AsyncHTTPClientTransport()
         for _ in 0..<2 {
             let error = await #expect(throws: TransportError.self) {
                 try await transport.send(post(server.url), timeout: .seconds(10))
@@ -231,11 +188,12 @@ struct NIOHTTPTransportTests {
         defer { server.stop() }
         let url = "https://localhost:\(server.port)"
         let refused = await #expect(throws: TransportError.self) {
-            try await NIOHTTPTransport().send(self.post(url), timeout: .seconds(10))
+            try await AsyncHTTPClientTransport().send(self.post(url), timeout: .seconds(10))
         }
         #expect(refused?.reason == .connect, "\(String(describing: refused))")
         #expect(refused?.detail.contains("TLS") == true, "\(String(describing: refused))")
-        let trusting = NIOHTTPTransport(environment: ["AWS_CA_BUNDLE": try #require(server.caBundle)])
+        let caBundle: String = try #require(server.caBundle)
+        let trusting = AsyncHTTPClientTransport(caBundle: caBundle)
         for _ in 0..<3 {
             let response = try await trusting.send(post(url), timeout: .seconds(10))
             #expect(String(decoding: response.body, as: UTF8.self) == #"{"ok": true}"#)
@@ -252,7 +210,7 @@ struct NIOHTTPTransportTests {
             encoding: .utf8
         )
         let bundle = try AWSSettings.caBundle(environment: ["HOME": home, "AWS_PROFILE": "corp"])
-        let response = try await NIOHTTPTransport(caBundle: bundle?.path).send(post(url), timeout: .seconds(10))
+        let response = try await AsyncHTTPClientTransport(caBundle: bundle?.path).send(post(url), timeout: .seconds(10))
         #expect(String(decoding: response.body, as: UTF8.self) == #"{"ok": true}"#)
     }
 }

@@ -15,14 +15,14 @@ swift build --build-tests
 echo "==> running the tests" >&2
 # Swift Testing only (the project has no XCTest cases); its own parallelism covers the 2 cores.
 status=0
-log=$(mktemp)
+# Kept for Tests/safety_figures.py, which regenerates SAFETY.md's figures from it.
+log=.build/test-output.log
 swift test --skip-build --disable-xctest 2>&1 | tee "$log" || status=$?
 # Under CI=true nothing skips silently: a test that cannot run on the CI machine fails the run.
 if [ "${CI:-}" = true ] && grep -E 'Test .* skipped' "$log" >&2; then
     echo "CI=true: the tests above were skipped; CI must run every test" >&2
     status=1
 fi
-rm -f "$log"
 # The parsers of untrusted input under libFuzzer + AddressSanitizer, a bounded time each (COSTGUARD_FUZZ_SECONDS,
 # default 45; longer runs: Tests/Fuzz/run.sh 3600), after replaying every input that once crashed.
 echo "==> fuzzing (Tests/Fuzz/run.sh)" >&2

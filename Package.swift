@@ -106,6 +106,7 @@ let package = Package(
         // Test support shared by the test targets: the emulator, scripted HTTP servers, child processes.
         .target(
             name: "CostGuardTestKit",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         // A helper the tests run as a real child process (crash and concurrent-writer tests). Never installed.

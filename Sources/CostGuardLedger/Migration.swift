@@ -44,6 +44,7 @@ extension Migration {
             name: "0011_instance_group_references.sql",
             bytes: PackageResources._011_instance_group_references_sql
         ),
+        Migration(name: "0012_notices.sql", bytes: PackageResources._012_notices_sql),
     ]
 
     /// The migration rebuilds a table (its first line is `-- costguard: rebuilds-tables`): the runner turns foreign

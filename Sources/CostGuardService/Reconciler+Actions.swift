@@ -271,6 +271,8 @@ extension Reconciler {
                 outcomes: intents.map { (intentSeq: $0.0, record: $0.1) },
                 requestID: requestID,
                 reasonPrefix: "terminated by CostGuard: ",
+                notices: terminatedNotices(chunk, requestID: requestID),
+                channels: configuration.notify,
                 pass: pass,
                 at: now()
             )
@@ -321,6 +323,8 @@ extension Reconciler {
                         requestID: nil,
                         message: "completed after a restart: the cluster was found \(state.rawValue)",
                         reasonPrefix: "terminated by CostGuard (completed after a restart): ",
+                        notices: try restartNotices(intent.record, clusterID: clusterID),
+                        channels: configuration.notify,
                         pass: pass,
                         at: now()
                     )

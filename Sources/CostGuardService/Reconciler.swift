@@ -26,6 +26,10 @@ public struct ReconcileConfiguration: Sendable {
     public var executionOverlap: Duration = .seconds(300)
     /// `reconcile` or `serve`, recorded with the pass.
     public var trigger = "reconcile"
+    /// The channels notices are written for (the outbox); empty: none.
+    public var notify: [NoticeChannel] = []
+    /// Prices for the notices' costs (the configuration's `[prices]`).
+    public var prices = PriceTable()
 
     public init() {}
 }
@@ -150,7 +154,14 @@ public struct Reconciler: Sendable {
                 return done
             }
         // Each changed disposition with its journal row (would-terminate, deferred, protected), in one transaction.
-        try ledger.decisions.record(final, journal: journalRecords(final), pass: pass, at: now())
+        try ledger.decisions.record(
+            final,
+            journal: journalRecords(final),
+            notices: orphanNotices(final),
+            channels: configuration.notify,
+            pass: pass,
+            at: now()
+        )
         var counts: [Disposition: Int] = [:]
         for index in final.indices { counts[final[index].disposition, default: 0] += 1 }
         if let offset = clockOffset, let problem = Self.clockProblem(offset: offset, grace: configuration.policy.grace)

@@ -69,32 +69,6 @@ final class SleepRecorder: Sendable {
     var recorded: [Duration] { waits.withLock { $0 } }
 }
 
-/// Captures every log line (message and metadata) in memory.
-final class LogCapture: Sendable {
-    private let lines = Mutex<[String]>([])
-    var all: [String] { lines.withLock { $0 } }
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-
-    var logger: Logger {
-        var logger = Logger(label: "capture") { _ in CaptureHandler(capture: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    struct CaptureHandler: LogHandler {
-        let capture: LogCapture
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            capture.append("\(event.level) \(event.message) \(self.metadata.merging(event.metadata ?? [:]) { $1 })")
-        }
-    }
-}
-
 /// Collects every element of a page sequence into one array.
 func all<Page, Item>(_ pages: PageSequence<Page>, _ items: (Page) -> [Item]) async throws -> [Item] {
     try await pages.collect().flatMap(items)

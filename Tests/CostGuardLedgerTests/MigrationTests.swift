@@ -147,6 +147,9 @@ struct MigrationTests {
             let journal = try table("journal")
             #expect(Set(checkList(journal, column: "kind")) == Set(JournalKind.allCases.map(\.rawValue)))
             #expect(Set(checkList(journal, column: "result")) == Set(CallResult.allCases.map(\.rawValue)))
+            let notices = try table("notices")
+            #expect(Set(checkList(notices, column: "kind")) == Set(NoticeKind.allCases.map(\.rawValue)))
+            #expect(Set(checkList(notices, column: "channel")) == Set(NoticeChannel.allCases.map(\.rawValue)))
             // A pass row reads 'running' until the pass ends with one of the outcomes.
             #expect(
                 Set(checkList(try table("passes"), column: "outcome"))

@@ -30,10 +30,15 @@ struct InProcessPassTests {
             ledger = try Ledger.inMemory(now: clock.now)
         }
 
-        func reconciler(dryRun: Bool = false, grace: Duration = .seconds(900)) -> Reconciler {
+        func reconciler(
+            dryRun: Bool = false,
+            grace: Duration = .seconds(900),
+            notify: [NoticeChannel] = []
+        ) -> Reconciler {
             var configuration = ReconcileConfiguration()
             configuration.policy.grace = grace
             configuration.policy.dryRun = dryRun
+            configuration.notify = notify
             let clock = self.clock
             return Reconciler(
                 ledger: ledger,

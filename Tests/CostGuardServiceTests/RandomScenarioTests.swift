@@ -124,8 +124,13 @@ struct RandomScenarioTests {
             "\(name) \(plan.scenarios.filter { $0[keyPath: flag] == true }.count)"
         }
         return "seed \(plan.seed): \(plan.scenarios.count) scenarios, \(clusters) clusters (\(orphans) true orphans), "
-            + "\(plan.strays.count) strays; fates \(fates.sorted { $0.key < $1.key }); shapes \(shapes.sorted { $0.key < $1.key }); "
+            + "\(plan.strays.count) strays; fates \(counted(fates)); shapes \(counted(shapes)); "
             + "in use by another: \(inUse.joined(separator: ", "))"
+    }
+
+    /// `a 3, b 5`, by name.
+    func counted(_ counts: [String: Int]) -> String {
+        counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     }
 
     @Test("every true orphan terminated within two passes, nothing else touched, the journal complete")

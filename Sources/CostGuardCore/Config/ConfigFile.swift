@@ -17,6 +17,8 @@ public struct ConfigFile: Sendable, Equatable {
     public var noticeHours: Double?
     /// `[rate_limits]`.
     public var rateLimits = RateLimitConfiguration()
+    /// `[notify] webhook_url_file`: a file holding the Slack-compatible webhook URL (a secret: not in this file).
+    public var webhookURLFile: String?
 
     public init() {}
 
@@ -41,9 +43,10 @@ public struct ConfigFile: Sendable, Equatable {
             if content.hasPrefix("[") {
                 guard content.hasSuffix("]") else { throw fail("a table header must end with ']'") }
                 table = String(content.dropFirst().dropLast()).trimmingWhitespace
-                guard ["policy", "serve", "prices", "report", "rate_limits"].contains(table) else {
+                guard ["policy", "serve", "prices", "report", "rate_limits", "notify"].contains(table) else {
                     throw fail(
-                        "unknown table [\(table)]; the tables are [policy], [serve], [prices], [report] and [rate_limits]"
+                        "unknown table [\(table)]; the tables are [policy], [serve], [prices], [report], [rate_limits] "
+                            + "and [notify]"
                     )
                 }
                 continue
@@ -177,6 +180,13 @@ public struct ConfigFile: Sendable, Equatable {
                 config.rateLimits.quotas[key] = quota
             case "serve.interval": config.interval = try duration()
             case "serve.metrics_address": config.metricsAddress = try string()
+            case "notify.webhook_url_file": config.webhookURLFile = try string()
+            case "notify.webhook_url":
+                throw fail(
+                    "notify.webhook_url: the webhook URL is a secret and does not belong in the config file; put it "
+                        + "in a file readable only by CostGuard and name that file with notify.webhook_url_file, or "
+                        + "set COSTGUARD_WEBHOOK_URL"
+                )
             default:
                 throw fail("unknown key '\(qualified)'; see Deploy/costguard.toml for every key")
             }

@@ -225,6 +225,8 @@ public struct Decision: Sendable, Hashable {
     public var pending: Pending?
     /// When the cluster became an orphan: the later of its creator's stop and its last reference's stop.
     public var orphanedSince: Timestamp?
+    /// For `grace`: when the grace (or the redrive grace) ends and the cluster may be terminated, facts unchanged.
+    public var actAfter: Timestamp? = nil
 }
 
 /// Parts of a Step Functions execution ARN.

@@ -56,7 +56,8 @@ public enum ReconcilePolicy {
             _ reason: String,
             since: Timestamp? = nil,
             action: Decision.Action? = nil,
-            pending: Decision.Pending? = nil
+            pending: Decision.Pending? = nil,
+            actAfter: Timestamp? = nil
         ) -> Decision {
             Decision(
                 clusterID: cluster.id,
@@ -65,7 +66,8 @@ public enum ReconcilePolicy {
                 reason: reason,
                 action: action,
                 pending: pending,
-                orphanedSince: since
+                orphanedSince: since,
+                actAfter: actAfter
             )
         }
         let creator = cluster.creator
@@ -143,14 +145,16 @@ public enum ReconcilePolicy {
             return verdict(
                 .grace,
                 "\(ended); within the \(DurationText.format(configuration.grace)) grace period",
-                since: lastUse
+                since: lastUse,
+                actAfter: lastUse.adding(configuration.grace)
             )
         }
         if creator.redriveStatus == .redrivable && idle < configuration.redriveGrace {
             return verdict(
                 .grace,
                 "\(ended) and can be redriven; within the \(DurationText.format(configuration.redriveGrace)) redrive grace",
-                since: lastUse
+                since: lastUse,
+                actAfter: lastUse.adding(configuration.redriveGrace)
             )
         }
         if input.degradedScopes.contains(cluster.scope) {

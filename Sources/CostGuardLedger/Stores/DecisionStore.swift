@@ -31,16 +31,20 @@ extension DecisionStore {
     ///   - outcomes: the intent each cluster's call answered, with the intent's record.
     ///   - message: kept with each outcome (e.g. how it was completed after a restart).
     ///   - reasonPrefix: put before each intent's reason in its cluster's disposition reason.
+    ///   - notices: told to people (the outbox, one row per channel), in the same transaction.
     public func recordTermination(
         outcomes: [(intentSeq: Int64, record: JournalRecord)],
         requestID: String?,
         message: String? = nil,
         reasonPrefix: String,
+        notices: [Notice] = [],
+        channels: [NoticeChannel] = [],
         pass: PassID?,
         at now: Timestamp
     ) throws(LedgerError) {
         guard !outcomes.isEmpty else { return }
         try write("journaling and recording \(outcomes.count) termination(s)") { db in
+            try Ledger.insertNotices(db, notices, channels: channels, pass: pass, at: now)
             for outcome in outcomes {
                 try ledger.journal.insert(
                     db,
@@ -72,10 +76,14 @@ extension DecisionStore {
     ///   - journal: for the decisions the journal records (`would-terminate`, `deferred`, `protected`), their
     ///     record by cluster id: a decision row is appended, in the same transaction as the cluster's new
     ///     disposition, when the disposition changes.
+    ///   - notices: notices to people by cluster id, appended to the outbox (one row per channel) in the same
+    ///     transaction when the cluster's disposition changes (a notice already there is not repeated).
     ///   - pass: the pass the journal rows belong to.
     public func record(
         _ decisions: [Decision],
         journal: [String: JournalRecord] = [:],
+        notices: [String: Notice] = [:],
+        channels: [NoticeChannel] = [],
         pass: PassID? = nil,
         at now: Timestamp
     ) throws(LedgerError) {
@@ -86,18 +94,22 @@ extension DecisionStore {
         try write("recording dispositions") { db in
             // Found again inside the transaction, before its first UPDATE (another process may have written since).
             let changing = try Ledger.changing(changed, db)
-            let journaled = changing.filter { journal[$0.clusterID] != nil }
-            if !journaled.isEmpty {
+            let told = changing.filter { journal[$0.clusterID] != nil || notices[$0.clusterID] != nil }
+            if !told.isEmpty {
                 var previous: [String: String] = [:]
                 try db.forEachRow(
                     "SELECT id, disposition FROM clusters WHERE id IN (\(Ledger.listSQL))",
-                    [Ledger.listValue(journaled.map(\.clusterID))]
+                    [Ledger.listValue(told.map(\.clusterID))]
                 ) { row in
                     if let id = row[0].text { previous[id] = row[1].text }
                 }
-                for d in journaled where previous[d.clusterID] != d.disposition.rawValue {
-                    guard let record = journal[d.clusterID] else { continue }
-                    try ledger.journal.insert(db, kind: .decision, record: record, pass: pass, at: now)
+                for d in told where previous[d.clusterID] != d.disposition.rawValue {
+                    if let record = journal[d.clusterID] {
+                        try ledger.journal.insert(db, kind: .decision, record: record, pass: pass, at: now)
+                    }
+                    if let notice = notices[d.clusterID] {
+                        try Ledger.insertNotices(db, [notice], channels: channels, pass: pass, at: now)
+                    }
                 }
             }
             for d in changing {

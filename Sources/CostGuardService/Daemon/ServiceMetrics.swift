@@ -1,5 +1,6 @@
 public import AWSClients
 public import CostGuardCore
+public import CostGuardLedger
 internal import Metrics
 internal import Synchronization
 
@@ -9,6 +10,7 @@ internal import Synchronization
 /// - `costguard_aws_calls_total{service,operation,outcome}`, `costguard_aws_throttles_total`
 /// - `costguard_clusters{disposition}`, `costguard_terminations_total`
 /// - `costguard_orphan_cost_per_hour_usd`, `costguard_last_successful_pass_timestamp_seconds`
+/// - `costguard_notices_total{channel,outcome}`, `costguard_notices_pending`, `costguard_notices_failed`
 public final class ServiceMetrics: Sendable {
     private let passDuration = Metrics.Timer(label: "costguard_pass_duration_seconds", preferredDisplayUnit: .seconds)
     private let terminations = Counter(label: "costguard_terminations_total")
@@ -63,6 +65,20 @@ public final class ServiceMetrics: Sendable {
         }
         if let orphanCostPerHour { orphanCost.record(orphanCostPerHour) }
         if summary.outcome != .degraded && summary.outcome != .failed { lastSuccess.record(now.secondsSinceEpoch) }
+    }
+
+    /// Records one delivery attempt of a notice: `delivered`, `retry` or `failed`.
+    public func recordNotice(channel: NoticeChannel, outcome: String) {
+        Counter(
+            label: "costguard_notices_total",
+            dimensions: [("channel", channel.rawValue), ("outcome", outcome)]
+        ).increment()
+    }
+
+    /// Records the outbox: notices waiting, and notices given up (a delivery failing for good).
+    public func recordPendingNotices(_ counts: NoticeStore.Counts) {
+        Gauge(label: "costguard_notices_pending").record(counts.pending)
+        Gauge(label: "costguard_notices_failed").record(counts.failed)
     }
 
     /// Records a pass that could not run (ledger failure).

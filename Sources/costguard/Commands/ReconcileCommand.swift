@@ -5,6 +5,12 @@ import CostGuardLedger
 import CostGuardService
 import Logging
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// `costguard reconcile`: one pass, for cron and systemd timers.
 struct ReconcileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,6 +55,20 @@ struct ReconcileCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
         }
         printError("costguard: " + summary.line)
+        // The notices this pass wrote (and any left from before), once each: a failure is retried by the next run.
+        if !setup.sender.channels.isEmpty {
+            do {
+                let round = try await setup.sender.deliverDue()
+                if round.retrying + round.failed > 0 {
+                    printError(
+                        "costguard: notices: \(round.delivered) delivered, \(round.retrying) to retry, "
+                            + "\(round.failed) failed (see the log)"
+                    )
+                }
+            } catch {
+                printError("costguard: notices not sent: \(error)")
+            }
+        }
         switch summary.outcome {
         case .ok: return
         case .attention: throw ExitCode(ExitStatus.orphansRemain.rawValue)
@@ -145,6 +165,8 @@ struct RunOptions: ParsableArguments {
 
     struct Setup {
         var reconciler: Reconciler
+        /// Delivers the ledger's outbox (no channel: nothing to do).
+        var sender: NoticeSender
         var configFile: ConfigFile
         /// Held from before the ledger is opened until the process exits.
         var lock: InstanceLock
@@ -170,6 +192,7 @@ struct RunOptions: ParsableArguments {
         var configuration = ReconcileConfiguration()
         configuration.trigger = trigger
         configuration.policy = policy(from: file)
+        configuration.prices = file.prices
 
         let counter = CallCounter()
         let caBundle: (path: String, source: String)?
@@ -249,6 +272,8 @@ struct RunOptions: ParsableArguments {
         } catch {
             throw SetupError(.ledgerUnavailable, "\(error)")
         }
+        let webhook = try webhookChannel(file: file, environment: environment, transport: transport)
+        configuration.notify = webhook == nil ? [] : [.webhook]
         let reconciler = Reconciler(
             ledger: ledger,
             regions: clients,
@@ -257,7 +282,41 @@ struct RunOptions: ParsableArguments {
             now: { Timestamp.systemNow() },
             logger: Logger(label: "costguard")
         )
-        return Setup(reconciler: reconciler, configFile: file, lock: held)
+        let sender = NoticeSender(
+            ledger: ledger,
+            webhook: webhook,
+            now: { Timestamp.systemNow() },
+            logger: Logger(label: "costguard.notify")
+        )
+        return Setup(reconciler: reconciler, sender: sender, configFile: file, lock: held)
+    }
+
+    /// The webhook to tell people through: `COSTGUARD_WEBHOOK_URL`, else the file `[notify] webhook_url_file`
+    /// names, else none. Errors never show the URL.
+    func webhookChannel(
+        file: ConfigFile,
+        environment: [String: String],
+        transport: any HTTPTransport
+    ) throws -> WebhookChannel? {
+        var url = environment["COSTGUARD_WEBHOOK_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        var source = "COSTGUARD_WEBHOOK_URL"
+        if url == nil, let path = file.webhookURLFile {
+            guard let bytes = FileManager.default.contents(atPath: path) else {
+                throw SetupError(
+                    .configuration,
+                    "cannot read the webhook URL file \(path) (notify.webhook_url_file). Fix: create it, readable "
+                        + "by the CostGuard user only, with the URL on one line"
+                )
+            }
+            url = String(decoding: bytes, as: UTF8.self)
+            source = path
+        }
+        guard let url else { return nil }
+        do {
+            return try WebhookChannel(url: url, transport: transport)
+        } catch {
+            throw SetupError(.configuration, "\(source): \(error.message). Fix: put the whole https:// URL there")
+        }
     }
 
     func loadConfig(environment: [String: String]) throws -> ConfigFile {

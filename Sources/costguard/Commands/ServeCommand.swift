@@ -176,6 +176,23 @@ struct ServeCommand: AsyncParsableCommand {
             }
         )
         services.append(.init(service: scheduler, successTerminationBehavior: .gracefullyShutdownGroup))
+        if !setup.sender.channels.isEmpty {
+            var observed = setup.sender
+            observed.observer = { channel, outcome in metrics.recordNotice(channel: channel, outcome: outcome) }
+            let sender = observed
+            services.append(
+                .init(
+                    service: NotificationService(clock: ContinuousClock()) {
+                        do {
+                            _ = try await sender.deliverDue()
+                            metrics.recordPendingNotices(try sender.ledger.notices.counts())
+                        } catch {
+                            logger.error("notices not sent", metadata: ["error": "\(error)"])
+                        }
+                    }
+                )
+            )
+        }
         let reload = ReloadService(
             requests: hangups,
             state: state,

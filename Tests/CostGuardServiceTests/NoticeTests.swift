@@ -1,0 +1,174 @@
+import AWSClients
+import CostGuardCore
+import CostGuardLedger
+import CostGuardService
+import CostGuardTestKit
+import Foundation
+import Logging
+import Testing
+
+/// Notices to people (issue 29): written to the ledger's outbox with the decision or outcome they report, delivered
+/// to a Slack-compatible webhook (a scripted server on loopback) with retries; the URL never reaches a log.
+@Suite("Notices: the outbox and the webhook", .serialized)
+struct NoticeTests {
+    /// A secret-looking path, as Slack's are.
+    static let secretPath = "/services/T0000/B0000/s3cr3tT0k3n"
+
+    /// A harness whose passes write webhook notices, and a sender pointed at `server`.
+    func harness(_ server: ScriptedServer, logs: LogCapture) throws -> (InProcessPassTests.Harness, NoticeSender) {
+        let h = try InProcessPassTests.Harness()
+        let clock = h.clock
+        let webhook = try WebhookChannel(url: server.url + Self.secretPath, transport: AsyncHTTPClientTransport())
+        let sender = NoticeSender(ledger: h.ledger, webhook: webhook, now: { clock.now }, logger: logs.logger)
+        return (h, sender)
+    }
+
+    @Test("found, then terminated: each written once with its decision, delivered in order; 429 and 5xx retried")
+    func foundThenTerminated() async throws {
+        let server = try await ScriptedServer.start(rules: [
+            ["times": 1, "status": 429, "headers": ["Retry-After": "7"], "body": "rate limited"],
+            ["times": 1, "status": 503, "body": "unavailable"],
+            ["status": 200, "body": "ok"],
+        ])
+        defer { server.stop() }
+        let logs = LogCapture()
+        let (h, sender) = try harness(server, logs: logs)
+        let etl = h.aws.addStateMachine("etl")
+        h.aws.runCreatingCluster(etl, name: "late", cluster: "j-LATE", status: .failed, endedAgo: .seconds(60))
+        // In its grace: found, told with the time it will be terminated and the command that keeps it.
+        _ = try await h.reconciler(notify: [.webhook]).runPass()
+        _ = try await h.reconciler(notify: [.webhook]).runPass()
+        let found = try h.ledger.notices.of(cluster: "j-LATE")
+        #expect(found.map(\.kind) == [.orphan], "once, however many passes see it")
+        let text = try #require(found.first?.text)
+        #expect(text.contains("will terminate it at 2027-01-15T08:14:00.000Z (end of its grace period)"), "\(text)")
+        #expect(text.contains("aws emr add-tags --region us-east-1 --resource-id j-LATE --tags costguard:exempt=true"))
+
+        // 429 with Retry-After: 7 s; then a 503: the backoff (1 min after a second failure); then delivered.
+        #expect(try await sender.deliverDue() == .init(delivered: 0, retrying: 1, failed: 0))
+        #expect(try await sender.deliverDue() == .init(), "not due before Retry-After")
+        h.clock.advance(.seconds(7))
+        #expect(try await sender.deliverDue() == .init(delivered: 0, retrying: 1, failed: 0))
+        h.clock.advance(.seconds(59))
+        #expect(try await sender.deliverDue() == .init(), "backoff not over")
+        h.clock.advance(.seconds(1))
+        #expect(try await sender.deliverDue() == .init(delivered: 1, retrying: 0, failed: 0))
+
+        // Past the grace it is terminated: the notice is written with the outcome, with AWS's request id.
+        h.clock.advance(.seconds(900))
+        let pass = try await h.reconciler(notify: [.webhook]).runPass()
+        #expect(pass.terminated == ["j-LATE"])
+        #expect(try await sender.deliverDue() == .init(delivered: 1, retrying: 0, failed: 0))
+        let notices = try h.ledger.notices.of(cluster: "j-LATE")
+        #expect(notices.map(\.kind) == [.orphan, .terminated] && notices.allSatisfy(\.delivered))
+        #expect(notices.last?.text.contains("(TerminateJobFlows request req-terminate-1)") == true)
+
+        let bodies = try server.requests().map(\.body)
+        #expect(bodies.count == 4)
+        let last = try JSONSerialization.jsonObject(with: Data(bodies[3].utf8)) as? [String: Any]
+        #expect((last?["text"] as? String)?.hasPrefix("CostGuard terminated EMR cluster j-LATE") == true)
+        #expect((last?["blocks"] as? [[String: Any]])?.count == 1)
+        #expect(try server.requests().allSatisfy { $0.path == Self.secretPath })
+        // The URL is a secret: no log line carries it, or its path.
+        #expect(!logs.all.isEmpty && logs.all.allSatisfy { !$0.contains("s3cr3t") && !$0.contains(server.url) })
+        #expect(try h.ledger.notices.counts() == .init(pending: 0, delivered: 2, failed: 0))
+    }
+
+    @Test("a 4xx other than 429 is final; a dry run writes no notice; no channel, no notice")
+    func refusals() async throws {
+        let server = try await ScriptedServer.start(rules: [
+            ["status": 410, "body": "channel_is_archived"]
+        ])
+        defer { server.stop() }
+        let logs = LogCapture()
+        let (h, sender) = try harness(server, logs: logs)
+        let etl = h.aws.addStateMachine("etl")
+        h.aws.runCreatingCluster(etl, name: "stopped", cluster: "j-STOPPED", status: .aborted)
+        h.aws.runCreatingCluster(etl, name: "failed", cluster: "j-FAILED", status: .failed, endedAgo: .seconds(60))
+        _ = try await h.reconciler(dryRun: true, notify: [.webhook]).runPass()
+        _ = try await h.reconciler().runPass()
+        #expect(try h.ledger.notices.counts() == .init(), "dry run and no channel: nothing written")
+        h.aws.runCreatingCluster(etl, name: "third", cluster: "j-THIRD", status: .failed, endedAgo: .seconds(60))
+        _ = try await h.reconciler(notify: [.webhook]).runPass()
+        #expect(try await sender.deliverDue() == .init(delivered: 0, retrying: 0, failed: 1))
+        h.clock.advance(.seconds(7200))
+        #expect(try await sender.deliverDue() == .init(), "never again")
+        #expect(try server.requests().count == 1)
+        #expect(try h.ledger.notices.counts() == .init(pending: 0, delivered: 0, failed: 1))
+        #expect(logs.all.contains { $0.contains("HTTP 410 (channel_is_archived)") && $0.contains("giving up") })
+        #expect(logs.all.allSatisfy { !$0.contains("s3cr3t") })
+    }
+
+    @Test("a webhook that does not answer is retried with backoff and given up after the last attempt")
+    func unreachable() async throws {
+        let logs = LogCapture()
+        let port = freeLoopbackPort()
+        let h = try InProcessPassTests.Harness()
+        let clock = h.clock
+        var sender = NoticeSender(
+            ledger: h.ledger,
+            webhook: try WebhookChannel(
+                url: "http://127.0.0.1:\(port)" + Self.secretPath,
+                transport: AsyncHTTPClientTransport(),
+                timeout: .seconds(2)
+            ),
+            now: { clock.now },
+            logger: logs.logger
+        )
+        sender.maxAttempts = 2
+        let etl = h.aws.addStateMachine("etl")
+        h.aws.runCreatingCluster(etl, name: "late", cluster: "j-LATE", status: .failed, endedAgo: .seconds(60))
+        _ = try await h.reconciler(notify: [.webhook]).runPass()
+        #expect(try await sender.deliverDue() == .init(delivered: 0, retrying: 1, failed: 0))
+        h.clock.advance(NoticeSender.backoff(afterAttempts: 1))
+        #expect(try await sender.deliverDue() == .init(delivered: 0, retrying: 0, failed: 1))
+        #expect(logs.all.contains { $0.contains("gave up after 2 attempts") })
+        #expect(logs.all.allSatisfy { !$0.contains("s3cr3t") }, "\(logs.all)")
+        #expect(NoticeSender.backoff(afterAttempts: 1) == .seconds(30))
+        #expect(NoticeSender.backoff(afterAttempts: 20) == .seconds(3600))
+    }
+
+    @Test("the real binary on the emulator: the terminated notice reaches the webhook named by a file, once")
+    func endToEnd() async throws {
+        let world = try await ReconcileScenarioTests().makeWorld(only: ["stopped-while-waiting"])
+        defer { world.emulator.stop() }
+        let server = try await ScriptedServer.start(rules: [["status": 200, "body": "ok"]])
+        defer { server.stop() }
+        let home = world.environment["HOME"] ?? "/tmp"
+        try (server.url + Self.secretPath + "\n").write(toFile: home + "/hook", atomically: true, encoding: .utf8)
+        try "[notify]\nwebhook_url_file = \"\(home)/hook\"\n".write(
+            toFile: home + "/notify.toml",
+            atomically: true,
+            encoding: .utf8
+        )
+        let cluster = try #require(world.scenarios["stopped-while-waiting"]?.clusterIds.first)
+        for _ in 0..<2 {
+            let pass = try await world.reconcile([
+                "--grace", "0s", "--redrive-grace", "0s", "--config", home + "/notify.toml", "--verbose",
+            ])
+            #expect(pass.status == 0, "\(pass.stderr)")
+            #expect(!pass.stderr.contains("s3cr3t") && !pass.stdout.contains("s3cr3t"))
+        }
+        let requests = try server.requests()
+        #expect(requests.count == 1, "once, though two passes ran: \(requests.map(\.body))")
+        #expect(requests.first?.body.contains("CostGuard terminated EMR cluster \(cluster)") == true)
+        #expect(requests.first?.headers.first { $0.key.lowercased() == "content-type" }?.value == "application/json")
+        let ledger = try Ledger.openReadOnly(path: world.database)
+        #expect(try ledger.notices.counts() == .init(pending: 0, delivered: 1, failed: 0))
+    }
+
+    @Test("the webhook URL is refused in the config file, and a bad one is refused without being shown")
+    func configuration() throws {
+        let error = #expect(throws: ConfigFile.Problem.self) {
+            try ConfigFile.parse("[notify]\nwebhook_url = \"https://hooks.example/s3cr3t\"\n", path: "c.toml")
+        }
+        #expect(error?.message.contains("is a secret") == true)
+        #expect(error?.description.contains("s3cr3t") == false)
+        let parsed = try ConfigFile.parse("[notify]\nwebhook_url_file = \"/etc/costguard/hook\"\n", path: "c.toml")
+        #expect(parsed.webhookURLFile == "/etc/costguard/hook")
+        let refused = #expect(throws: WebhookChannel.SetupProblem.self) {
+            try WebhookChannel(url: "hooks.example/s3cr3t", transport: AsyncHTTPClientTransport())
+        }
+        #expect(refused?.message.contains("s3cr3t") == false)
+    }
+}

@@ -181,6 +181,9 @@ public final class Ledger: Sendable {
                 try requireJSONFunctions(db)
                 try db.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
                 _ = try runner.migrate(db, applied: try runner.validate(db), now: now.iso8601)
+                // WAL is recorded in the file: the processes that open it next need not switch it (a switch takes
+                // an exclusive lock, and several first opens at once could refuse each other as busy).
+                _ = try db.query("PRAGMA journal_mode = WAL")
             }  // closed here: the file is complete, and SQLite has no journal left beside it
             try LedgerFile.sync(temporary)
             if link(temporary, path) != 0 {

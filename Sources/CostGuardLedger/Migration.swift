@@ -45,6 +45,7 @@ extension Migration {
             bytes: PackageResources._011_instance_group_references_sql
         ),
         Migration(name: "0012_notices.sql", bytes: PackageResources._012_notices_sql),
+        Migration(name: "0013_notices_sns.sql", bytes: PackageResources._013_notices_sns_sql),
     ]
 
     /// The migration rebuilds a table (its first line is `-- costguard: rebuilds-tables`): the runner turns foreign

@@ -157,6 +157,80 @@ struct NoticeTests {
         #expect(try ledger.notices.counts() == .init(pending: 0, delivered: 1, failed: 0))
     }
 
+    /// Runs `code` with boto3 against the emulator (argv[1] is its endpoint); returns its stdout.
+    func boto3(_ world: ReconcileScenarioTests.World, _ code: String, _ arguments: [String] = []) async throws -> String
+    {
+        let prelude = """
+            import boto3, json, sys
+            def client(name):
+                return boto3.client(name, endpoint_url=sys.argv[1], region_name="us-east-1",
+                                    aws_access_key_id="testing", aws_secret_access_key="testing")
+
+            """
+        let run = try await runToCompletion(
+            TestPaths.python,
+            ["-c", prelude + code, world.emulator.endpoint] + arguments,
+            environment: ["PATH": "/usr/bin:/bin", "HOME": world.environment["HOME"] ?? "/tmp"]
+        )
+        guard run.status == 0 else { throw TestKitError("boto3: \(run.stderr.suffix(1500))") }
+        return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test("SNS: the real binary publishes the terminated notice once; the topic's SQS subscriber receives it")
+    func sns() async throws {
+        let world = try await ReconcileScenarioTests().makeWorld(only: ["stopped-while-waiting"])
+        defer { world.emulator.stop() }
+        let topic = try await boto3(
+            world,
+            """
+            sns, sqs = client("sns"), client("sqs")
+            topic = sns.create_topic(Name="costguard-notices")["TopicArn"]
+            queue = sqs.create_queue(QueueName="costguard-notices")["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+            print(topic)
+            """
+        )
+        let home = world.environment["HOME"] ?? "/tmp"
+        try "[notify]\nsns_topic_arn = \"\(topic)\"\n".write(
+            toFile: home + "/sns.toml",
+            atomically: true,
+            encoding: .utf8
+        )
+        let cluster = try #require(world.scenarios["stopped-while-waiting"]?.clusterIds.first)
+        for _ in 0..<2 {
+            let pass = try await world.reconcile([
+                "--grace", "0s", "--redrive-grace", "0s", "--config", home + "/sns.toml",
+            ])
+            #expect(pass.status == 0, "\(pass.stderr)")
+        }
+        let received = try await boto3(
+            world,
+            """
+            sqs = client("sqs")
+            queue = sqs.get_queue_url(QueueName="costguard-notices")["QueueUrl"]
+            out = []
+            for _ in range(3):
+                for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+                    out.append(json.loads(m["Body"]))
+            print(json.dumps(out))
+            """
+        )
+        let envelopes = try #require(try JSONSerialization.jsonObject(with: Data(received.utf8)) as? [[String: Any]])
+        #expect(envelopes.count == 1, "once, though two passes ran: \(received)")
+        #expect(
+            (envelopes.first?["Message"] as? String)?.hasPrefix("CostGuard terminated EMR cluster \(cluster)") == true
+        )
+        #expect(envelopes.first?["Subject"] as? String == "CostGuard: terminated EMR cluster \(cluster)")
+        #expect(envelopes.first?["TopicArn"] as? String == topic)
+        let ledger = try Ledger.openReadOnly(path: world.database)
+        #expect(try ledger.notices.counts() == .init(pending: 0, delivered: 1, failed: 0))
+        // The client is made in the topic's region; anything but a topic ARN is refused at set-up.
+        #expect(SNSChannel.region(ofTopic: "arn:aws:sns:eu-west-1:123456789012:t") == "eu-west-1")
+        #expect(SNSChannel.region(ofTopic: "arn:aws:sqs:us-east-1:123456789012:q") == nil)
+        #expect(SNSChannel.region(ofTopic: "costguard-notices") == nil)
+    }
+
     @Test("the webhook URL is refused in the config file, and a bad one is refused without being shown")
     func configuration() throws {
         let error = #expect(throws: ConfigFile.Problem.self) {

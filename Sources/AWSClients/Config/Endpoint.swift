@@ -3,6 +3,8 @@ public enum AWSService: String, Sendable, CaseIterable {
     case stepFunctions = "states"
     case emr = "elasticmapreduce"
     case sts = "sts"
+    /// For notices (`[notify] sns_topic_arn`).
+    case sns = "sns"
 
     /// The signing name (credential scope) and hostname prefix.
     public var signingName: String { rawValue }
@@ -13,6 +15,7 @@ public enum AWSService: String, Sendable, CaseIterable {
         case .stepFunctions: return "SFN"
         case .emr: return "EMR"
         case .sts: return "STS"
+        case .sns: return "SNS"
         }
     }
 }

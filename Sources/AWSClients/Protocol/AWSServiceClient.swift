@@ -133,6 +133,7 @@ public struct AWSServiceClient: Sendable {
         case .stepFunctions: wireProtocol = .json(version: "1.0", targetPrefix: "AWSStepFunctions")
         case .emr: wireProtocol = .json(version: "1.1", targetPrefix: "ElasticMapReduce")
         case .sts: wireProtocol = .query(apiVersion: "2011-06-15")
+        case .sns: wireProtocol = .query(apiVersion: "2010-03-31")
         }
     }
 

@@ -19,6 +19,8 @@ public struct ConfigFile: Sendable, Equatable {
     public var rateLimits = RateLimitConfiguration()
     /// `[notify] webhook_url_file`: a file holding the Slack-compatible webhook URL (a secret: not in this file).
     public var webhookURLFile: String?
+    /// `[notify] sns_topic_arn`: an SNS topic to publish notices to.
+    public var snsTopicARN: String?
 
     public init() {}
 
@@ -181,6 +183,7 @@ public struct ConfigFile: Sendable, Equatable {
             case "serve.interval": config.interval = try duration()
             case "serve.metrics_address": config.metricsAddress = try string()
             case "notify.webhook_url_file": config.webhookURLFile = try string()
+            case "notify.sns_topic_arn": config.snsTopicARN = try string()
             case "notify.webhook_url":
                 throw fail(
                     "notify.webhook_url: the webhook URL is a secret and does not belong in the config file; put it "

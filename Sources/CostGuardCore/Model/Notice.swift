@@ -10,6 +10,8 @@ public enum NoticeKind: String, Sendable, Hashable, CaseIterable {
 public enum NoticeChannel: String, Sendable, Hashable, CaseIterable {
     /// A Slack-compatible incoming webhook (`text` and `blocks`).
     case webhook
+    /// An Amazon SNS topic (`Publish`; subscribers by email, SQS, chat, HTTPS).
+    case sns
 }
 
 /// One notice, as the pass writes it to the ledger's outbox (with the decision or outcome it reports).

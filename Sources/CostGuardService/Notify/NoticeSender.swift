@@ -8,6 +8,7 @@ public import Logging
 public struct NoticeSender: Sendable {
     public let ledger: Ledger
     public let webhook: WebhookChannel?
+    public let sns: SNSChannel?
     public let now: @Sendable () -> Timestamp
     public let logger: Logger
     /// Told each attempt's outcome (`delivered`, `retry`, `failed`) by channel, for metrics.
@@ -15,15 +16,22 @@ public struct NoticeSender: Sendable {
     /// Attempts before a notice is given up. Default 12 (about 17 hours of backoff).
     public var maxAttempts = 12
 
-    public init(ledger: Ledger, webhook: WebhookChannel?, now: @escaping @Sendable () -> Timestamp, logger: Logger) {
+    public init(
+        ledger: Ledger,
+        webhook: WebhookChannel?,
+        sns: SNSChannel? = nil,
+        now: @escaping @Sendable () -> Timestamp,
+        logger: Logger
+    ) {
         self.ledger = ledger
         self.webhook = webhook
+        self.sns = sns
         self.now = now
         self.logger = logger
     }
 
     /// The channels notices are written for.
-    public var channels: [NoticeChannel] { webhook == nil ? [] : [.webhook] }
+    public var channels: [NoticeChannel] { (webhook == nil ? [] : [.webhook]) + (sns == nil ? [] : [.sns]) }
 
     /// What one round did.
     public struct Round: Sendable, Equatable {
@@ -47,6 +55,9 @@ public struct NoticeSender: Sendable {
             case .webhook:
                 guard let webhook else { continue }
                 result = await webhook.send(notice.text)
+            case .sns:
+                guard let sns else { continue }
+                result = await sns.send(notice)
             }
             let at = now()
             let attempt = notice.attempts + 1

@@ -273,7 +273,8 @@ struct RunOptions: ParsableArguments {
             throw SetupError(.ledgerUnavailable, "\(error)")
         }
         let webhook = try webhookChannel(file: file, environment: environment, transport: transport)
-        configuration.notify = webhook == nil ? [] : [.webhook]
+        let sns = try await snsChannel(file: file, environment: environment, transport: transport)
+        configuration.notify = (webhook == nil ? [] : [.webhook]) + (sns == nil ? [] : [.sns])
         let reconciler = Reconciler(
             ledger: ledger,
             regions: clients,
@@ -285,10 +286,44 @@ struct RunOptions: ParsableArguments {
         let sender = NoticeSender(
             ledger: ledger,
             webhook: webhook,
+            sns: sns,
             now: { Timestamp.systemNow() },
             logger: Logger(label: "costguard.notify")
         )
         return Setup(reconciler: reconciler, sender: sender, configFile: file, lock: held)
+    }
+
+    /// The SNS topic to tell people through (`[notify] sns_topic_arn`), with a client in the topic's region and the
+    /// same credentials as the pass.
+    func snsChannel(
+        file: ConfigFile,
+        environment: [String: String],
+        transport: any HTTPTransport
+    ) async throws -> SNSChannel? {
+        guard let topic = file.snsTopicARN else { return nil }
+        guard let region = SNSChannel.region(ofTopic: topic) else {
+            throw SetupError(
+                .configuration,
+                "notify.sns_topic_arn '\(topic)' is not an SNS topic ARN. Fix: write it like "
+                    + "arn:aws:sns:us-east-1:123456789012:costguard-notices"
+            )
+        }
+        do {
+            let settings = try await AWSSettings.resolve(
+                environment: environment,
+                region: region,
+                profile: profile ?? file.profile,
+                transport: transport
+            )
+            let context = AWSCallContext(transport: transport, logger: Logger(label: "costguard.aws"))
+            let chain = try settings.credentialChain(context: context)
+            return SNSChannel(
+                client: SNSClient(client: try settings.client(.sns, credentials: chain, context: context)),
+                topicARN: topic
+            )
+        } catch {
+            throw SetupError(.configuration, "notify.sns_topic_arn: \(error)")
+        }
     }
 
     /// The webhook to tell people through: `COSTGUARD_WEBHOOK_URL`, else the file `[notify] webhook_url_file`

@@ -24,10 +24,13 @@ struct InProcessPassTests {
         let aws: FakeAWS
         let ledger: Ledger
 
-        init() throws {
+        /// - Parameter path: a ledger file, for a test that runs the binary on it; in memory when `nil`.
+        init(path: String? = nil) throws {
             let clock = self.clock
             aws = FakeAWS(now: { clock.now })
-            ledger = try Ledger.inMemory(now: clock.now)
+            ledger =
+                try path.map { path throws(LedgerError) in try Ledger.open(path: path, now: clock.now) }
+                ?? Ledger.inMemory(now: clock.now)
         }
 
         func reconciler(

@@ -99,6 +99,31 @@ struct NoticeTests {
         #expect(logs.all.allSatisfy { !$0.contains("s3cr3t") })
     }
 
+    @Test("costguard report says when notices wait or were given up")
+    func reportShowsUndelivered() async throws {
+        let server = try await ScriptedServer.start(rules: [["status": 404, "body": "no_service"]])
+        defer { server.stop() }
+        let path = try TestPaths.temporaryDirectory() + "/ledger.sqlite"
+        let h = try InProcessPassTests.Harness(path: path)
+        let clock = h.clock
+        let sender = NoticeSender(
+            ledger: h.ledger,
+            webhook: try WebhookChannel(url: server.url + Self.secretPath, transport: AsyncHTTPClientTransport()),
+            now: { clock.now },
+            logger: LogCapture().logger
+        )
+        let etl = h.aws.addStateMachine("etl")
+        h.aws.runCreatingCluster(etl, name: "late", cluster: "j-LATE", status: .failed, endedAgo: .seconds(60))
+        _ = try await h.reconciler(notify: [.webhook]).runPass()
+        #expect(try await sender.deliverDue() == .init(delivered: 0, retrying: 0, failed: 1))
+        let report = try await runToCompletion(
+            TestPaths.productsDirectory + "/costguard",
+            ["report", "--database", path],
+            environment: ["PATH": "/usr/bin:/bin", "HOME": try TestPaths.temporaryDirectory()]
+        )
+        #expect(report.stdout.contains("Notices: 0 delivered, 0 waiting, 1 given up"), "\(report.stdout)")
+    }
+
     @Test("a webhook that does not answer is retried with backoff and given up after the last attempt")
     func unreachable() async throws {
         let logs = LogCapture()

@@ -133,10 +133,12 @@ struct ReportCommand: ParsableCommand {
         options.prices = config.prices
         let records: [ClusterReportRecord]
         let untracked: [UntrackedCluster]
+        let notices: NoticeStore.Counts
         do {
             let ledger = try Ledger.openReadOnly(path: database.database ?? config.database ?? database.resolvedPath())
             records = try ledger.clusters.reportRecords()
             untracked = try ledger.clusters.untracked()
+            notices = try ledger.notices.counts()
         } catch {
             printError("costguard: \(error)")
             throw ExitCode(ExitStatus.ledgerUnavailable.rawValue)
@@ -145,7 +147,15 @@ struct ReportCommand: ParsableCommand {
         switch ReportFormatter.Format(rawValue: filters.format) ?? .table {
         case .json: StandardStream.output(ReportFormatter.json(report) + "\n")
         case .csv: StandardStream.output(ReportFormatter.csv(report))
-        case .table: StandardStream.output(ReportFormatter.table(report, color: useColor()))
+        case .table:
+            StandardStream.output(ReportFormatter.table(report, color: useColor()))
+            // Notices that could not be delivered are never silent (the metric and the log say so too).
+            if notices.pending + notices.failed > 0 {
+                StandardStream.output(
+                    "\nNotices: \(notices.delivered) delivered, \(notices.pending) waiting, \(notices.failed) given up "
+                        + "(the log names each error; costguard_notices_failed)\n"
+                )
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building, testing and the demo need on a fresh Debian (12+) machine, and nothing else:
-#   - Debian packages: libsqlite3-dev (the ledger links the system SQLite), sqlite3, python3-venv, and (normally
-#     present already) systemd and util-linux;
+#   - Debian packages: libsqlite3-dev (the ledger links the system SQLite), sqlite3, python3-venv, prometheus (for
+#     promtool, which tests the alerting rules), and (normally present already) systemd and util-linux;
 #   - a Python virtual environment in .venv-test with the pinned AWS emulator (moto) and botocore.
 # Idempotent: a second run installs nothing. Needs root (or sudo) only when a Debian package is missing.
 # Swift itself (6.2 or newer) must already be installed: this script finds it or says how to get it.
@@ -24,7 +24,8 @@ fi
 missing=()
 # systemd (for systemd-analyze, which the unit tests run) and util-linux (unshare) are on every Debian system;
 # they are listed so that a minimal container gets them too.
-for package in libsqlite3-dev sqlite3 python3-venv systemd util-linux; do
+# prometheus brings promtool, which checks and unit-tests Deploy/prometheus/costguard-rules.yml.
+for package in libsqlite3-dev sqlite3 python3-venv systemd util-linux prometheus; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
 # python3-venv is only needed when the Python in use lacks a working venv module.

@@ -3,8 +3,9 @@ import Foundation
 import Testing
 
 /// `Deploy/prometheus/costguard-rules.yml`: valid for Prometheus (`promtool check rules`), firing when and only when
-/// its unit tests say (`promtool test rules`), and querying only metrics CostGuard exports.
-@Suite("Alerting rules")
+/// its unit tests say (`promtool test rules`), and querying only metrics CostGuard exports; the same for the Grafana
+/// dashboard's queries (`Deploy/grafana/costguard.json`).
+@Suite("Alerting rules and dashboard")
 struct AlertRulesTests {
     static let directory = TestPaths.repositoryRoot + "/Deploy/prometheus"
     static let promtool = "/usr/bin/promtool"
@@ -43,6 +44,53 @@ struct AlertRulesTests {
         )
         let exported = Set(Self.metricNames(in: source))
         #expect(queried.isSubset(of: exported), "queried but not exported: \(queried.subtracting(exported))")
+    }
+
+    /// What ServiceMetrics registers (its labels are the exported names); timers are histograms (`_bucket`, …).
+    static func exported() throws -> Set<String> {
+        let source = try String(
+            contentsOfFile: TestPaths.repositoryRoot + "/Sources/CostGuardService/Daemon/ServiceMetrics.swift",
+            encoding: .utf8
+        )
+        let names = Set(metricNames(in: source))
+        return names.union(names.flatMap { name in ["_bucket", "_sum", "_count"].map { name + $0 } })
+    }
+
+    @Test("the dashboard: valid JSON, every panel with a title and a query, every query on an exported metric")
+    func dashboard() throws {
+        let data = try Data(
+            contentsOf: URL(fileURLWithPath: TestPaths.repositoryRoot + "/Deploy/grafana/costguard.json")
+        )
+        let dashboard = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(dashboard["uid"] as? String == "costguard")
+        let panels = try #require(dashboard["panels"] as? [[String: Any]])
+        #expect(panels.count >= 10)
+        var expressions: [String] = []
+        for panel in panels {
+            let title = panel["title"] as? String ?? ""
+            #expect(!title.isEmpty)
+            let targets = panel["targets"] as? [[String: Any]] ?? []
+            #expect(!targets.isEmpty, "\(title) has no query")
+            expressions += targets.compactMap { $0["expr"] as? String }
+        }
+        let queried = Set(expressions.flatMap(Self.metricNames(in:)))
+        let exported = try Self.exported()
+        #expect(queried.isSubset(of: exported), "queried but not exported: \(queried.subtracting(exported))")
+        // Every family CostGuard exports is on the dashboard, so a new metric cannot go unseen.
+        let families = Set(
+            try Self.metricNames(
+                in: String(
+                    contentsOfFile: TestPaths.repositoryRoot + "/Sources/CostGuardService/Daemon/ServiceMetrics.swift",
+                    encoding: .utf8
+                )
+            )
+        )
+        let shown = Set(
+            queried.map { name in
+                ["_bucket", "_sum", "_count"].reduce(name) { $0.hasSuffix($1) ? String($0.dropLast($1.count)) : $0 }
+            }
+        )
+        #expect(families.isSubset(of: shown), "exported but not on the dashboard: \(families.subtracting(shown))")
     }
 
     /// The `costguard_…` names in `text`.

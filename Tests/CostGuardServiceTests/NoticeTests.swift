@@ -182,6 +182,59 @@ struct NoticeTests {
         #expect(try ledger.notices.counts() == .init(pending: 0, delivered: 1, failed: 0))
     }
 
+    @Test("serve killed (SIGKILL) while a notice is on its way: after a restart it is delivered, none lost")
+    func killedMidDelivery() async throws {
+        let world = try await ReconcileScenarioTests().makeWorld(only: ["stopped-while-waiting"])
+        defer { world.emulator.stop() }
+        // The first hook takes the request and never answers in time; the second answers.
+        let hanging = try await ScriptedServer.start(rules: [["delay": 60, "body": "ok"]])
+        defer { hanging.stop() }
+        let working = try await ScriptedServer.start(rules: [["status": 200, "body": "ok"]])
+        defer { working.stop() }
+        func serve(_ hook: ScriptedServer) throws -> Process {
+            var environment = world.environment
+            environment["COSTGUARD_WEBHOOK_URL"] = hook.url + Self.secretPath
+            let serve = Process()
+            serve.executableURL = URL(fileURLWithPath: TestPaths.productsDirectory + "/costguard")
+            serve.arguments = [
+                "serve", "--database", world.database, "--interval", "60s", "--grace", "0s", "--redrive-grace", "0s",
+                "--metrics-address", "off",
+            ]
+            serve.environment = environment
+            serve.standardOutput = FileHandle.nullDevice
+            serve.standardError = FileHandle.nullDevice
+            try serve.run()
+            return serve
+        }
+        func waitUntil(_ condition: () throws -> Bool) async throws -> Bool {
+            let deadline = ContinuousClock.now + .seconds(45)
+            while ContinuousClock.now < deadline {
+                if try condition() { return true }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            return false
+        }
+        let first = try serve(hanging)
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        #expect(try await waitUntil { try !hanging.requests().isEmpty }, "the notice was never sent")
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let killed = try Ledger.openReadOnly(path: world.database)
+        #expect(try killed.notices.counts() == .init(pending: 1, delivered: 0, failed: 0), "kept, not delivered")
+
+        let second = try serve(working)
+        defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+        #expect(
+            try await waitUntil { try Ledger.openReadOnly(path: world.database).notices.counts().delivered == 1 },
+            "not delivered after the restart"
+        )
+        kill(second.processIdentifier, SIGTERM)
+        second.waitUntilExit()
+        let requests = try working.requests()
+        #expect(requests.count == 1 && requests.first?.body.contains("CostGuard terminated EMR cluster") == true)
+        #expect(try hanging.requests().count == 1)
+    }
+
     /// Runs `code` with boto3 against the emulator (argv[1] is its endpoint); returns its stdout.
     func boto3(_ world: ReconcileScenarioTests.World, _ code: String, _ arguments: [String] = []) async throws -> String
     {

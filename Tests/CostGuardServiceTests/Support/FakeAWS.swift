@@ -179,6 +179,18 @@ final class FakeAWS: Sendable {
 
     // MARK: Answering
 
+    /// AWS's 400 answer for a resource that does not exist, as the real clients decode it.
+    static func refusal(_ service: String, _ operation: String, code: String, _ message: String) -> AWSError {
+        AWSError(
+            kind: .service,
+            service: service,
+            operation: operation,
+            code: code,
+            message: message,
+            statusCode: 400
+        )
+    }
+
     /// Counts the call and throws an injected failure, if any.
     fileprivate func call(_ operation: String) throws(AWSError) {
         let failure: AWSError? = world.withLock { world in
@@ -298,13 +310,11 @@ private struct FakeStepFunctions: StepFunctionsAPI {
     func describeStateMachine(_ arn: String) async throws(AWSError) -> SFN.DescribeStateMachineOutput {
         try aws.call("states.DescribeStateMachine")
         guard let machine = aws.machines().first(where: { $0.arn == arn }) else {
-            throw AWSError(
-                kind: .service,
-                service: "states",
-                operation: "DescribeStateMachine",
+            throw FakeAWS.refusal(
+                "states",
+                "DescribeStateMachine",
                 code: "StateMachineDoesNotExist",
-                message: "State Machine Does Not Exist: '\(arn)'",
-                statusCode: 400
+                "State Machine Does Not Exist: '\(arn)'"
             )
         }
         return try aws.answer([
@@ -354,13 +364,11 @@ private struct FakeStepFunctions: StepFunctionsAPI {
     func describeExecution(_ arn: String) async throws(AWSError) -> SFN.DescribeExecutionOutput {
         try aws.call("states.DescribeExecution")
         guard let run = aws.execution(arn) else {
-            throw AWSError(
-                kind: .service,
-                service: "states",
-                operation: "DescribeExecution",
+            throw FakeAWS.refusal(
+                "states",
+                "DescribeExecution",
                 code: "ExecutionDoesNotExist",
-                message: "Execution Does Not Exist: '\(arn)'",
-                statusCode: 400
+                "Execution Does Not Exist: '\(arn)'"
             )
         }
         return try aws.answer(aws.executionItem(run))
@@ -406,13 +414,11 @@ private struct FakeEMR: EMRAPI {
     func describeCluster(_ id: String) async throws(AWSError) -> EMR.Cluster {
         try aws.call("elasticmapreduce.DescribeCluster")
         guard let cluster = aws.cluster(id) else {
-            throw AWSError(
-                kind: .service,
-                service: "elasticmapreduce",
-                operation: "DescribeCluster",
+            throw FakeAWS.refusal(
+                "elasticmapreduce",
+                "DescribeCluster",
                 code: "InvalidRequestException",
-                message: "Cluster id '\(id)' is not valid.",
-                statusCode: 400
+                "Cluster id '\(id)' is not valid."
             )
         }
         return try aws.answer(["Cluster": aws.clusterObject(cluster)], as: EMR.DescribeClusterOutput.self).cluster

@@ -272,7 +272,10 @@ extension Ledger {
     }
 
     /// The decisions that change their cluster's row, against what each cluster has now.
-    static func changing(_ decisions: [Decision], _ db: SQLiteConnection) throws -> [Decision] {
+    static func changing(
+        _ decisions: [Decision],
+        _ db: SQLiteConnection
+    ) throws -> [(decision: Decision, disposition: String?)] {
         var current: [String: (disposition: String?, reason: String?, orphanedSince: String?)] = [:]
         try db.forEachRow(
             "SELECT id, disposition, disposition_reason, orphaned_since FROM clusters WHERE id IN (\(Self.listSQL))",
@@ -280,15 +283,20 @@ extension Ledger {
         ) { row in
             if let id = row[0].text { current[id] = (row[1].text, row[2].text, row[3].text) }
         }
-        return decisions.elements(whereIndex: { index in
+        var result: [(decision: Decision, disposition: String?)] = []
+        for index in decisions.indices {
             // The same test as the UPDATE's own WHERE, so that skipping a row changes nothing.
             let disposition = decisions[index].disposition
             guard let row = current[decisions[index].clusterID],
                 !(row.disposition == "terminated" && disposition == .ended)
-            else { return false }
-            return !sameText(row.disposition, disposition.rawValue) || !sameText(row.reason, decisions[index].reason)
+            else { continue }
+            if !sameText(row.disposition, disposition.rawValue) || !sameText(row.reason, decisions[index].reason)
                 || !sameText(row.orphanedSince, decisions[index].orphanedSince?.iso8601)
-        })
+            {
+                result.append((decisions[index], row.disposition))
+            }
+        }
+        return result
     }
 
     /// SQL's `IS` for text: both NULL, or the same bytes (Swift's `==` compares canonical equivalence instead).

@@ -89,30 +89,22 @@ extension DecisionStore {
     ) throws(LedgerError) {
         guard !decisions.isEmpty else { return }
         // Which decisions change their cluster's row, found without a write transaction: a steady pass changes none.
-        let changed = try read("reading dispositions") { db in try Ledger.changing(decisions, db) }
+        let changed = try read("reading dispositions") { db in try Ledger.changing(decisions, db).map(\.decision) }
         guard !changed.isEmpty else { return }
         try write("recording dispositions") { db in
             // Found again inside the transaction, before its first UPDATE (another process may have written since).
             let changing = try Ledger.changing(changed, db)
-            let told = changing.filter { journal[$0.clusterID] != nil || notices[$0.clusterID] != nil }
-            if !told.isEmpty {
-                var previous: [String: String] = [:]
-                try db.forEachRow(
-                    "SELECT id, disposition FROM clusters WHERE id IN (\(Ledger.listSQL))",
-                    [Ledger.listValue(told.map(\.clusterID))]
-                ) { row in
-                    if let id = row[0].text { previous[id] = row[1].text }
+            // The disposition each row had (read once, with the comparison): a decision row and a notice go with a
+            // new disposition, not with a new reason.
+            for (d, before) in changing where before != d.disposition.rawValue {
+                if let record = journal[d.clusterID] {
+                    try ledger.journal.insert(db, kind: .decision, record: record, pass: pass, at: now)
                 }
-                for d in told where previous[d.clusterID] != d.disposition.rawValue {
-                    if let record = journal[d.clusterID] {
-                        try ledger.journal.insert(db, kind: .decision, record: record, pass: pass, at: now)
-                    }
-                    if let notice = notices[d.clusterID] {
-                        try Ledger.insertNotices(db, [notice], channels: channels, pass: pass, at: now)
-                    }
+                if let notice = notices[d.clusterID] {
+                    try Ledger.insertNotices(db, [notice], channels: channels, pass: pass, at: now)
                 }
             }
-            for d in changing {
+            for (d, _) in changing {
                 try db.run(
                     """
                     UPDATE clusters SET disposition = ?, disposition_reason = ?, disposition_at = ?,
